@@ -1,0 +1,45 @@
+/**
+ * A way to hand one SMS to a carrier. The outbox worker (src/sms/outbox.ts) owns retries and state;
+ * a transport only sends and reports.
+ */
+export interface SmsMessage {
+  /** Our outbox id; transports may use it as a client reference. */
+  id: string;
+  /** Digits with country code, no '+'. */
+  to: string;
+  /** senderId; empty = the route's default. */
+  from: string;
+  text: string;
+}
+
+export interface SmsSendResult {
+  /** The carrier's message id(s) (one per segment when concatenated; first is the reference). */
+  providerMessageIds: string[];
+  segments: number;
+}
+
+export interface DeliveryReceipt {
+  providerMessageId: string;
+  delivered: boolean;
+  /** Carrier's final state, e.g. 'DELIVRD', 'UNDELIV', 'EXPIRED'. */
+  status: string;
+}
+
+/** A failed send: `retryable` false means the carrier rejected this message for good. */
+export class SmsSendError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = 'SmsSendError';
+  }
+}
+
+export interface SmsTransport {
+  readonly name: string;
+  send(message: SmsMessage): Promise<SmsSendResult>;
+  /** Registers the receiver of delivery receipts (transports without receipts never call it). */
+  onReceipt(handler: (receipt: DeliveryReceipt) => void): void;
+  close(): Promise<void>;
+}
