@@ -30,6 +30,8 @@ export interface OriginateRequest {
   from: string;
   /** Give up (CANCEL) when not answered within this many ms. */
   ringTimeoutMs: number;
+  /** Recall round of this attempt (0 = the original task); only the simulator uses it, to vary outcomes. */
+  round?: number;
 }
 
 /** Why a leg ended. `sipCode` 200 means it was answered (and later ended normally). */

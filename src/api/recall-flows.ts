@@ -1,0 +1,166 @@
+/** Recall flows (spec §3, §6): queryPage, queryDetail (every seed field), update, cancel types 1/2/3. */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import {
+  type FlowRow,
+  type NodeRow,
+  cancelNodeAndLater,
+  cancelPendingFlow,
+  flowNodes,
+  getFlow,
+  getFlowByTask,
+  replacePendingFlow,
+} from '../db/queries/recall-flows.ts';
+import { getTask } from '../db/queries/tasks.ts';
+import { notFound, stateConflict } from '../domain/errors.ts';
+import { FlowStatus, effectiveRoundSettings } from '../domain/recall-flow.ts';
+import { agentFields, smsFields, voiceFields } from '../domain/task-settings.ts';
+import { formatInZone, parseInZone } from '../domain/time.ts';
+import type { ApiContext } from './context.ts';
+import { ok } from './envelope.ts';
+import { NodeSchema, page, withPaging, wireTime } from './schemas.ts';
+import { SettingsBuilder } from './task-input.ts';
+
+const QueryPageBody = withPaging(
+  Type.Object({
+    strTime: Type.Optional(wireTime),
+    endTime: Type.Optional(wireTime),
+    taskName: Type.Optional(Type.String({ maxLength: 64 })),
+  }),
+);
+const DetailBody = Type.Object({ keyId: Type.Integer({ minimum: 1 }) });
+const UpdateBody = Type.Object({
+  keyId: Type.Integer({ minimum: 1 }),
+  recallInterval: Type.Integer({ minimum: 1, maximum: 1440 }),
+  recallNum: Type.Integer({ minimum: 1, maximum: 10 }),
+  recallType: Type.Integer({ minimum: 0, maximum: 1 }),
+  nodeList: Type.Optional(Type.Array(NodeSchema, { maxItems: 10 })),
+});
+const CancelBody = Type.Object({
+  type: Type.Integer({ minimum: 1, maximum: 3, description: '1 flow by keyId, 2 flow by task id, 3 node and later' }),
+  id: Type.Integer({ minimum: 1 }),
+});
+
+/** The seed table's node fields, each with the value the round runs (or ran) with. */
+const seedNodeFields = [...voiceFields, ...smsFields, ...agentFields].filter((field) => field !== 'smsAppId');
+
+function nodeView(node: NodeRow, original: import('../domain/task-settings.ts').TaskSettings, zone: string) {
+  const effective = effectiveRoundSettings(original, node.given) as unknown as Record<string, unknown>;
+  const view: Record<string, unknown> = {
+    keyId: node.id,
+    taskId: node.task_id,
+    nodeStatus: node.status,
+    round: node.round,
+    dueTime: formatInZone(node.due_at, zone),
+    reason: node.reason,
+  };
+  for (const field of seedNodeFields) view[field] = effective[field] ?? null;
+  if (view.voiceFileId !== null) view.voiceFileId = String(view.voiceFileId);
+  if (view.feedbackValue !== null) view.feedbackValue = String(view.feedbackValue);
+  return view;
+}
+
+export function registerRecallFlowRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.post('/voice/recallFlow/queryPage', { schema: { body: QueryPageBody } }, async (request) => {
+    const body = request.body as typeof QueryPageBody.static;
+    const account = request.account;
+    const p = body.params ?? {};
+    const zone = account.time_zone;
+    const search = p.taskName?.trim() || null;
+    const where = `f.account_id = $1 AND ($2::timestamptz IS NULL OR f.created_at >= $2)
+      AND ($3::timestamptz IS NULL OR f.created_at <= $3)
+      AND ($4::text IS NULL OR t.name ILIKE '%' || $4 || '%' OR t.id = $5)`;
+    const args = [
+      account.id,
+      p.strTime ? new Date(parseInZone(p.strTime, zone, 'params.strTime')) : null,
+      p.endTime ? new Date(parseInZone(p.endTime, zone, 'params.endTime')) : null,
+      search,
+      search && /^\d{1,9}$/.test(search) ? Number(search) : null,
+    ];
+    const from = 'FROM recall_flows f JOIN tasks t ON t.id = f.task_id';
+    const [{ total } = { total: 0 }] = await ctx.db.query<{ total: number }>(
+      `SELECT count(*)::int AS total ${from} WHERE ${where}`,
+      args,
+    );
+    const rows = await ctx.db.query<FlowRow & { task_name: string }>(
+      `SELECT f.*, t.name AS task_name ${from} WHERE ${where} ORDER BY f.id DESC LIMIT $6 OFFSET $7`,
+      [...args, body.size, (body.current - 1) * body.size],
+    );
+    const records = rows.map((flow) => ({
+      keyId: flow.id,
+      taskId: flow.task_id,
+      taskName: flow.task_name,
+      createTime: formatInZone(flow.created_at, zone),
+      recallType: flow.recall_type,
+      recallInterval: flow.recall_interval,
+      recallNum: flow.recall_num,
+      finishNum: flow.finish_num,
+      status: flow.status,
+    }));
+    return ok(page(records, total, body.current, body.size));
+  });
+
+  app.post('/voice/recallFlow/queryDetail', { schema: { body: DetailBody } }, async (request) => {
+    const { keyId } = request.body as typeof DetailBody.static;
+    const account = request.account;
+    const flow = await getFlow(ctx.db, account.id, keyId);
+    if (!flow) throw notFound(`recall flow ${keyId}`);
+    const original = await getTask(ctx.db, account.id, flow.task_id);
+    if (!original) throw notFound(`task ${flow.task_id}`);
+    const nodes = await flowNodes(ctx.db, flow.id);
+    return ok({
+      keyId: flow.id,
+      taskId: flow.task_id,
+      taskName: original.name,
+      recallInterval: flow.recall_interval,
+      recallNum: flow.recall_num,
+      recallType: flow.recall_type,
+      status: flow.status,
+      finishNum: flow.finish_num,
+      reason: flow.reason,
+      createTime: formatInZone(flow.created_at, account.time_zone),
+      nodeList: nodes.map((node) => nodeView(node, original.settings, account.time_zone)),
+    });
+  });
+
+  app.post('/voice/recallFlow/update', { schema: { body: UpdateBody } }, async (request) => {
+    const body = request.body as typeof UpdateBody.static;
+    const account = request.account;
+    const flow = await getFlow(ctx.db, account.id, body.keyId);
+    if (!flow) throw notFound(`recall flow ${body.keyId}`);
+    if (flow.status !== FlowStatus.pending) {
+      throw stateConflict(`recall flow ${flow.id} has status ${flow.status}; only pending (0) flows can be updated`);
+    }
+    const original = await getTask(ctx.db, account.id, flow.task_id);
+    if (!original) throw notFound(`task ${flow.task_id}`);
+    const builder = new SettingsBuilder(ctx, account, original.app_id);
+    const input = await builder.flow(body, original.settings, null);
+    const replaced = await ctx.db.transaction(async (tx) => {
+      await builder.storeUploads(tx);
+      return replacePendingFlow(tx, { flowId: flow.id, flow: input, now: ctx.clock.now() });
+    });
+    if (!replaced) throw stateConflict(`recall flow ${flow.id} started meanwhile; update refused`);
+    return ok(flow.id);
+  });
+
+  app.post('/voice/recallFlow/cancel', { schema: { body: CancelBody } }, async (request) => {
+    const { type, id } = request.body as typeof CancelBody.static;
+    const account = request.account;
+    const now = ctx.clock.now();
+    if (type === 3) {
+      const [node] = await ctx.db.query<NodeRow>(
+        `SELECT n.* FROM recall_nodes n JOIN recall_flows f ON f.id = n.flow_id WHERE n.id = $1 AND f.account_id = $2`,
+        [id, account.id],
+      );
+      if (!node) throw notFound(`recall node ${id}`);
+      const done = await ctx.db.transaction((tx) => cancelNodeAndLater(tx, node, now));
+      if (!done) throw stateConflict(`recall node ${id} is not pending (status ${node.status})`);
+      return ok(null);
+    }
+    const flow = type === 1 ? await getFlow(ctx.db, account.id, id) : await getFlowByTask(ctx.db, account.id, id);
+    if (!flow) throw notFound(type === 1 ? `recall flow ${id}` : `recall flow of task ${id}`);
+    const done = await ctx.db.transaction((tx) => cancelPendingFlow(tx, flow.id, now));
+    if (!done) throw stateConflict(`recall flow ${flow.id} has status ${flow.status}; only pending (0) flows can be cancelled`);
+    return ok(null);
+  });
+}

@@ -1,0 +1,175 @@
+/**
+ * Turns task, resend, update and recall-flow request bodies into stored settings: defaults, merging,
+ * cross-field rules, ownership of referenced voice files and seat groups, and source=2 uploads.
+ */
+import type { Static } from '@sinclair/typebox';
+import type { Queryable } from '../db/db.ts';
+import type { AccountRow } from '../db/queries/accounts.ts';
+import type { Callee } from '../db/queries/tasks.ts';
+import { ApiError, ResultCode, invalid } from '../domain/errors.ts';
+import { type RecallFlowInput, checkRecallFlow, effectiveRoundSettings } from '../domain/recall-flow.ts';
+import {
+  type NodeSettings,
+  type TaskSettings,
+  checkNodeRules,
+  checkSmsPlaceholders,
+  checkWindows,
+  nodeFields,
+  pick,
+  settingDefaults,
+  taskOnlyFields,
+  voiceFields,
+} from '../domain/task-settings.ts';
+import type { ConvertedUpload } from '../media/types.ts';
+import type { ApiContext } from './context.ts';
+import type { NodeInput, NumberInfoSchema, RecallFlowBody } from './schemas.ts';
+import { checkFileName, convertUpload, insertVoiceFile } from './voice-file-store.ts';
+
+export const maxNumbersPerTask = 200_000;
+
+/** A source=2 upload converted during validation and stored inside the request's transaction. */
+interface PendingUpload {
+  target: Partial<NodeSettings>;
+  fileName: string;
+  field: string;
+  converted: ConvertedUpload;
+}
+
+export class SettingsBuilder {
+  readonly uploads: PendingUpload[] = [];
+
+  constructor(
+    private readonly ctx: ApiContext,
+    private readonly account: AccountRow,
+    private readonly appId: number,
+  ) {}
+
+  /** Task settings: `base` (stored settings, for update/resend) or the defaults, with `body` on top. */
+  async task(body: Record<string, unknown>, base?: TaskSettings): Promise<TaskSettings> {
+    const given = pick<TaskSettings>(body as Partial<TaskSettings>, [...nodeFields, ...taskOnlyFields]);
+    const start: TaskSettings = base
+      ? { ...base }
+      : ({ ...settingDefaults, allowSendTime: [] } as unknown as TaskSettings);
+    if (given.source !== undefined) for (const field of voiceFields) delete start[field];
+    const settings = { ...start, ...given } as TaskSettings;
+    if (!base && settings.source === undefined) throw invalid('source', 'is required');
+    await this.prepareVoice(settings, body, '');
+    checkNodeRules(settings);
+    checkWindows(settings.allowSendTime);
+    await this.checkSeatGroup(settings, '');
+    return settings;
+  }
+
+  /** A recall flow's nodes, each checked as the round will run it (its own fields over the task's). */
+  async flow(flowBody: RecallFlowBody, original: TaskSettings, callees: readonly Callee[] | null) {
+    const flow: RecallFlowInput = {
+      recallInterval: flowBody.recallInterval,
+      recallNum: flowBody.recallNum,
+      recallType: flowBody.recallType as 0 | 1,
+    };
+    checkRecallFlow({ ...flow, ...(flowBody.nodeList ? { nodeList: flowBody.nodeList as Partial<NodeSettings>[] } : {}) });
+    if (flowBody.nodeList) {
+      flow.nodeList = [];
+      for (const [index, node] of flowBody.nodeList.entries()) {
+        const prefix = `recallFlow.nodeList[${index}].`;
+        const given = pick<NodeSettings>(node as Partial<NodeSettings>, nodeFields);
+        await this.prepareVoice(given, node, prefix);
+        const effective = effectiveRoundSettings(original, given);
+        checkNodeRules(effective, prefix);
+        await this.checkSeatGroup(effective, prefix);
+        if (callees) checkSmsPlaceholders(effective, callees, prefix);
+        flow.nodeList.push(given);
+      }
+    }
+    return flow;
+  }
+
+  private async prepareVoice(settings: Partial<NodeSettings>, body: NodeInput | Record<string, unknown>, prefix: string) {
+    const raw = body as NodeInput;
+    if (settings.source === 1) {
+      const [file] = await this.ctx.db.query(
+        'SELECT id FROM voice_files WHERE id = $1 AND account_id = $2 AND NOT deleted',
+        [Number(settings.voiceFileId ?? 0), this.account.id],
+      );
+      if (settings.voiceFileId && !file) {
+        throw new ApiError(ResultCode.dataValidation, `${prefix}voiceFileId: not a voice file of this account`);
+      }
+    } else if (settings.source === 2 && raw.baseFile !== undefined) {
+      const fileName = settings.uploadName ?? '';
+      checkFileName(`${prefix}uploadName`, fileName);
+      const converted = await convertUpload(this.ctx.media, `${prefix}baseFile`, fileName, raw.baseFile);
+      // Stored in the request's transaction; the id is filled in then. Until then it only has to be present.
+      settings.voiceFileId = 'pending';
+      this.uploads.push({ target: settings, fileName, converted, field: `${prefix}uploadName` });
+    } else if (settings.source === 2 && raw.baseFile === undefined && !settings.voiceFileId) {
+      throw invalid(`${prefix}baseFile`, 'required when source=2');
+    } else if (settings.source === 3) {
+      const voice = this.ctx.media.resolveVoice({
+        lan: settings.lan ?? '',
+        ...(settings.accent !== undefined ? { accent: settings.accent } : {}),
+        ...(settings.ssmlGender !== undefined ? { gender: settings.ssmlGender } : {}),
+        speakingRate: settings.speakingRate ?? 1,
+      });
+      settings.lan = voice.lan;
+      settings.accent = voice.accent;
+      settings.ssmlGender = voice.gender;
+      settings.speakingRate = voice.speakingRate;
+    }
+  }
+
+  private async checkSeatGroup(settings: Partial<NodeSettings>, prefix: string) {
+    if (settings.toSeat !== 1 || settings.sipGroupId === undefined) return;
+    const [group] = await this.ctx.db.query('SELECT id FROM seat_groups WHERE id = $1 AND app_id = $2', [
+      settings.sipGroupId,
+      this.appId,
+    ]);
+    if (!group) throw new ApiError(ResultCode.dataValidation, `${prefix}sipGroupId: not a seat group of this app`);
+  }
+
+  /** Stores the uploads of this request; call inside its transaction before the settings are written. */
+  async storeUploads(tx: Queryable): Promise<void> {
+    for (const upload of this.uploads) {
+      upload.target.voiceFileId = await insertVoiceFile(tx, {
+        accountId: this.account.id,
+        fileName: upload.fileName,
+        converted: upload.converted,
+        now: this.ctx.clock.now(),
+        field: upload.field,
+      });
+    }
+  }
+}
+
+type NumberInfo = Static<typeof NumberInfoSchema>;
+
+/**
+ * The callee list from `numberInfoList` (or the old `numberList`): '+' stripped, text1..text10 cut to
+ * 30 characters, and a number listed twice kept once (the first), so no one is called twice.
+ */
+export function readCallees(body: { numberInfoList?: NumberInfo[]; numberList?: string[] }): Callee[] {
+  const list: NumberInfo[] =
+    body.numberInfoList ?? body.numberList?.map((calleeNumber) => ({ calleeNumber })) ?? [];
+  if (list.length === 0) throw invalid('numberInfoList', 'is required (at least one number)');
+  if (list.length > maxNumbersPerTask) {
+    throw new ApiError(ResultCode.limitReached, `numberInfoList: at most ${maxNumbersPerTask} numbers per task`);
+  }
+  const seen = new Set<string>();
+  const callees: Callee[] = [];
+  for (const [index, entry] of list.entries()) {
+    const number = String(entry.calleeNumber).replace(/^\+/, '');
+    if (!/^[0-9]{6,18}$/.test(number)) {
+      throw invalid(`numberInfoList[${index}].calleeNumber`, 'must be 6-18 digits with country code');
+    }
+    if (seen.has(number)) continue;
+    seen.add(number);
+    let info: Record<string, string> | null = null;
+    for (let n = 1; n <= 10; n++) {
+      const value = (entry as Record<string, unknown>)[`text${n}`];
+      if (value === undefined || value === null) continue;
+      info ??= {};
+      info[`text${n}`] = String(value).slice(0, 30);
+    }
+    callees.push({ callee: number, info });
+  }
+  return callees;
+}

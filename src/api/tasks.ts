@@ -1,0 +1,330 @@
+/** Group-call tasks (spec §3): send, update, resend, query, detail, pause, resume, cancel. */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { findApp } from '../db/queries/accounts.ts';
+import { insertFlow } from '../db/queries/recall-flows.ts';
+import {
+  type Callee,
+  type TaskRow,
+  dropUndialledCalls,
+  getTask,
+  insertCallees,
+  insertTask,
+  transitionTasks,
+} from '../db/queries/tasks.ts';
+import type { AccountRow } from '../db/queries/accounts.ts';
+import { ApiError, ResultCode, invalid, notFound, stateConflict } from '../domain/errors.ts';
+import { checkSmsPlaceholders } from '../domain/task-settings.ts';
+import { editableStatuses, endedStatuses, TaskStatus, type TaskTransition } from '../domain/task-status.ts';
+import { formatInZone, parseInZone } from '../domain/time.ts';
+import type { ApiContext } from './context.ts';
+import { ok } from './envelope.ts';
+import {
+  IdList,
+  NumberInfoSchema,
+  RecallFlowSchema,
+  type RecallFlowBody,
+  calleeNumber,
+  page,
+  taskName,
+  taskSettingProps,
+  withPaging,
+  wireTime,
+} from './schemas.ts';
+import { SettingsBuilder, readCallees } from './task-input.ts';
+
+const SendBody = Type.Object({
+  appId: Type.Integer({ minimum: 1 }),
+  taskName,
+  numberInfoList: Type.Optional(Type.Array(NumberInfoSchema)),
+  numberList: Type.Optional(Type.Array(calleeNumber)),
+  ...taskSettingProps,
+  recallFlow: Type.Optional(RecallFlowSchema),
+});
+
+const UpdateBody = Type.Object({
+  keyId: Type.Integer({ minimum: 1 }),
+  taskName: Type.Optional(taskName),
+  ...taskSettingProps,
+});
+
+const ResendBody = Type.Object({
+  keyId: Type.Integer({ minimum: 1 }),
+  appId: Type.Integer({ minimum: 1 }),
+  taskName,
+  resendType: Type.Integer({ minimum: 0, maximum: 1, description: '0 all numbers, 1 failed only' }),
+  ...taskSettingProps,
+  recallFlow: Type.Optional(RecallFlowSchema),
+});
+
+const QueryBody = withPaging(
+  Type.Object({
+    strTime: Type.Optional(wireTime),
+    endTime: Type.Optional(wireTime),
+    statusList: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 6 }))),
+    idxAppId: Type.Optional(Type.Integer({ minimum: 1 })),
+    searchCondition: Type.Optional(Type.String({ maxLength: 64 })),
+  }),
+);
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const e = error as { code?: string; constraint?: string; message?: string };
+  return e.code === '23505' && (e.constraint === constraint || (e.message ?? '').includes(constraint));
+}
+
+function percent(part: number, whole: number): number {
+  return whole > 0 ? Math.round((part / whole) * 10_000) / 100 : 0;
+}
+
+async function createTask(
+  ctx: ApiContext,
+  account: AccountRow,
+  args: {
+    body: Record<string, unknown> & { appId: number; taskName: string; sendTime?: string; recallFlow?: RecallFlowBody };
+    callees: Callee[] | ((tx: import('../db/db.ts').Queryable, taskId: number) => Promise<number>);
+    base?: TaskRow;
+  },
+): Promise<number> {
+  const { body } = args;
+  const app = await findApp(ctx.db, account.id, body.appId);
+  if (!app) throw notFound(`appId ${body.appId}`);
+  const builder = new SettingsBuilder(ctx, account, app.id);
+  const settings = await builder.task(body, args.base?.settings);
+  const listed = Array.isArray(args.callees) ? args.callees : null;
+  if (listed) checkSmsPlaceholders(settings, listed);
+  const flow = body.recallFlow ? await builder.flow(body.recallFlow, settings, listed) : null;
+  const sendTime = body.sendTime ? parseInZone(body.sendTime, account.time_zone, 'sendTime') : null;
+  const now = ctx.clock.now();
+  try {
+    return await ctx.db.transaction(async (tx) => {
+      await builder.storeUploads(tx);
+      const taskId = await insertTask(tx, {
+        accountId: account.id,
+        appId: app.id,
+        name: body.taskName,
+        settings,
+        sendTime,
+        flowId: null,
+        round: 0,
+        sourceTaskId: null,
+        now,
+      });
+      if (Array.isArray(args.callees)) {
+        await insertCallees(tx, taskId, account.id, args.callees);
+      } else if ((await args.callees(tx, taskId)) === 0) {
+        throw new ApiError(ResultCode.nothingToRecall, 'no numbers to call again');
+      }
+      if (flow) await insertFlow(tx, { accountId: account.id, taskId, flow, now });
+      return taskId;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error, 'tasks_name')) throw new ApiError(ResultCode.alreadyExists, 'taskName: already exists');
+    throw error;
+  }
+}
+
+export function taskDetail(task: TaskRow, zone: string, extra: { sipGroupName: string | null }) {
+  const s = task.settings;
+  const settled = task.call_num;
+  return {
+    jobId: task.id,
+    taskId: task.id,
+    taskName: task.name,
+    displayNum: s.displayNum,
+    text: s.text ?? null,
+    status: task.status,
+    rate: percent(settled, task.num_cnt),
+    numCnt: task.num_cnt,
+    callNum: task.call_num,
+    success: task.success,
+    fail: task.fail,
+    successRate: percent(task.success, task.call_num),
+    toseatNum: task.toseat_num,
+    toseatNumRate: percent(task.toseat_num, task.success),
+    keyFeedbackNum: task.key_feedback_num,
+    callLossNum: task.call_loss_num,
+    callLossNumRate: percent(task.call_loss_num, task.toseat_num + task.call_loss_num),
+    callDuration: Number(task.call_duration_s),
+    acd: task.success > 0 ? Math.round(Number(task.call_duration_s) / task.success) : 0,
+    callTotal: task.call_num,
+    sendTime: formatInZone(task.send_time ?? task.created_at, zone),
+    createdTime: formatInZone(task.created_at, zone),
+    mdfTime: formatInZone(task.updated_at, zone),
+    finishTime: formatInZone(task.finished_at, zone),
+    appId: task.app_id,
+    source: s.source,
+    voiceFileId: s.voiceFileId ?? null,
+    calloutRate: s.calloutRate,
+    maxCalls: s.maxCalls,
+    maxRingingTime: s.maxRingingTime,
+    loopCount: s.loopCount,
+    lan: s.lan ?? null,
+    allowSendTime: s.allowSendTime,
+    sipGroupName: extra.sipGroupName,
+    receivedSeatNum: task.toseat_num,
+    onineSeatNum: 0,
+    sourceTaskId: task.source_task_id ?? task.id,
+    outRecallCount: task.round,
+  };
+}
+
+export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.post('/voice/group/call/send', { schema: { body: SendBody } }, async (request) => {
+    const body = request.body as typeof SendBody.static;
+    const callees = readCallees(body);
+    return ok(await createTask(ctx, request.account, { body, callees }));
+  });
+
+  app.post('/voice/group/call/update', { schema: { body: UpdateBody } }, async (request) => {
+    const body = request.body as typeof UpdateBody.static & Record<string, unknown>;
+    if (body.numberInfoList !== undefined || body.numberList !== undefined) {
+      throw invalid('numberInfoList', 'numbers cannot be changed by update');
+    }
+    const account = request.account;
+    const task = await getTask(ctx.db, account.id, body.keyId);
+    if (!task || task.round > 0) throw notFound(`task ${body.keyId}`);
+    if (!editableStatuses.includes(task.status)) {
+      throw stateConflict(`task ${task.id} has status ${task.status}; only waiting (0) or paused (5) tasks can be updated`);
+    }
+    const builder = new SettingsBuilder(ctx, account, task.app_id);
+    const settings = await builder.task(body, task.settings);
+    const sendTime = body.sendTime ? parseInZone(body.sendTime, account.time_zone, 'sendTime') : undefined;
+    try {
+      const updated = await ctx.db.transaction(async (tx) => {
+        await builder.storeUploads(tx);
+        return tx.query(
+          `UPDATE tasks SET settings = $3::jsonb, name = COALESCE($4, name),
+             send_time = CASE WHEN $5 THEN $6 ELSE send_time END, updated_at = $7
+           WHERE id = $1 AND account_id = $2 AND status = ANY($8::smallint[]) RETURNING id`,
+          [
+            task.id,
+            account.id,
+            JSON.stringify(settings),
+            body.taskName ?? null,
+            sendTime !== undefined,
+            sendTime === undefined ? null : new Date(sendTime),
+            new Date(ctx.clock.now()),
+            editableStatuses,
+          ],
+        );
+      });
+      if (updated.length === 0) throw stateConflict(`task ${task.id} changed status; update refused`);
+    } catch (error) {
+      if (isUniqueViolation(error, 'tasks_name')) throw new ApiError(ResultCode.alreadyExists, 'taskName: already exists');
+      throw error;
+    }
+    return ok(task.id);
+  });
+
+  app.post('/voice/group/call/resend', { schema: { body: ResendBody } }, async (request) => {
+    const body = request.body as typeof ResendBody.static;
+    const account = request.account;
+    const source = await getTask(ctx.db, account.id, body.keyId);
+    if (!source) throw notFound(`task ${body.keyId}`);
+    if (!endedStatuses.includes(source.status)) {
+      throw stateConflict(`task ${source.id} has status ${source.status}; only finished or cancelled tasks can be resent`);
+    }
+    const onlyFailed = body.resendType === 1;
+    const taskId = await createTask(ctx, account, {
+      body,
+      base: source,
+      callees: async (tx, newTaskId) => {
+        const [{ n } = { n: 0 }] = await tx.query<{ n: number }>(
+          `WITH copied AS (
+             INSERT INTO calls (task_id, account_id, seq, callee, info)
+             SELECT $1, account_id, seq, callee, info FROM calls
+             WHERE task_id = $2 AND (NOT $3 OR call_status IS DISTINCT FROM 50) ORDER BY seq RETURNING 1)
+           SELECT count(*)::int AS n FROM copied`,
+          [newTaskId, source.id, onlyFailed],
+        );
+        await tx.query('UPDATE tasks SET num_cnt = $2 WHERE id = $1', [newTaskId, n]);
+        return n;
+      },
+    });
+    return ok(taskId);
+  });
+
+  app.post('/voice/group/call/query', { schema: { body: QueryBody } }, async (request) => {
+    const body = request.body as typeof QueryBody.static;
+    const account = request.account;
+    const p = body.params ?? {};
+    const zone = account.time_zone;
+    const from = p.strTime ? new Date(parseInZone(p.strTime, zone, 'params.strTime')) : null;
+    const to = p.endTime ? new Date(parseInZone(p.endTime, zone, 'params.endTime')) : null;
+    const search = p.searchCondition?.trim() || null;
+    const searchId = search && /^\d{1,9}$/.test(search) ? Number(search) : null;
+    const where = `account_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2)
+      AND ($3::timestamptz IS NULL OR created_at <= $3) AND ($4::smallint[] IS NULL OR status = ANY($4))
+      AND ($5::int IS NULL OR app_id = $5)
+      AND ($6::text IS NULL OR id = $7 OR name ILIKE '%' || $6 || '%')`;
+    const params = [account.id, from, to, p.statusList?.length ? p.statusList : null, p.idxAppId ?? null, search, searchId];
+    const [{ total } = { total: 0 }] = await ctx.db.query<{ total: number }>(
+      `SELECT count(*)::int AS total FROM tasks WHERE ${where}`,
+      params,
+    );
+    const rows = await ctx.db.query<TaskRow>(
+      `SELECT * FROM tasks WHERE ${where} ORDER BY id DESC LIMIT $8 OFFSET $9`,
+      [...params, body.size, (body.current - 1) * body.size],
+    );
+    const records = rows.map((task) => ({
+      jobId: task.id,
+      taskId: task.id,
+      taskName: task.name,
+      status: task.status,
+      rate: percent(task.call_num, task.num_cnt),
+      numCnt: task.num_cnt,
+      callNum: task.call_num,
+      success: task.success,
+      fail: task.fail,
+      createdTime: formatInZone(task.created_at, zone),
+      sourceTaskId: task.source_task_id ?? task.id,
+      outRecallCount: task.round,
+    }));
+    return ok(page(records, total, body.current, body.size));
+  });
+
+  const detail = async (account: AccountRow, id: number) => {
+    const task = await getTask(ctx.db, account.id, id);
+    if (!task) throw notFound(`task ${id}`);
+    const [group] =
+      task.settings.sipGroupId === undefined
+        ? []
+        : await ctx.db.query<{ group_name: string }>('SELECT group_name FROM seat_groups WHERE id = $1', [
+            task.settings.sipGroupId,
+          ]);
+    return ok(taskDetail(task, account.time_zone, { sipGroupName: group?.group_name ?? null }));
+  };
+  const DetailParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
+  app.get('/voice/group/call/detail/:id', { schema: { params: DetailParams } }, async (request) =>
+    detail(request.account, (request.params as typeof DetailParams.static).id),
+  );
+
+  const transition = (path: string, listField: 'jobIdList' | 'taskIdList', name: keyof typeof TaskTransition) => {
+    const Body = Type.Object({ [listField]: IdList(1000) });
+    app.post(path, { schema: { body: Body } }, async (request) => {
+      const ids = [...new Set((request.body as Record<string, number[]>)[listField]!)];
+      const account = request.account;
+      const now = ctx.clock.now();
+      await ctx.db.transaction(async (tx) => {
+        const owned = await tx.query<{ id: number }>(
+          'SELECT id FROM tasks WHERE id = ANY($1::int[]) AND account_id = $2 FOR UPDATE',
+          [ids, account.id],
+        );
+        const missing = ids.filter((id) => !owned.some((row) => row.id === id));
+        if (missing.length > 0) throw notFound(`${listField}: task ${missing.join(', ')}`);
+        const moved = await transitionTasks(tx, { accountId: account.id, taskIds: ids, transition: name, now });
+        const refused = ids.filter((id) => !moved.includes(id));
+        if (refused.length > 0) {
+          throw stateConflict(`${listField}: task ${refused.join(', ')} cannot ${name} in its current status`);
+        }
+        if (name === 'cancel') await dropUndialledCalls(tx, ids);
+      });
+      return ok(null);
+    });
+  };
+  transition('/voice/group/call/provisional', 'jobIdList', 'pause');
+  transition('/voice/group/call/resume', 'jobIdList', 'resume');
+  transition('/voice/group/call/cancel', 'taskIdList', 'cancel');
+}
+
+export { TaskStatus };

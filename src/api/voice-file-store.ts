@@ -1,0 +1,51 @@
+/** Storing converted voice files, shared by /voice/fileUpload and source=2 uploads inside task requests. */
+import type { Queryable } from '../db/db.ts';
+import { ApiError, ResultCode, invalid } from '../domain/errors.ts';
+import type { ConvertedUpload, MediaService } from '../media/types.ts';
+
+export const maxUploadBytes = 20 * 1024 * 1024;
+
+export function decodeBase64Audio(field: string, base64: string): Buffer {
+  const cleaned = base64.replace(/^data:[^;]+;base64,/, '').replace(/\s+/g, '');
+  if (cleaned.length === 0 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(cleaned)) throw invalid(field, 'must be base64 audio');
+  const data = Buffer.from(cleaned, 'base64');
+  if (data.length > maxUploadBytes) {
+    throw new ApiError(ResultCode.limitReached, `${field}: must be at most ${maxUploadBytes / 1024 / 1024} MB`);
+  }
+  return data;
+}
+
+export function checkFileName(field: string, name: string): void {
+  if (name.length < 5 || name.length > 32) throw invalid(field, 'must be 5-32 characters');
+  if (!/\.(mp3|wav|m4a)$/i.test(name)) throw invalid(field, 'must end in .mp3, .wav or .m4a');
+}
+
+export async function convertUpload(
+  media: MediaService,
+  field: string,
+  fileName: string,
+  base64: string,
+): Promise<ConvertedUpload> {
+  return media.convertUpload(decodeBase64Audio(field, base64), fileName);
+}
+
+export async function insertVoiceFile(
+  tx: Queryable,
+  args: { accountId: number; fileName: string; converted: ConvertedUpload; now: number; field: string },
+): Promise<string> {
+  const rows = await tx.query<{ id: number }>(
+    `INSERT INTO voice_files (account_id, file_name, format, duration_ms, size_bytes, audio, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id`,
+    [
+      args.accountId,
+      args.fileName,
+      args.converted.format,
+      args.converted.durationMs,
+      args.converted.stored.length,
+      args.converted.stored,
+      new Date(args.now),
+    ],
+  );
+  if (rows.length === 0) throw new ApiError(ResultCode.alreadyExists, `${args.field}: a file with this name already exists`);
+  return String(rows[0]!.id);
+}

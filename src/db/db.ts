@@ -1,0 +1,175 @@
+/**
+ * One small database interface over two engines: PostgreSQL (node-postgres pool) and the embedded PGlite.
+ *
+ * All SQL in Ringcast is hand-written PostgreSQL (leasing with FOR UPDATE SKIP LOCKED, set-based inserts),
+ * so a query builder would add little; what both engines need is the same three operations: a query,
+ * a transaction and a bulk COPY. Both engines run the same migrations (src/db/migrations).
+ */
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+
+export interface Queryable {
+  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(script: string): Promise<void>;
+  /** Bulk load rows with COPY (CSV); values are strings or null. */
+  copyRows(table: string, columns: readonly string[], rows: Iterable<readonly (string | null)[]>): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Encodes one CSV field for COPY: NULL is an unquoted empty field, everything else is quoted. */
+function csvField(value: string | null): string {
+  if (value === null) return '';
+  return `"${value.replaceAll('"', '""')}"`;
+}
+
+function* csvLines(rows: Iterable<readonly (string | null)[]>, batch = 2000): Generator<string> {
+  let chunk: string[] = [];
+  for (const row of rows) {
+    chunk.push(row.map(csvField).join(','));
+    if (chunk.length >= batch) {
+      yield `${chunk.join('\n')}\n`;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield `${chunk.join('\n')}\n`;
+}
+
+function copySql(table: string, columns: readonly string[], source: string): string {
+  return `COPY ${table} (${columns.join(', ')}) FROM ${source} WITH (FORMAT csv)`;
+}
+
+class PostgresQueryable implements Queryable {
+  constructor(protected readonly client: pg.Pool | pg.PoolClient) {}
+
+  async query<R>(text: string, params: readonly unknown[] = []): Promise<R[]> {
+    const result = await this.client.query(text, params as unknown[]);
+    return result.rows as R[];
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.client.query(script);
+  }
+
+  async copyRows(table: string, columns: readonly string[], rows: Iterable<readonly (string | null)[]>) {
+    if (!('release' in this.client)) throw new Error('copyRows needs a transaction');
+    const stream = this.client.query(copyFrom(copySql(table, columns, 'STDIN')));
+    const { pipeline } = await import('node:stream/promises');
+    const { Readable } = await import('node:stream');
+    await pipeline(Readable.from(csvLines(rows)), stream);
+  }
+}
+
+class PostgresDb extends PostgresQueryable implements Db {
+  readonly kind = 'postgres' as const;
+
+  constructor(private readonly pool: pg.Pool) {
+    super(pool);
+  }
+
+  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(new PostgresQueryable(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  override async copyRows(): Promise<void> {
+    throw new Error('copyRows must run inside a transaction');
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+interface PgliteLike {
+  query<R>(text: string, params?: unknown[], options?: { blob?: Blob }): Promise<{ rows: R[] }>;
+  exec(script: string): Promise<unknown>;
+}
+
+class PgliteQueryable implements Queryable {
+  constructor(protected readonly handle: PgliteLike) {}
+
+  async query<R>(text: string, params: readonly unknown[] = []): Promise<R[]> {
+    const result = await this.handle.query<R>(text, params as unknown[]);
+    return result.rows;
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.handle.exec(script);
+  }
+
+  async copyRows(table: string, columns: readonly string[], rows: Iterable<readonly (string | null)[]>) {
+    // PGlite reads COPY input from a virtual /dev/blob file.
+    const blob = new Blob([...csvLines(rows)]);
+    await this.handle.query(copySql(table, columns, "'/dev/blob'"), [], { blob });
+  }
+}
+
+class PgliteDb extends PgliteQueryable implements Db {
+  readonly kind = 'pglite' as const;
+
+  constructor(readonly lite: PGlite) {
+    super(lite);
+  }
+
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.lite.transaction((tx) => work(new PgliteQueryable(tx)));
+  }
+
+  close(): Promise<void> {
+    return this.lite.close();
+  }
+}
+
+const pgTypes = pg.types;
+// COUNT(*) and other int8 values: parse as numbers (ids and counts stay far below 2^53).
+pgTypes.setTypeParser(20, (value) => Number.parseInt(value, 10));
+// NUMERIC (AVG, SUM of ints): parse as numbers.
+pgTypes.setTypeParser(1700, (value) => Number.parseFloat(value));
+
+export interface OpenDbOptions {
+  /** PostgreSQL connection string; when absent the embedded PGlite is used. */
+  databaseUrl?: string;
+  /** PGlite data folder; undefined = in memory. */
+  dataDir?: string;
+  poolSize?: number;
+  /** A PGlite data dump (from dumpDataDir) to start from, used by tests as a template. */
+  pgliteTemplate?: Blob;
+}
+
+export async function openDb(options: OpenDbOptions): Promise<Db> {
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    pool.on('error', () => undefined);
+    await pool.query('SELECT 1');
+    return new PostgresDb(pool);
+  }
+  const lite = await PGlite.create({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.pgliteTemplate ? { loadDataDir: options.pgliteTemplate } : {}),
+  });
+  return new PgliteDb(lite);
+}
+
+/** Dumps an in-memory PGlite database (tests use it as a migrated template). */
+export async function dumpPglite(db: Db): Promise<Blob> {
+  if (!(db instanceof PgliteDb)) throw new Error('dumpPglite needs a PGlite database');
+  return db.lite.dumpDataDir('none');
+}

@@ -1,0 +1,26 @@
+import type { Db } from './db.ts';
+import * as init from './migrations/001_init.ts';
+
+/** Ordered migrations; append only. */
+const migrations: ReadonlyArray<{ id: number; name: string; up: string }> = [{ id: 1, name: 'init', ...init }];
+
+/** Applies pending migrations in one transaction, serialised across processes by an advisory lock. */
+export async function migrate(db: Db): Promise<number[]> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(7263532)');
+    await tx.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const done = new Set(
+      (await tx.query<{ id: number }>('SELECT id FROM schema_migrations')).map((row) => row.id),
+    );
+    const applied: number[] = [];
+    for (const migration of migrations) {
+      if (done.has(migration.id)) continue;
+      await tx.exec(migration.up);
+      await tx.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [migration.id, migration.name]);
+      applied.push(migration.id);
+    }
+    return applied;
+  });
+}

@@ -1,0 +1,146 @@
+import { FlowStatus, type RecallFlowInput, givenNodeSettings } from '../../domain/recall-flow.ts';
+import type { NodeSettings } from '../../domain/task-settings.ts';
+import type { Queryable } from '../db.ts';
+
+export interface FlowRow {
+  id: number;
+  account_id: number;
+  task_id: number;
+  recall_interval: number;
+  recall_num: number;
+  recall_type: number;
+  status: number;
+  finish_num: number;
+  reason: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface NodeRow {
+  id: number;
+  flow_id: number;
+  round: number;
+  status: number;
+  given: Partial<NodeSettings> | null;
+  task_id: number | null;
+  due_at: Date | null;
+  reason: string | null;
+}
+
+/** Creates a flow for `taskId` with one pending node per round. */
+export async function insertFlow(
+  tx: Queryable,
+  args: { accountId: number; taskId: number; flow: RecallFlowInput; now: number },
+): Promise<number> {
+  const [row] = await tx.query<{ id: number }>(
+    `INSERT INTO recall_flows (account_id, task_id, recall_interval, recall_num, recall_type, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id`,
+    [
+      args.accountId,
+      args.taskId,
+      args.flow.recallInterval,
+      args.flow.recallNum,
+      args.flow.recallType,
+      new Date(args.now),
+    ],
+  );
+  const flowId = row!.id;
+  await insertNodes(tx, flowId, args.flow, args.now);
+  await tx.query('UPDATE tasks SET flow_id = $2 WHERE id = $1', [args.taskId, flowId]);
+  return flowId;
+}
+
+async function insertNodes(tx: Queryable, flowId: number, flow: RecallFlowInput, now: number): Promise<void> {
+  const given = givenNodeSettings(flow.nodeList, flow.recallNum);
+  await tx.query(
+    `INSERT INTO recall_nodes (flow_id, round, given, updated_at)
+     SELECT $1, r.round, r.given, $3 FROM unnest($2::jsonb[]) WITH ORDINALITY AS r(given, round)`,
+    [flowId, given.map((g) => (g ? JSON.stringify(g) : null)), new Date(now)],
+  );
+}
+
+/** Replaces a pending flow's settings and nodes; false when the flow is no longer pending. */
+export async function replacePendingFlow(
+  tx: Queryable,
+  args: { flowId: number; flow: RecallFlowInput; now: number },
+): Promise<boolean> {
+  const updated = await tx.query(
+    `UPDATE recall_flows SET recall_interval = $2, recall_num = $3, recall_type = $4, updated_at = $5
+     WHERE id = $1 AND status = $6 RETURNING id`,
+    [
+      args.flowId,
+      args.flow.recallInterval,
+      args.flow.recallNum,
+      args.flow.recallType,
+      new Date(args.now),
+      FlowStatus.pending,
+    ],
+  );
+  if (updated.length === 0) return false;
+  await tx.query('DELETE FROM recall_nodes WHERE flow_id = $1', [args.flowId]);
+  await insertNodes(tx, args.flowId, args.flow, args.now);
+  return true;
+}
+
+export async function getFlow(db: Queryable, accountId: number, flowId: number): Promise<FlowRow | undefined> {
+  const [row] = await db.query<FlowRow>('SELECT * FROM recall_flows WHERE id = $1 AND account_id = $2', [
+    flowId,
+    accountId,
+  ]);
+  return row;
+}
+
+export async function getFlowByTask(db: Queryable, accountId: number, taskId: number): Promise<FlowRow | undefined> {
+  const [row] = await db.query<FlowRow>('SELECT * FROM recall_flows WHERE task_id = $1 AND account_id = $2', [
+    taskId,
+    accountId,
+  ]);
+  return row;
+}
+
+export async function flowNodes(db: Queryable, flowId: number): Promise<NodeRow[]> {
+  return db.query<NodeRow>('SELECT * FROM recall_nodes WHERE flow_id = $1 ORDER BY round', [flowId]);
+}
+
+/** Cancels a whole flow that has not started (spec: types 1 and 2 only while the flow is 0). */
+export async function cancelPendingFlow(tx: Queryable, flowId: number, now: number): Promise<boolean> {
+  const rows = await tx.query(
+    'UPDATE recall_flows SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4 RETURNING id',
+    [flowId, FlowStatus.cancelled, new Date(now), FlowStatus.pending],
+  );
+  if (rows.length === 0) return false;
+  await tx.query('UPDATE recall_nodes SET status = $2, updated_at = $3 WHERE flow_id = $1 AND status = $4', [
+    flowId,
+    FlowStatus.cancelled,
+    new Date(now),
+    FlowStatus.pending,
+  ]);
+  return true;
+}
+
+/** Cancels a pending node and every later pending node (type 3); false when that node is not pending. */
+export async function cancelNodeAndLater(tx: Queryable, node: NodeRow, now: number): Promise<boolean> {
+  const [locked] = await tx.query<{ id: number }>(
+    'SELECT id FROM recall_nodes WHERE id = $1 AND status = $2 FOR UPDATE',
+    [node.id, FlowStatus.pending],
+  );
+  if (!locked) return false;
+  await tx.query(
+    'UPDATE recall_nodes SET status = $3, updated_at = $4 WHERE flow_id = $1 AND round >= $2 AND status = $5',
+    [node.flow_id, node.round, FlowStatus.cancelled, new Date(now), FlowStatus.pending],
+  );
+  // A flow whose earlier rounds are all done and whose remaining rounds are cancelled is complete.
+  await completeFlowIfSettled(tx, node.flow_id, now);
+  return true;
+}
+
+/** Marks an in-progress flow completed once no node is pending or in progress. */
+export async function completeFlowIfSettled(tx: Queryable, flowId: number, now: number): Promise<void> {
+  await tx.query(
+    `UPDATE recall_flows f SET status = $2, updated_at = $3
+     WHERE f.id = $1 AND f.status = $4
+       AND NOT EXISTS (SELECT 1 FROM recall_nodes n WHERE n.flow_id = f.id AND n.status IN ($5, $4))
+       AND EXISTS (SELECT 1 FROM tasks t WHERE t.id = f.task_id AND t.flow_closed)`,
+    [flowId, FlowStatus.completed, new Date(now), FlowStatus.inProgress, FlowStatus.pending],
+  );
+}

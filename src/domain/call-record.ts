@@ -1,0 +1,86 @@
+/** The call record of spec §3, built from a settled call row; one shape for the API and the push. */
+import { formatInZone } from './time.ts';
+
+export interface CallRow {
+  id: number;
+  task_id: number;
+  callee: string;
+  info: Record<string, string> | null;
+  state: string;
+  submit_time: Date | null;
+  call_time: Date | null;
+  ringing_time: Date | null;
+  answer_time: Date | null;
+  hangup_time: Date | null;
+  ring_duration: number | null;
+  call_duration: number | null;
+  termination_code: number | null;
+  termination_reason: string | null;
+  call_status: number | null;
+  feedback_value: string | null;
+  sms_status: string | null;
+  seat: string | null;
+}
+
+export interface TaskOfCall {
+  sourceTaskId: number | null;
+  round: number;
+  displayNum: string;
+}
+
+export interface CallRecord {
+  voiceId: number;
+  taskId: number;
+  sourceTaskId: number;
+  outRecallCount: number;
+  callee: string;
+  displayNum: string;
+  submitTime: string | number | null;
+  callTime: string | number | null;
+  ringingTime: string | number | null;
+  answerTime: string | number | null;
+  hangupTime: string | number | null;
+  ringDuration: number;
+  callDuration: number;
+  terminationCode: number | null;
+  terminationReason: string | null;
+  callStatus: number | null;
+  feedbackValue: string;
+  calledInfo: string;
+  smsStatus: string | null;
+  seat: string | null;
+}
+
+/** `zone` formats times for the API; `'epoch'` gives epoch milliseconds, as webhooks carry. */
+export function toCallRecord(row: CallRow, task: TaskOfCall, zone: string | 'epoch'): CallRecord {
+  const time = (value: Date | null) =>
+    zone === 'epoch' ? (value ? value.getTime() : null) : formatInZone(value, zone);
+  return {
+    voiceId: row.id,
+    taskId: row.task_id,
+    sourceTaskId: task.sourceTaskId ?? row.task_id,
+    outRecallCount: task.round,
+    callee: row.callee,
+    displayNum: task.displayNum,
+    submitTime: time(row.submit_time),
+    callTime: time(row.call_time),
+    ringingTime: time(row.ringing_time),
+    answerTime: time(row.answer_time),
+    hangupTime: time(row.hangup_time),
+    ringDuration: row.ring_duration ?? 0,
+    callDuration: row.call_duration ?? 0,
+    terminationCode: row.termination_code,
+    terminationReason: row.termination_reason,
+    callStatus: row.call_status,
+    feedbackValue: row.feedback_value ?? '-1',
+    calledInfo: JSON.stringify(row.info ?? {}),
+    smsStatus: row.sms_status,
+    seat: row.seat,
+  };
+}
+
+/** Seconds between two instants, rounded up to whole seconds as carriers bill. */
+export function secondsBetween(from: number | null, to: number | null): number {
+  if (from === null || to === null || to <= from) return 0;
+  return Math.ceil((to - from) / 1000);
+}

@@ -1,0 +1,92 @@
+/**
+ * One attempt from dial to hang-up: ring, answer, play the message `loopCount` times, listen for keys,
+ * end at the message's end or at `maxCalls` seconds after the answer. It only talks to a CallLeg and
+ * returns what happened; the dialer records it.
+ */
+import type { Clock } from '../clock.ts';
+import { classifyOutcome } from '../domain/outcome.ts';
+import type { TaskSettings } from '../domain/task-settings.ts';
+import type { CalleeInfo } from '../domain/template.ts';
+import type { AttemptResult } from '../db/queries/settle-call.ts';
+import type { HangupCause, PreparedAudio, TelephonyDriver } from '../telephony/driver.ts';
+
+export interface CallPlan {
+  callId: number;
+  callee: string;
+  info: CalleeInfo;
+  round: number;
+  settings: TaskSettings;
+}
+
+export interface CallSessionDeps {
+  clock: Clock;
+  driver: TelephonyDriver;
+  prepareAudio(settings: TaskSettings, info: CalleeInfo): Promise<PreparedAudio>;
+  onError(error: unknown, callId: number): void;
+}
+
+export function runCall(deps: CallSessionDeps, plan: CallPlan): Promise<AttemptResult> {
+  const { clock, driver } = deps;
+  const { settings } = plan;
+  const ringTimeoutMs = settings.maxRingingTime * 1000;
+  const leg = driver.originate({
+    callId: String(plan.callId),
+    to: plan.callee,
+    from: settings.displayNum,
+    ringTimeoutMs,
+    round: plan.round,
+  });
+  let ringingTime: number | null = null;
+  let answerTime: number | null = null;
+  const keys: string[] = [];
+  const stop = new AbortController();
+
+  return new Promise<AttemptResult>((resolve) => {
+    let settled = false;
+    const finish = (cause: HangupCause) => {
+      if (settled) return;
+      settled = true;
+      stop.abort();
+      const outcome = classifyOutcome({ rang: ringingTime !== null, answered: answerTime !== null, cause });
+      resolve({
+        ...outcome,
+        ringingTime,
+        answerTime,
+        hangupTime: clock.now(),
+        keys,
+        seat: null,
+        transferred: false,
+        callLoss: false,
+      });
+    };
+    leg.on('hangup', finish);
+    leg.on('ringing', () => {
+      ringingTime ??= clock.now();
+    });
+    leg.on('dtmf', (digit) => keys.push(digit));
+    leg.on('answered', () => {
+      answerTime = clock.now();
+      // maxCalls bounds the call from the answer, whatever else is going on.
+      void clock.sleep(settings.maxCalls * 1000, stop.signal).then(() => {
+        if (!stop.signal.aborted) void leg.hangup();
+      });
+      void deps
+        .prepareAudio(settings, plan.info)
+        .then((audio) => leg.play(audio, settings.loopCount))
+        .then((completed) => {
+          if (completed) void leg.hangup();
+        })
+        .catch((error: unknown) => {
+          deps.onError(error, plan.callId);
+          void leg.hangup();
+        });
+    });
+    // Watchdog: a driver that never reports the end must not hold the attempt forever.
+    const limitMs = ringTimeoutMs + settings.maxCalls * 1000 + 30_000;
+    void clock.sleep(limitMs, stop.signal).then(() => {
+      if (stop.signal.aborted) return;
+      void leg.hangup();
+      finish({ sipCode: 408, reason: 'timeout' });
+    });
+  });
+}

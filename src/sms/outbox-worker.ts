@@ -1,0 +1,94 @@
+/**
+ * Sends hang-up SMS from the outbox (spec §4). Rows are written in the transaction that settles the call;
+ * this worker leases due rows, hands each to the transport, and records sent / failed / delivered.
+ * A retryable failure (SMSC down, throttled) is retried with back-off; a rejection fails the row for good.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.ts';
+import type { Db } from '../db/db.ts';
+import { leaseOutbox, markOutboxFailed } from '../db/queries/outbox.ts';
+import { type DeliveryReceipt, SmsSendError, type SmsTransport } from './transport.ts';
+
+interface SmsRow {
+  id: number;
+  call_id: number;
+  recipient: string;
+  sender_id: string;
+  content: string;
+  attempts: number;
+}
+
+export class SmsOutboxWorker {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly transport: SmsTransport,
+    private readonly log: Logger,
+    private readonly options = { batchSize: 50, maxAttempts: 12, leaseRealMs: 60_000 },
+  ) {
+    transport.onReceipt((receipt) => {
+      void this.recordReceipt(receipt).catch((error: unknown) =>
+        this.log.error({ err: error, receipt }, 'recording a delivery receipt failed'),
+      );
+    });
+  }
+
+  async tick(): Promise<number> {
+    const rows = await leaseOutbox<SmsRow>(this.db, 'sms_outbox', {
+      now: this.clock.now(),
+      leaseMs: this.options.leaseRealMs * this.clock.speed,
+      limit: this.options.batchSize,
+      columns: 'id, call_id, recipient, sender_id, content, attempts',
+    });
+    for (const row of rows) await this.send(row);
+    return rows.length;
+  }
+
+  private async send(row: SmsRow): Promise<void> {
+    try {
+      const result = await this.transport.send({
+        id: String(row.id),
+        to: row.recipient,
+        from: row.sender_id,
+        text: row.content,
+      });
+      await this.db.transaction(async (tx) => {
+        await tx.query(
+          `UPDATE sms_outbox SET state = 'sent', provider_ids = $2, segments = $3, last_error = NULL, updated_at = $4
+           WHERE id = $1`,
+          [row.id, result.providerMessageIds, result.segments, new Date(this.clock.now())],
+        );
+        await tx.query("UPDATE calls SET sms_status = 'sent' WHERE id = $1 AND sms_status = 'queued'", [row.call_id]);
+      });
+    } catch (error) {
+      const retryable = !(error instanceof SmsSendError) || error.retryable;
+      const message = error instanceof Error ? error.message : String(error);
+      const giveUp = !retryable || row.attempts >= this.options.maxAttempts;
+      this.log.warn({ smsId: row.id, attempts: row.attempts, retryable, error: message }, 'SMS send failed');
+      await markOutboxFailed(this.db, 'sms_outbox', {
+        ids: [row.id],
+        now: this.clock.now(),
+        attempts: row.attempts,
+        error: message,
+        giveUp,
+      });
+      if (giveUp) {
+        await this.db.query("UPDATE calls SET sms_status = 'failed' WHERE id = $1", [row.call_id]);
+      }
+    }
+  }
+
+  private async recordReceipt(receipt: DeliveryReceipt): Promise<void> {
+    const state = receipt.delivered ? 'delivered' : 'failed';
+    await this.db.transaction(async (tx) => {
+      const rows = await tx.query<{ call_id: number }>(
+        `UPDATE sms_outbox SET state = $2, last_error = $3, updated_at = $4
+         WHERE provider_ids @> ARRAY[$1]::text[] AND state = 'sent' RETURNING call_id`,
+        [receipt.providerMessageId, state, receipt.delivered ? null : receipt.status, new Date(this.clock.now())],
+      );
+      for (const { call_id } of rows) {
+        await tx.query('UPDATE calls SET sms_status = $2 WHERE id = $1', [call_id, state]);
+      }
+    });
+  }
+}
