@@ -157,14 +157,15 @@ export class SmppTransport implements SmsTransport {
   private readonly reconnectInitialMs: number;
   private readonly reconnectMaxMs: number;
   private session: Session | undefined;
-  private attempting = false;
+  /** The session of the connection attempt under way, not yet bound. */
+  private attempt: Session | undefined;
   private closed = false;
   private backoffMs: number;
   private backoffTimer: NodeJS.Timeout | undefined;
   private enquireTimer: NodeJS.Timeout | undefined;
   private waiters: Waiter[] = [];
-  /** In-flight requests on the current session, failed at once when it drops. */
-  private readonly pending = new Map<number, (error: Error) => void>();
+  /** In-flight requests per session (keyed by sequence number), failed at once when it closes. */
+  private readonly pending = new Map<Session, Map<number, (error: Error) => void>>();
   private readonly receiptHandlers: ((receipt: DeliveryReceipt) => void)[] = [];
   private nextReference = Math.floor(Math.random() * 256);
   private nextSlot = 0;
@@ -245,12 +246,13 @@ export class SmppTransport implements SmsTransport {
     clearTimeout(this.backoffTimer);
     this.stopEnquireLink();
     this.rejectWaiters(new SmppSendError('SMPP transport closed', true));
+    this.attempt?.destroy();
     const session = this.session;
     this.session = undefined;
     if (!session) return;
     // A polite unbind lets the SMSC release the bind slot at once instead of after its own timeout.
     await this.request(session, 'unbind', {}, 1_000).catch(() => undefined);
-    this.failPending(new SmppSendError('SMPP transport closed', true));
+    this.failPending(session, new SmppSendError('SMPP transport closed', true));
     await new Promise<void>((resolve) => {
       session.destroy(() => resolve());
       setTimeout(resolve, 500).unref();
@@ -296,19 +298,29 @@ export class SmppTransport implements SmsTransport {
       }, this.connectTimeoutMs);
       this.waiters.push(waiter);
       // During back-off the scheduled attempt will answer; otherwise start one now (lazy first bind).
-      if (!this.attempting && !this.backoffTimer) this.connect();
+      if (!this.attempt && !this.backoffTimer) this.connect();
     });
   }
 
   private connect(): void {
-    this.attempting = true;
-    const session = smpp.connect({ host: this.config.host, port: this.config.port });
+    let session: Session;
+    try {
+      session = smpp.connect({ host: this.config.host, port: this.config.port });
+    } catch (error) {
+      // net.connect throws synchronously on e.g. an out-of-range port: a config fault, retry later.
+      this.rejectWaiters(
+        new SmppSendError(`cannot connect to ${this.address()}: ${(error as Error).message}`, true),
+      );
+      this.scheduleReconnect();
+      return;
+    }
+    this.attempt = session;
     let settled = false;
     const fail = (error: SmppSendError) => {
       if (settled) return;
       settled = true;
       clearTimeout(attemptTimer);
-      this.attempting = false;
+      this.attempt = undefined;
       session.destroy();
       this.log.warn({ smsc: this.address(), error: error.message }, 'SMPP bind failed');
       this.rejectWaiters(error);
@@ -319,11 +331,17 @@ export class SmppTransport implements SmsTransport {
       this.connectTimeoutMs,
     );
     session.on('error', (error: Error) => {
-      // A socket error is always followed by 'close', which does the bookkeeping for a bound session.
-      if (!settled) fail(new SmppSendError(`SMSC ${this.address()} unreachable: ${error.message}`, true));
-      else this.log.warn({ smsc: this.address(), error: error.message }, 'SMPP connection error');
+      if (!settled) {
+        fail(new SmppSendError(`SMSC ${this.address()} unreachable: ${error.message}`, true));
+        return;
+      }
+      // Socket errors end in 'close' anyway; a PDU parse error leaves the library's reader stuck, so
+      // drop the session either way and let 'close' reconnect.
+      this.log.warn({ smsc: this.address(), error: error.message }, 'SMPP connection error');
+      session.destroy();
     });
     session.on('close', () => {
+      this.failPending(session, new SmppSendError(`SMSC ${this.address()} connection lost`, true));
       if (!settled) fail(new SmppSendError(`SMSC ${this.address()} closed the connection before bind`, true));
       else if (this.session === session) this.onDrop(session);
     });
@@ -343,7 +361,7 @@ export class SmppTransport implements SmsTransport {
           if (settled) return;
           settled = true;
           clearTimeout(attemptTimer);
-          this.attempting = false;
+          this.attempt = undefined;
           if (this.closed) {
             session.destroy();
             return;
@@ -376,7 +394,6 @@ export class SmppTransport implements SmsTransport {
   private onDrop(session: Session): void {
     this.session = undefined;
     this.stopEnquireLink();
-    this.failPending(new SmppSendError(`SMSC ${this.address()} connection lost`, true));
     session.destroy();
     if (this.closed) return;
     this.log.warn({ smsc: this.address() }, 'SMPP connection lost; reconnecting');
@@ -390,7 +407,7 @@ export class SmppTransport implements SmsTransport {
     this.backoffMs = Math.min(this.backoffMs * 2, this.reconnectMaxMs);
     this.backoffTimer = setTimeout(() => {
       this.backoffTimer = undefined;
-      if (!this.closed && !this.session && !this.attempting) this.connect();
+      if (!this.closed && !this.session && !this.attempt) this.connect();
     }, delay);
     this.backoffTimer.unref();
   }
@@ -443,13 +460,19 @@ export class SmppTransport implements SmsTransport {
     return new Promise<PDU>((resolve, reject) => {
       const pdu = new smpp.PDU(command, options);
       let seq = 0;
+      let inFlight = this.pending.get(session);
+      if (!inFlight) {
+        inFlight = new Map();
+        this.pending.set(session, inFlight);
+      }
+      const requests = inFlight;
       const timer = setTimeout(() => {
-        this.pending.delete(seq);
+        requests.delete(seq);
         reject(new SmppSendError(`${command} timed out after ${timeoutMs} ms`, true));
       }, timeoutMs);
       const sent = session.send(pdu, (resp) => {
         clearTimeout(timer);
-        this.pending.delete(seq);
+        requests.delete(seq);
         resolve(resp);
       });
       if (!sent) {
@@ -458,17 +481,17 @@ export class SmppTransport implements SmsTransport {
         return;
       }
       seq = pdu.sequence_number;
-      this.pending.set(seq, (error) => {
+      requests.set(seq, (error) => {
         clearTimeout(timer);
         reject(error);
       });
     });
   }
 
-  private failPending(error: Error): void {
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const reject of pending) reject(error);
+  private failPending(session: Session, error: Error): void {
+    const requests = this.pending.get(session);
+    this.pending.delete(session);
+    for (const reject of requests?.values() ?? []) reject(error);
   }
 
   private rejectWaiters(error: Error): void {
