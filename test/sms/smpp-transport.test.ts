@@ -234,6 +234,29 @@ describe('SMPP reconnect', () => {
     expect(smsc.submits.map((s) => s.text)).toEqual(['before', 'queued']);
   });
 
+  it('an unbind from the SMSC is acknowledged and the transport binds again', async () => {
+    const t = transport();
+    await t.send({ id: 'k7', to: '4915112345678', from: '', text: 'hi' });
+    let unbindAnswered = false;
+    smsc.sessions[0]!.send(new smpp.PDU('unbind', {}), () => {
+      unbindAnswered = true;
+    });
+    await waitFor(() => unbindAnswered && smsc.binds.length === 2 && t.bound);
+    await t.send({ id: 'k8', to: '4915112345678', from: '', text: 'again' });
+    expect(smsc.submits.map((s) => s.text)).toEqual(['hi', 'again']);
+  });
+
+  it('close() during a connection attempt fails the waiting send retryably and stops reconnecting', async () => {
+    const t = transport();
+    const pending = t.send({ id: 'k9', to: '4915112345678', from: '', text: 'hi' });
+    await t.close();
+    expect((await sendError(pending)).retryable).toBe(true);
+    const binds = smsc.binds.length;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(smsc.binds.length).toBe(binds);
+    expect(smsc.sessions.length).toBe(0);
+  });
+
   it('enquire_link keepalives are answered and keep the session bound', async () => {
     const t = transport({ enquireLinkMs: 50 });
     let enquiries = 0;
@@ -284,6 +307,22 @@ describe('SMPP delivery receipts', () => {
     smsc.sendReceipt('M1', 'DELIVRD', { tlv: true, textId: 'trunc' });
     await waitFor(() => receipts.length === 1);
     expect(receipts[0]?.providerMessageId).toBe('M1');
+  });
+
+  it('each part of a concatenated message gets its own receipt with that part id', async () => {
+    const t = transport();
+    const receipts: DeliveryReceipt[] = [];
+    t.onReceipt((r) => receipts.push(r));
+    const { providerMessageIds } = await t.send({
+      id: 'd5',
+      to: '4915112345678',
+      from: '',
+      text: 'x'.repeat(200),
+    });
+    expect(providerMessageIds.length).toBe(2);
+    for (const id of providerMessageIds) smsc.sendReceipt(id, 'DELIVRD');
+    await waitFor(() => receipts.length === 2);
+    expect(receipts.map((r) => r.providerMessageId)).toEqual(providerMessageIds);
   });
 
   it('a mobile-originated deliver_sm is acknowledged but not reported as a receipt', async () => {
