@@ -355,7 +355,8 @@ export class SmppTransport implements SmsTransport {
         .then((resp) => {
           if (resp.command_status !== 0) {
             // Wrong credentials are a configuration fault, not this message's: keep it retryable.
-            fail(smppStatusError(resp.command_status, bindCommand));
+            const refused = smppStatusError(resp.command_status, bindCommand);
+            fail(new SmppSendError(refused.message, true, resp.command_status));
             return;
           }
           if (settled) return;
