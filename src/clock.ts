@@ -1,9 +1,9 @@
 /**
  * All engine timing goes through a Clock so a 10-round, 24-hour recall flow can be run in seconds.
  *
- * `ScaledClock` runs `speed` times faster than the wall clock from a fixed `epoch`; because the epoch is
- * configuration (not process state), a process restarted with the same settings continues the same
- * timeline, which the crash tests rely on.
+ * `ScaledClock` reads `startAt` at the wall-clock instant `anchor` and runs `speed` times faster from
+ * there. Both are configuration (not process state), so a process restarted with the same settings
+ * continues the same timeline, which the crash tests rely on.
  */
 export interface Clock {
   /** Current time in epoch milliseconds. */
@@ -17,16 +17,18 @@ export interface Clock {
 
 export class ScaledClock implements Clock {
   readonly speed: number;
-  private readonly epoch: number;
+  private readonly anchor: number;
+  private readonly startAt: number;
 
-  constructor(speed = 1, epoch = Date.now()) {
+  constructor(speed = 1, anchor = Date.now(), startAt = anchor) {
     if (!(speed > 0)) throw new Error(`clock speed must be positive, got ${speed}`);
     this.speed = speed;
-    this.epoch = epoch;
+    this.anchor = anchor;
+    this.startAt = startAt;
   }
 
   now(): number {
-    return Math.floor(this.epoch + (Date.now() - this.epoch) * this.speed);
+    return Math.floor(this.startAt + (Date.now() - this.anchor) * this.speed);
   }
 
   toRealMs(ms: number): number {

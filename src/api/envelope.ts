@@ -47,7 +47,8 @@ function ruleOf(issue: AjvIssue): string {
 /** Normalises anything a request handler threw into an envelope; `internal` is called for real faults. */
 export function toEnvelope(error: unknown, internal: (error: unknown) => void): Envelope {
   if (error instanceof ApiError) return failure(error.code, error.reason);
-  if (error instanceof MediaInputError) return failure(ResultCode.parameter, `${error.field}: ${error.message}`);
+  if (error instanceof MediaInputError)
+    return failure(ResultCode.parameter, `${error.field}: ${error.message}`);
   const fastifyError = error as Partial<FastifyError> & { validation?: AjvIssue[] };
   if (Array.isArray(fastifyError.validation) && fastifyError.validation.length > 0) {
     const issue = fastifyError.validation[0]!;
@@ -59,7 +60,10 @@ export function toEnvelope(error: unknown, internal: (error: unknown) => void): 
   const status = fastifyError.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     // Malformed JSON, wrong content type and the like: the client's input, described without internals.
-    const what = fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'content-type must be application/json' : 'must be valid JSON';
+    const what =
+      fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? 'content-type must be application/json'
+        : 'must be valid JSON';
     return failure(ResultCode.parameter, `body: ${what}`);
   }
   internal(error);

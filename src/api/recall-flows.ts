@@ -2,23 +2,23 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import {
-  type FlowRow,
-  type NodeRow,
   cancelNodeAndLater,
   cancelPendingFlow,
+  type FlowRow,
   flowNodes,
   getFlow,
   getFlowByTask,
+  type NodeRow,
   replacePendingFlow,
 } from '../db/queries/recall-flows.ts';
 import { getTask } from '../db/queries/tasks.ts';
 import { notFound, stateConflict } from '../domain/errors.ts';
-import { FlowStatus, effectiveRoundSettings } from '../domain/recall-flow.ts';
+import { effectiveRoundSettings, FlowStatus } from '../domain/recall-flow.ts';
 import { agentFields, smsFields, voiceFields } from '../domain/task-settings.ts';
 import { formatInZone, parseInZone } from '../domain/time.ts';
 import type { ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
-import { NodeSchema, page, withPaging, wireTime } from './schemas.ts';
+import { NodeSchema, page, wireTime, withPaging } from './schemas.ts';
 import { SettingsBuilder } from './task-input.ts';
 
 const QueryPageBody = withPaging(
@@ -37,7 +37,11 @@ const UpdateBody = Type.Object({
   nodeList: Type.Optional(Type.Array(NodeSchema, { maxItems: 10 })),
 });
 const CancelBody = Type.Object({
-  type: Type.Integer({ minimum: 1, maximum: 3, description: '1 flow by keyId, 2 flow by task id, 3 node and later' }),
+  type: Type.Integer({
+    minimum: 1,
+    maximum: 3,
+    description: '1 flow by keyId, 2 flow by task id, 3 node and later',
+  }),
   id: Type.Integer({ minimum: 1 }),
 });
 
@@ -129,7 +133,9 @@ export function registerRecallFlowRoutes(app: FastifyInstance, ctx: ApiContext):
     const flow = await getFlow(ctx.db, account.id, body.keyId);
     if (!flow) throw notFound(`recall flow ${body.keyId}`);
     if (flow.status !== FlowStatus.pending) {
-      throw stateConflict(`recall flow ${flow.id} has status ${flow.status}; only pending (0) flows can be updated`);
+      throw stateConflict(
+        `recall flow ${flow.id} has status ${flow.status}; only pending (0) flows can be updated`,
+      );
     }
     const original = await getTask(ctx.db, account.id, flow.task_id);
     if (!original) throw notFound(`task ${flow.task_id}`);
@@ -157,10 +163,14 @@ export function registerRecallFlowRoutes(app: FastifyInstance, ctx: ApiContext):
       if (!done) throw stateConflict(`recall node ${id} is not pending (status ${node.status})`);
       return ok(null);
     }
-    const flow = type === 1 ? await getFlow(ctx.db, account.id, id) : await getFlowByTask(ctx.db, account.id, id);
+    const flow =
+      type === 1 ? await getFlow(ctx.db, account.id, id) : await getFlowByTask(ctx.db, account.id, id);
     if (!flow) throw notFound(type === 1 ? `recall flow ${id}` : `recall flow of task ${id}`);
     const done = await ctx.db.transaction((tx) => cancelPendingFlow(tx, flow.id, now));
-    if (!done) throw stateConflict(`recall flow ${flow.id} has status ${flow.status}; only pending (0) flows can be cancelled`);
+    if (!done)
+      throw stateConflict(
+        `recall flow ${flow.id} has status ${flow.status}; only pending (0) flows can be cancelled`,
+      );
     return ok(null);
   });
 }

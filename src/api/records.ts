@@ -25,7 +25,11 @@ const maxWindowMs = 31 * 24 * 3600_000;
 
 export function registerRecordRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const toRecord = (row: RecordRow, zone: string) =>
-    toCallRecord(row, { sourceTaskId: row.source_task_id, round: row.round, displayNum: row.display_num ?? '' }, zone);
+    toCallRecord(
+      row,
+      { sourceTaskId: row.source_task_id, round: row.round, displayNum: row.display_num ?? '' },
+      zone,
+    );
 
   const Params = Type.Object({ voiceId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
   app.get('/voice/recordGroup/:voiceId', { schema: { params: Params } }, async (request) => {
@@ -53,12 +57,18 @@ export function registerRecordRoutes(app: FastifyInstance, ctx: ApiContext): voi
       `SELECT count(*)::int AS total FROM calls c WHERE ${where}`,
       args,
     );
-    const rows = await ctx.db.query<RecordRow>(`${recordSelect} WHERE ${where} ORDER BY c.id LIMIT $5 OFFSET $6`, [
-      ...args,
-      body.size,
-      (body.current - 1) * body.size,
-    ]);
+    const rows = await ctx.db.query<RecordRow>(
+      `${recordSelect} WHERE ${where} ORDER BY c.id LIMIT $5 OFFSET $6`,
+      [...args, body.size, (body.current - 1) * body.size],
+    );
     const zone = request.account.time_zone;
-    return ok(page(rows.map((row) => toRecord(row, zone)), total, body.current, body.size));
+    return ok(
+      page(
+        rows.map((row) => toRecord(row, zone)),
+        total,
+        body.current,
+        body.size,
+      ),
+    );
   });
 }

@@ -9,7 +9,9 @@ const flag = Type.Integer({ minimum: 0, maximum: 1 });
 const opt = Type.Optional;
 
 export const voiceContentProps = {
-  source: opt(Type.Integer({ minimum: 1, maximum: 3, description: '1 voice file, 2 upload in request, 3 TTS' })),
+  source: opt(
+    Type.Integer({ minimum: 1, maximum: 3, description: '1 voice file, 2 upload in request, 3 TTS' }),
+  ),
   voiceFileId: opt(Type.String({ pattern: '^[0-9]{1,10}$' })),
   uploadName: opt(Type.String({ minLength: 5, maxLength: 32 })),
   baseFile: opt(Type.String({ description: 'base64 audio (source=2)' })),
@@ -107,4 +109,5 @@ export function page<T>(records: T[], total: number, current: number, size: numb
   return { total, size, current, pages: Math.ceil(total / size), records };
 }
 
-export const IdList = (max: number) => Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: max });
+export const IdList = (max: number) =>
+  Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: max });

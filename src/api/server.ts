@@ -4,7 +4,7 @@
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { ResultCode } from '../domain/errors.ts';
 import { authenticate } from './auth.ts';
 import type { ApiContext } from './context.ts';
@@ -35,8 +35,10 @@ export async function buildServer(ctx: ApiContext) {
     loggerInstance: ctx.log as FastifyBaseLogger,
     bodyLimit,
     trustProxy: ctx.trustProxy,
-    disableRequestLogging: true,
-    ajv: { customOptions: { coerceTypes: true, useDefaults: false, removeAdditional: false, allErrors: false } },
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: {
+      customOptions: { coerceTypes: true, useDefaults: false, removeAdditional: false, allErrors: false },
+    },
   });
 
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
@@ -73,11 +75,15 @@ export async function buildServer(ctx: ApiContext) {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.setErrorHandler((error, request, reply) => {
-    const envelope = toEnvelope(error, (internal) => request.log.error({ err: internal, url: request.url }, 'request failed'));
+    const envelope = toEnvelope(error, (internal) =>
+      request.log.error({ err: internal, url: request.url }, 'request failed'),
+    );
     void reply.code(200).send(envelope);
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(200).send(failure(ResultCode.notFound, `no such endpoint: ${request.method} ${request.url.split('?')[0]}`));
+    void reply
+      .code(200)
+      .send(failure(ResultCode.notFound, `no such endpoint: ${request.method} ${request.url.split('?')[0]}`));
   });
 
   const api = async (scope: FastifyInstance) => {

@@ -6,17 +6,17 @@ import type { Static } from '@sinclair/typebox';
 import type { Queryable } from '../db/db.ts';
 import type { AccountRow } from '../db/queries/accounts.ts';
 import type { Callee } from '../db/queries/tasks.ts';
-import { ApiError, ResultCode, invalid } from '../domain/errors.ts';
-import { type RecallFlowInput, checkRecallFlow, effectiveRoundSettings } from '../domain/recall-flow.ts';
+import { ApiError, invalid, ResultCode } from '../domain/errors.ts';
+import { checkRecallFlow, effectiveRoundSettings, type RecallFlowInput } from '../domain/recall-flow.ts';
 import {
-  type NodeSettings,
-  type TaskSettings,
   checkNodeRules,
   checkSmsPlaceholders,
   checkWindows,
+  type NodeSettings,
   nodeFields,
   pick,
   settingDefaults,
+  type TaskSettings,
   taskOnlyFields,
   voiceFields,
 } from '../domain/task-settings.ts';
@@ -67,7 +67,10 @@ export class SettingsBuilder {
       recallNum: flowBody.recallNum,
       recallType: flowBody.recallType as 0 | 1,
     };
-    checkRecallFlow({ ...flow, ...(flowBody.nodeList ? { nodeList: flowBody.nodeList as Partial<NodeSettings>[] } : {}) });
+    checkRecallFlow({
+      ...flow,
+      ...(flowBody.nodeList ? { nodeList: flowBody.nodeList as Partial<NodeSettings>[] } : {}),
+    });
     if (flowBody.nodeList) {
       flow.nodeList = [];
       for (const [index, node] of flowBody.nodeList.entries()) {
@@ -84,7 +87,11 @@ export class SettingsBuilder {
     return flow;
   }
 
-  private async prepareVoice(settings: Partial<NodeSettings>, body: NodeInput | Record<string, unknown>, prefix: string) {
+  private async prepareVoice(
+    settings: Partial<NodeSettings>,
+    body: NodeInput | Record<string, unknown>,
+    prefix: string,
+  ) {
     const raw = body as NodeInput;
     if (settings.source === 1) {
       const [file] = await this.ctx.db.query(
@@ -92,7 +99,10 @@ export class SettingsBuilder {
         [Number(settings.voiceFileId ?? 0), this.account.id],
       );
       if (settings.voiceFileId && !file) {
-        throw new ApiError(ResultCode.dataValidation, `${prefix}voiceFileId: not a voice file of this account`);
+        throw new ApiError(
+          ResultCode.dataValidation,
+          `${prefix}voiceFileId: not a voice file of this account`,
+        );
       }
     } else if (settings.source === 2 && raw.baseFile !== undefined) {
       const fileName = settings.uploadName ?? '';
@@ -123,7 +133,8 @@ export class SettingsBuilder {
       settings.sipGroupId,
       this.appId,
     ]);
-    if (!group) throw new ApiError(ResultCode.dataValidation, `${prefix}sipGroupId: not a seat group of this app`);
+    if (!group)
+      throw new ApiError(ResultCode.dataValidation, `${prefix}sipGroupId: not a seat group of this app`);
   }
 
   /** Stores the uploads of this request; call inside its transaction before the settings are written. */
@@ -151,7 +162,10 @@ export function readCallees(body: { numberInfoList?: NumberInfo[]; numberList?: 
     body.numberInfoList ?? body.numberList?.map((calleeNumber) => ({ calleeNumber })) ?? [];
   if (list.length === 0) throw invalid('numberInfoList', 'is required (at least one number)');
   if (list.length > maxNumbersPerTask) {
-    throw new ApiError(ResultCode.limitReached, `numberInfoList: at most ${maxNumbersPerTask} numbers per task`);
+    throw new ApiError(
+      ResultCode.limitReached,
+      `numberInfoList: at most ${maxNumbersPerTask} numbers per task`,
+    );
   }
   const seen = new Set<string>();
   const callees: Callee[] = [];

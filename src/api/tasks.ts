@@ -1,37 +1,37 @@
 /** Group-call tasks (spec §3): send, update, resend, query, detail, pause, resume, cancel. */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { AccountRow } from '../db/queries/accounts.ts';
 import { findApp } from '../db/queries/accounts.ts';
 import { insertFlow } from '../db/queries/recall-flows.ts';
 import {
   type Callee,
-  type TaskRow,
   dropUndialledCalls,
   getTask,
   insertCallees,
   insertTask,
+  type TaskRow,
   transitionTasks,
 } from '../db/queries/tasks.ts';
-import type { AccountRow } from '../db/queries/accounts.ts';
-import { ApiError, ResultCode, invalid, notFound, stateConflict } from '../domain/errors.ts';
+import { ApiError, invalid, notFound, ResultCode, stateConflict } from '../domain/errors.ts';
 import { checkSmsPlaceholders } from '../domain/task-settings.ts';
 import { editableStatuses, endedStatuses, TaskStatus, type TaskTransition } from '../domain/task-status.ts';
 import { formatInZone, parseInZone } from '../domain/time.ts';
 import type { ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
 import {
+  calleeNumber,
   IdList,
   NumberInfoSchema,
-  RecallFlowSchema,
-  type RecallFlowBody,
-  calleeNumber,
   page,
+  type RecallFlowBody,
+  RecallFlowSchema,
   taskName,
   taskSettingProps,
-  withPaging,
   wireTime,
+  withPaging,
 } from './schemas.ts';
-import { SettingsBuilder, readCallees } from './task-input.ts';
+import { readCallees, SettingsBuilder } from './task-input.ts';
 
 const SendBody = Type.Object({
   appId: Type.Integer({ minimum: 1 }),
@@ -80,7 +80,12 @@ async function createTask(
   ctx: ApiContext,
   account: AccountRow,
   args: {
-    body: Record<string, unknown> & { appId: number; taskName: string; sendTime?: string; recallFlow?: RecallFlowBody };
+    body: Record<string, unknown> & {
+      appId: number;
+      taskName: string;
+      sendTime?: string;
+      recallFlow?: RecallFlowBody;
+    };
     callees: Callee[] | ((tx: import('../db/db.ts').Queryable, taskId: number) => Promise<number>);
     base?: TaskRow;
   },
@@ -118,7 +123,8 @@ async function createTask(
       return taskId;
     });
   } catch (error) {
-    if (isUniqueViolation(error, 'tasks_name')) throw new ApiError(ResultCode.alreadyExists, 'taskName: already exists');
+    if (isUniqueViolation(error, 'tasks_name'))
+      throw new ApiError(ResultCode.alreadyExists, 'taskName: already exists');
     throw error;
   }
 }
@@ -184,7 +190,9 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const task = await getTask(ctx.db, account.id, body.keyId);
     if (!task || task.round > 0) throw notFound(`task ${body.keyId}`);
     if (!editableStatuses.includes(task.status)) {
-      throw stateConflict(`task ${task.id} has status ${task.status}; only waiting (0) or paused (5) tasks can be updated`);
+      throw stateConflict(
+        `task ${task.id} has status ${task.status}; only waiting (0) or paused (5) tasks can be updated`,
+      );
     }
     const builder = new SettingsBuilder(ctx, account, task.app_id);
     const settings = await builder.task(body, task.settings);
@@ -210,7 +218,8 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
       });
       if (updated.length === 0) throw stateConflict(`task ${task.id} changed status; update refused`);
     } catch (error) {
-      if (isUniqueViolation(error, 'tasks_name')) throw new ApiError(ResultCode.alreadyExists, 'taskName: already exists');
+      if (isUniqueViolation(error, 'tasks_name'))
+        throw new ApiError(ResultCode.alreadyExists, 'taskName: already exists');
       throw error;
     }
     return ok(task.id);
@@ -222,7 +231,9 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const source = await getTask(ctx.db, account.id, body.keyId);
     if (!source) throw notFound(`task ${body.keyId}`);
     if (!endedStatuses.includes(source.status)) {
-      throw stateConflict(`task ${source.id} has status ${source.status}; only finished or cancelled tasks can be resent`);
+      throw stateConflict(
+        `task ${source.id} has status ${source.status}; only finished or cancelled tasks can be resent`,
+      );
     }
     const onlyFailed = body.resendType === 1;
     const taskId = await createTask(ctx, account, {
@@ -257,7 +268,15 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
       AND ($3::timestamptz IS NULL OR created_at <= $3) AND ($4::smallint[] IS NULL OR status = ANY($4))
       AND ($5::int IS NULL OR app_id = $5)
       AND ($6::text IS NULL OR id = $7 OR name ILIKE '%' || $6 || '%')`;
-    const params = [account.id, from, to, p.statusList?.length ? p.statusList : null, p.idxAppId ?? null, search, searchId];
+    const params = [
+      account.id,
+      from,
+      to,
+      p.statusList?.length ? p.statusList : null,
+      p.idxAppId ?? null,
+      search,
+      searchId,
+    ];
     const [{ total } = { total: 0 }] = await ctx.db.query<{ total: number }>(
       `SELECT count(*)::int AS total FROM tasks WHERE ${where}`,
       params,
@@ -299,7 +318,11 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
     detail(request.account, (request.params as typeof DetailParams.static).id),
   );
 
-  const transition = (path: string, listField: 'jobIdList' | 'taskIdList', name: keyof typeof TaskTransition) => {
+  const transition = (
+    path: string,
+    listField: 'jobIdList' | 'taskIdList',
+    name: keyof typeof TaskTransition,
+  ) => {
     const Body = Type.Object({ [listField]: IdList(1000) });
     app.post(path, { schema: { body: Body } }, async (request) => {
       const ids = [...new Set((request.body as Record<string, number[]>)[listField]!)];
@@ -312,10 +335,17 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
         );
         const missing = ids.filter((id) => !owned.some((row) => row.id === id));
         if (missing.length > 0) throw notFound(`${listField}: task ${missing.join(', ')}`);
-        const moved = await transitionTasks(tx, { accountId: account.id, taskIds: ids, transition: name, now });
+        const moved = await transitionTasks(tx, {
+          accountId: account.id,
+          taskIds: ids,
+          transition: name,
+          now,
+        });
         const refused = ids.filter((id) => !moved.includes(id));
         if (refused.length > 0) {
-          throw stateConflict(`${listField}: task ${refused.join(', ')} cannot ${name} in its current status`);
+          throw stateConflict(
+            `${listField}: task ${refused.join(', ')} cannot ${name} in its current status`,
+          );
         }
         if (name === 'cancel') await dropUndialledCalls(tx, ids);
       });

@@ -1,16 +1,20 @@
 /** Storing converted voice files, shared by /voice/fileUpload and source=2 uploads inside task requests. */
 import type { Queryable } from '../db/db.ts';
-import { ApiError, ResultCode, invalid } from '../domain/errors.ts';
+import { ApiError, invalid, ResultCode } from '../domain/errors.ts';
 import type { ConvertedUpload, MediaService } from '../media/types.ts';
 
 export const maxUploadBytes = 20 * 1024 * 1024;
 
 export function decodeBase64Audio(field: string, base64: string): Buffer {
   const cleaned = base64.replace(/^data:[^;]+;base64,/, '').replace(/\s+/g, '');
-  if (cleaned.length === 0 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(cleaned)) throw invalid(field, 'must be base64 audio');
+  if (cleaned.length === 0 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(cleaned))
+    throw invalid(field, 'must be base64 audio');
   const data = Buffer.from(cleaned, 'base64');
   if (data.length > maxUploadBytes) {
-    throw new ApiError(ResultCode.limitReached, `${field}: must be at most ${maxUploadBytes / 1024 / 1024} MB`);
+    throw new ApiError(
+      ResultCode.limitReached,
+      `${field}: must be at most ${maxUploadBytes / 1024 / 1024} MB`,
+    );
   }
   return data;
 }
@@ -46,6 +50,7 @@ export async function insertVoiceFile(
       new Date(args.now),
     ],
   );
-  if (rows.length === 0) throw new ApiError(ResultCode.alreadyExists, `${args.field}: a file with this name already exists`);
+  if (rows.length === 0)
+    throw new ApiError(ResultCode.alreadyExists, `${args.field}: a file with this name already exists`);
   return String(rows[0]!.id);
 }

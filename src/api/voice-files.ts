@@ -1,8 +1,8 @@
 /** Voice files (spec §3): upload (converted once to telephone audio), list, delete. */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { effectiveRoundSettings } from '../domain/recall-flow.ts';
 import { notFound, stateConflict } from '../domain/errors.ts';
+import { effectiveRoundSettings } from '../domain/recall-flow.ts';
 import type { NodeSettings, TaskSettings } from '../domain/task-settings.ts';
 import { formatInZone } from '../domain/time.ts';
 import type { ApiContext } from './context.ts';
@@ -75,7 +75,9 @@ export function registerVoiceFileRoutes(app: FastifyInstance, ctx: ApiContext): 
       const inUse = await filesInUse(tx, account.id);
       const busy = ids.filter((id) => inUse.has(String(id)));
       if (busy.length > 0) {
-        throw stateConflict(`fileIdList: file ${busy.join(', ')} is used by a pending or running task or recall node`);
+        throw stateConflict(
+          `fileIdList: file ${busy.join(', ')} is used by a pending or running task or recall node`,
+        );
       }
       await tx.query('UPDATE voice_files SET deleted = true WHERE id = ANY($1::int[])', [ids]);
     });

@@ -14,7 +14,11 @@ export interface Queryable {
   /** Runs a script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
   /** Bulk load rows with COPY (CSV); values are strings or null. */
-  copyRows(table: string, columns: readonly string[], rows: Iterable<readonly (string | null)[]>): Promise<void>;
+  copyRows(
+    table: string,
+    columns: readonly string[],
+    rows: Iterable<readonly (string | null)[]>,
+  ): Promise<void>;
 }
 
 export interface Db extends Queryable {

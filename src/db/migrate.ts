@@ -2,7 +2,9 @@ import type { Db } from './db.ts';
 import * as init from './migrations/001_init.ts';
 
 /** Ordered migrations; append only. */
-const migrations: ReadonlyArray<{ id: number; name: string; up: string }> = [{ id: 1, name: 'init', ...init }];
+const migrations: ReadonlyArray<{ id: number; name: string; up: string }> = [
+  { id: 1, name: 'init', ...init },
+];
 
 /** Applies pending migrations in one transaction, serialised across processes by an advisory lock. */
 export async function migrate(db: Db): Promise<number[]> {
@@ -18,7 +20,10 @@ export async function migrate(db: Db): Promise<number[]> {
     for (const migration of migrations) {
       if (done.has(migration.id)) continue;
       await tx.exec(migration.up);
-      await tx.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [migration.id, migration.name]);
+      await tx.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [
+        migration.id,
+        migration.name,
+      ]);
       applied.push(migration.id);
     }
     return applied;

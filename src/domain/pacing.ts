@@ -12,7 +12,9 @@ export interface PacingState {
   now: number;
 }
 
-export function refillTokens(state: Pick<PacingState, 'callsPerSecond' | 'tokens' | 'tokensAt' | 'now'>): number {
+export function refillTokens(
+  state: Pick<PacingState, 'callsPerSecond' | 'tokens' | 'tokensAt' | 'now'>,
+): number {
   const burst = Math.max(1, state.callsPerSecond);
   if (state.tokensAt === null) return burst;
   const elapsedSeconds = Math.max(0, state.now - state.tokensAt) / 1000;

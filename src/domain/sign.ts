@@ -8,14 +8,18 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 export const timestampWindowSeconds = 300;
 
 export function compatSign(apiKey: string, apiSecret: string, timestamp: string): string {
-  return createHash('md5').update(apiKey + apiSecret + timestamp).digest('hex');
+  return createHash('md5')
+    .update(apiKey + apiSecret + timestamp)
+    .digest('hex');
 }
 
 export function hmacSign(
   apiSecret: string,
   parts: { timestamp: string; nonce: string; method: string; path: string; body: string },
 ): string {
-  const payload = [parts.timestamp, parts.nonce, parts.method.toUpperCase(), parts.path, parts.body].join('\n');
+  const payload = [parts.timestamp, parts.nonce, parts.method.toUpperCase(), parts.path, parts.body].join(
+    '\n',
+  );
   return createHmac('sha256', apiSecret).update(payload).digest('hex');
 }
 

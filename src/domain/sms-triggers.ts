@@ -29,7 +29,11 @@ export function smsDueFor(settings: Partial<SmsSettings>, attempt: AttemptForSms
   if (settings.feedbackPush === 1 && settings.feedbackValue !== undefined) {
     if (attempt.keys.includes(String(settings.feedbackValue))) due.push({ trigger: 'feedback', sendAt: now });
   }
-  if (settings.successPush === 1 && attempt.callStatus === CallStatus.answered && attempt.answerTime !== null) {
+  if (
+    settings.successPush === 1 &&
+    attempt.callStatus === CallStatus.answered &&
+    attempt.answerTime !== null
+  ) {
     // successPushTime counts from the answer; if the call outlasted it, send at hang-up.
     const delayMs = (settings.successPushTime ?? 10) * 1000;
     due.push({ trigger: 'success', sendAt: Math.max(now, attempt.answerTime + delayMs) });

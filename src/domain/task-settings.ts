@@ -88,7 +88,13 @@ export const agentFields = [
   'delayTransfer',
 ] as const;
 export const nodeFields = [...voiceFields, ...smsFields, ...agentFields] as const;
-export const taskOnlyFields = ['displayNum', 'loopCount', 'maxCalls', 'maxRingingTime', 'allowSendTime'] as const;
+export const taskOnlyFields = [
+  'displayNum',
+  'loopCount',
+  'maxCalls',
+  'maxRingingTime',
+  'allowSendTime',
+] as const;
 
 export const settingDefaults = {
   speakingRate: 1,

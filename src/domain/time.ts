@@ -1,5 +1,5 @@
 /** Time formats of the wire contract (spec §1): bodies use 'yyyy-MM-dd HH:mm:ss' in the account's zone. */
-import { DateTime, IANAZone, FixedOffsetZone } from 'luxon';
+import { DateTime, FixedOffsetZone, IANAZone } from 'luxon';
 import { invalid } from './errors.ts';
 
 export const wireFormat = 'yyyy-MM-dd HH:mm:ss';

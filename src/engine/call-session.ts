@@ -4,10 +4,10 @@
  * returns what happened; the dialer records it.
  */
 import type { Clock } from '../clock.ts';
+import type { AttemptResult } from '../db/queries/settle-call.ts';
 import { classifyOutcome } from '../domain/outcome.ts';
 import type { TaskSettings } from '../domain/task-settings.ts';
 import type { CalleeInfo } from '../domain/template.ts';
-import type { AttemptResult } from '../db/queries/settle-call.ts';
 import type { HangupCause, PreparedAudio, TelephonyDriver } from '../telephony/driver.ts';
 
 export interface CallPlan {

@@ -3,10 +3,10 @@
  * or text-to-speech with the callee's own ${textN} values (source 3).
  */
 import type { Db } from '../db/db.ts';
-import type { MediaService, PreparedAudio } from '../media/types.ts';
+import type { VoiceContent } from '../domain/task-settings.ts';
 import type { CalleeInfo } from '../domain/template.ts';
 import { fillTemplate } from '../domain/template.ts';
-import type { VoiceContent } from '../domain/task-settings.ts';
+import type { MediaService, PreparedAudio } from '../media/types.ts';
 
 export class ContentPreparer {
   private readonly files = new Map<string, Promise<PreparedAudio>>();

@@ -5,12 +5,12 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
+import { sleepReal } from '../clock.ts';
 import type { Db } from '../db/db.ts';
 import { extendLeases, type LeasedCall, leaseCalls } from '../db/queries/lease-calls.ts';
 import { type AttemptResult, settleCall, settleInterrupted } from '../db/queries/settle-call.ts';
 import { finishDrainedTasks, type RunningTask, runningTasks, startDueTasks } from '../db/queries/tasks.ts';
 import { isOpenAt } from '../domain/windows.ts';
-import { sleepReal } from '../clock.ts';
 import { type CallSessionDeps, runCall } from './call-session.ts';
 
 export interface DialerOptions {
@@ -50,7 +50,8 @@ export class Dialer {
       isOpenAt(task.settings.allowSendTime ?? [], task.time_zone, now),
     );
     const byAccount = new Map<number, RunningTask[]>();
-    for (const task of open) byAccount.set(task.account_id, [...(byAccount.get(task.account_id) ?? []), task]);
+    for (const task of open)
+      byAccount.set(task.account_id, [...(byAccount.get(task.account_id) ?? []), task]);
     for (const [accountId, tasks] of byAccount) {
       const room = this.options.maxInFlight - this.inFlight.size;
       if (room <= 0) break;

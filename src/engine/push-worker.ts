@@ -20,7 +20,12 @@ export class PushWorker {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly options: PushWorkerOptions = { batchSize: 100, maxAttempts: 20, timeoutMs: 10_000, leaseRealMs: 30_000 },
+    private readonly options: PushWorkerOptions = {
+      batchSize: 100,
+      maxAttempts: 20,
+      timeoutMs: 10_000,
+      leaseRealMs: 30_000,
+    },
   ) {}
 
   async tick(): Promise<number> {
@@ -43,9 +48,10 @@ export class PushWorker {
 
   private async deliver(appId: number, batch: Array<{ id: number; payload: unknown; attempts: number }>) {
     const ids = batch.map((row) => row.id);
-    const [app] = await this.db.query<{ callback_url: string | null }>('SELECT callback_url FROM apps WHERE id = $1', [
-      appId,
-    ]);
+    const [app] = await this.db.query<{ callback_url: string | null }>(
+      'SELECT callback_url FROM apps WHERE id = $1',
+      [appId],
+    );
     const attempts = Math.max(...batch.map((row) => row.attempts));
     try {
       if (!app?.callback_url) throw new Error('the app has no callback URL');
@@ -57,7 +63,10 @@ export class PushWorker {
       });
       await response.body?.cancel();
       if (response.status !== 200) throw new Error(`callback answered HTTP ${response.status}`);
-      await this.db.query("UPDATE push_outbox SET state = 'sent', last_error = NULL WHERE id = ANY($1::int[])", [ids]);
+      await this.db.query(
+        "UPDATE push_outbox SET state = 'sent', last_error = NULL WHERE id = ANY($1::int[])",
+        [ids],
+      );
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.log.warn({ appId, count: ids.length, attempts, error: message }, 'status push failed; will retry');

@@ -5,7 +5,9 @@ import { closeRound, dueNodeIds, endedFlowTasks, startRound } from '../db/querie
 import type { TaskSettings } from '../domain/task-settings.ts';
 
 async function cannotStart(tx: Queryable, accountId: number, settings: TaskSettings): Promise<string | null> {
-  const [account] = await tx.query<{ disabled: boolean }>('SELECT disabled FROM accounts WHERE id = $1', [accountId]);
+  const [account] = await tx.query<{ disabled: boolean }>('SELECT disabled FROM accounts WHERE id = $1', [
+    accountId,
+  ]);
   if (!account || account.disabled) return 'account disabled';
   if (settings.source !== 3) {
     const [file] = await tx.query<{ id: number }>(

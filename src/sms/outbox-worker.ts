@@ -58,7 +58,9 @@ export class SmsOutboxWorker {
            WHERE id = $1`,
           [row.id, result.providerMessageIds, result.segments, new Date(this.clock.now())],
         );
-        await tx.query("UPDATE calls SET sms_status = 'sent' WHERE id = $1 AND sms_status = 'queued'", [row.call_id]);
+        await tx.query("UPDATE calls SET sms_status = 'sent' WHERE id = $1 AND sms_status = 'queued'", [
+          row.call_id,
+        ]);
       });
     } catch (error) {
       const retryable = !(error instanceof SmsSendError) || error.retryable;
@@ -84,7 +86,12 @@ export class SmsOutboxWorker {
       const rows = await tx.query<{ call_id: number }>(
         `UPDATE sms_outbox SET state = $2, last_error = $3, updated_at = $4
          WHERE provider_ids @> ARRAY[$1]::text[] AND state = 'sent' RETURNING call_id`,
-        [receipt.providerMessageId, state, receipt.delivered ? null : receipt.status, new Date(this.clock.now())],
+        [
+          receipt.providerMessageId,
+          state,
+          receipt.delivered ? null : receipt.status,
+          new Date(this.clock.now()),
+        ],
       );
       for (const { call_id } of rows) {
         await tx.query('UPDATE calls SET sms_status = $2 WHERE id = $1', [call_id, state]);

@@ -74,7 +74,10 @@ export async function findAccountByKey(db: Queryable, apiKey: string): Promise<A
 }
 
 export async function findApp(db: Queryable, accountId: number, appId: number): Promise<AppRow | undefined> {
-  const [row] = await db.query<AppRow>('SELECT * FROM apps WHERE id = $1 AND account_id = $2', [appId, accountId]);
+  const [row] = await db.query<AppRow>('SELECT * FROM apps WHERE id = $1 AND account_id = $2', [
+    appId,
+    accountId,
+  ]);
   return row;
 }
 
@@ -87,7 +90,12 @@ export async function setAccountDisabled(db: Queryable, accountId: number, disab
 }
 
 /** Records a nonce of the strong signature scheme; false when it was used before (a replay). */
-export async function useNonce(db: Queryable, accountId: number, nonce: string, now: number): Promise<boolean> {
+export async function useNonce(
+  db: Queryable,
+  accountId: number,
+  nonce: string,
+  now: number,
+): Promise<boolean> {
   await db.query('DELETE FROM nonces WHERE account_id = $1 AND expires_at < $2', [accountId, new Date(now)]);
   const rows = await db.query(
     `INSERT INTO nonces (account_id, nonce, expires_at) VALUES ($1, $2, $3)

@@ -1,4 +1,4 @@
-import { FlowStatus, type RecallFlowInput, givenNodeSettings } from '../../domain/recall-flow.ts';
+import { FlowStatus, givenNodeSettings, type RecallFlowInput } from '../../domain/recall-flow.ts';
 import type { NodeSettings } from '../../domain/task-settings.ts';
 import type { Queryable } from '../db.ts';
 
@@ -82,7 +82,11 @@ export async function replacePendingFlow(
   return true;
 }
 
-export async function getFlow(db: Queryable, accountId: number, flowId: number): Promise<FlowRow | undefined> {
+export async function getFlow(
+  db: Queryable,
+  accountId: number,
+  flowId: number,
+): Promise<FlowRow | undefined> {
   const [row] = await db.query<FlowRow>('SELECT * FROM recall_flows WHERE id = $1 AND account_id = $2', [
     flowId,
     accountId,
@@ -90,7 +94,11 @@ export async function getFlow(db: Queryable, accountId: number, flowId: number):
   return row;
 }
 
-export async function getFlowByTask(db: Queryable, accountId: number, taskId: number): Promise<FlowRow | undefined> {
+export async function getFlowByTask(
+  db: Queryable,
+  accountId: number,
+  taskId: number,
+): Promise<FlowRow | undefined> {
   const [row] = await db.query<FlowRow>('SELECT * FROM recall_flows WHERE task_id = $1 AND account_id = $2', [
     taskId,
     accountId,

@@ -1,7 +1,7 @@
 /** The recall scheduler's statements (spec §6): closing a round when its task ends, starting due rounds. */
-import { FlowStatus, RecallType, effectiveRoundSettings, roundDueAt } from '../../domain/recall-flow.ts';
-import { TaskStatus } from '../../domain/task-status.ts';
+import { effectiveRoundSettings, FlowStatus, RecallType, roundDueAt } from '../../domain/recall-flow.ts';
 import type { TaskSettings } from '../../domain/task-settings.ts';
+import { TaskStatus } from '../../domain/task-status.ts';
 import type { Db, Queryable } from '../db.ts';
 import { completeFlowIfSettled, type FlowRow, type NodeRow } from './recall-flows.ts';
 import { insertTask } from './tasks.ts';
@@ -35,7 +35,9 @@ export async function closeRound(db: Db, taskId: number, now: number): Promise<v
       [taskId],
     );
     if (!task) return;
-    const [flow] = await tx.query<FlowRow>('SELECT * FROM recall_flows WHERE id = $1 FOR UPDATE', [task.flow_id]);
+    const [flow] = await tx.query<FlowRow>('SELECT * FROM recall_flows WHERE id = $1 FOR UPDATE', [
+      task.flow_id,
+    ]);
     if (!flow) return;
     const at = new Date(now);
     if (task.round === 0 && task.status === TaskStatus.cancelled && task.started_at === null) {
@@ -45,11 +47,10 @@ export async function closeRound(db: Db, taskId: number, now: number): Promise<v
         FlowStatus.cancelled,
         at,
       ]);
-      await tx.query('UPDATE recall_nodes SET status = $2, updated_at = $3 WHERE flow_id = $1 AND status = 0', [
-        flow.id,
-        FlowStatus.cancelled,
-        at,
-      ]);
+      await tx.query(
+        'UPDATE recall_nodes SET status = $2, updated_at = $3 WHERE flow_id = $1 AND status = 0',
+        [flow.id, FlowStatus.cancelled, at],
+      );
       return;
     }
     if (task.round > 0) {
@@ -63,7 +64,13 @@ export async function closeRound(db: Db, taskId: number, now: number): Promise<v
       const endedAt = (task.finished_at ?? at).getTime();
       await tx.query(
         'UPDATE recall_nodes SET due_at = $3, updated_at = $4 WHERE flow_id = $1 AND round = $2 AND status = $5',
-        [flow.id, task.round + 1, new Date(roundDueAt(endedAt, flow.recall_interval)), at, FlowStatus.pending],
+        [
+          flow.id,
+          task.round + 1,
+          new Date(roundDueAt(endedAt, flow.recall_interval)),
+          at,
+          FlowStatus.pending,
+        ],
       );
     }
     await completeFlowIfSettled(tx, flow.id, now);
@@ -88,14 +95,21 @@ export interface RoundStartChecks {
  * keeping their text1..text10, into a new child task. A round with no callees completes at once, with
  * every later round. Guarded by the node's pending status under a row lock, so it runs once.
  */
-export async function startRound(db: Db, nodeId: number, now: number, checks: RoundStartChecks): Promise<void> {
+export async function startRound(
+  db: Db,
+  nodeId: number,
+  now: number,
+  checks: RoundStartChecks,
+): Promise<void> {
   await db.transaction(async (tx) => {
     const [node] = await tx.query<NodeRow>(
       'SELECT * FROM recall_nodes WHERE id = $1 AND status = 0 FOR UPDATE SKIP LOCKED',
       [nodeId],
     );
     if (!node) return;
-    const [flow] = await tx.query<FlowRow>('SELECT * FROM recall_flows WHERE id = $1 FOR UPDATE', [node.flow_id]);
+    const [flow] = await tx.query<FlowRow>('SELECT * FROM recall_flows WHERE id = $1 FOR UPDATE', [
+      node.flow_id,
+    ]);
     if (!flow || flow.status !== FlowStatus.inProgress) return;
     const at = new Date(now);
     const [original] = await tx.query<{

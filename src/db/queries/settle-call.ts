@@ -1,5 +1,5 @@
 import { type CallRow, secondsBetween, toCallRecord } from '../../domain/call-record.ts';
-import { CallStatus, type Outcome, interruptedOutcome } from '../../domain/outcome.ts';
+import { CallStatus, interruptedOutcome, type Outcome } from '../../domain/outcome.ts';
 import { smsDueFor } from '../../domain/sms-triggers.ts';
 import type { TaskSettings } from '../../domain/task-settings.ts';
 import { fillTemplate } from '../../domain/template.ts';
@@ -136,12 +136,10 @@ async function settleInTx(
       { sourceTaskId: task.source_task_id, round: task.round, displayNum: task.settings.displayNum },
       'epoch',
     );
-    await tx.query('INSERT INTO push_outbox (app_id, call_id, payload, next_at) VALUES ($1, $2, $3::jsonb, $4)', [
-      task.app_id,
-      call.id,
-      JSON.stringify(record),
-      new Date(r.hangupTime),
-    ]);
+    await tx.query(
+      'INSERT INTO push_outbox (app_id, call_id, payload, next_at) VALUES ($1, $2, $3::jsonb, $4)',
+      [task.app_id, call.id, JSON.stringify(record), new Date(r.hangupTime)],
+    );
   }
   return call;
 }

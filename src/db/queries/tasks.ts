@@ -1,5 +1,5 @@
-import { TaskStatus, TaskTransition } from '../../domain/task-status.ts';
 import type { TaskSettings } from '../../domain/task-settings.ts';
+import { TaskStatus, TaskTransition } from '../../domain/task-status.ts';
 import type { Db, Queryable } from '../db.ts';
 
 export interface TaskRow {
@@ -85,8 +85,15 @@ export async function insertCallees(
   await tx.query('UPDATE tasks SET num_cnt = $2 WHERE id = $1', [taskId, callees.length]);
 }
 
-export async function getTask(db: Queryable, accountId: number, taskId: number): Promise<TaskRow | undefined> {
-  const [row] = await db.query<TaskRow>('SELECT * FROM tasks WHERE id = $1 AND account_id = $2', [taskId, accountId]);
+export async function getTask(
+  db: Queryable,
+  accountId: number,
+  taskId: number,
+): Promise<TaskRow | undefined> {
+  const [row] = await db.query<TaskRow>('SELECT * FROM tasks WHERE id = $1 AND account_id = $2', [
+    taskId,
+    accountId,
+  ]);
   return row;
 }
 
@@ -107,7 +114,9 @@ export async function transitionTasks(
 
 /** A cancelled task's callees that were never dialled will not be: they get no record. */
 export async function dropUndialledCalls(db: Queryable, taskIds: number[]): Promise<void> {
-  await db.query("UPDATE calls SET state = 'cancelled' WHERE task_id = ANY($1::int[]) AND state = 'due'", [taskIds]);
+  await db.query("UPDATE calls SET state = 'cancelled' WHERE task_id = ANY($1::int[]) AND state = 'due'", [
+    taskIds,
+  ]);
 }
 
 /** Waiting tasks whose sendTime has come start calling; their recall flows become in progress. */
@@ -120,10 +129,10 @@ export async function startDueTasks(db: Db, now: number): Promise<number[]> {
     );
     const flows = started.map((row) => row.flow_id).filter((id): id is number => id !== null);
     if (flows.length > 0) {
-      await tx.query('UPDATE recall_flows SET status = 1, updated_at = $2 WHERE id = ANY($1::int[]) AND status = 0', [
-        flows,
-        new Date(now),
-      ]);
+      await tx.query(
+        'UPDATE recall_flows SET status = 1, updated_at = $2 WHERE id = ANY($1::int[]) AND status = 0',
+        [flows, new Date(now)],
+      );
     }
     return started.map((row) => row.id);
   });

@@ -63,14 +63,10 @@ function between([low, high]: [number, number], unit: number): number {
 
 /** The outcome the simulator gives `number` in `round` (pure, so tests can predict it). */
 export function simOutcome(options: SimOptions, number: string, round = 0): SimOutcome {
-  const [pick, ring, listen, keyChance, keyPick, keyAt] = unitFloats(`${options.seed}|${number}|${round}`, 6) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [pick, ring, listen, keyChance, keyPick, keyAt] = unitFloats(
+    `${options.seed}|${number}|${round}`,
+    6,
+  ) as [number, number, number, number, number, number];
   const kinds = Object.keys(options.rates) as SimOutcomeKind[];
   const total = kinds.reduce((sum, kind) => sum + options.rates[kind], 0);
   let kind: SimOutcomeKind = 'answer';

@@ -1,0 +1,74 @@
+/** Composition: one process = database + API + engine, from a Config. */
+import pino, { type Logger } from 'pino';
+import { buildServer } from './api/server.ts';
+import { type Clock, ScaledClock } from './clock.ts';
+import type { Config } from './config.ts';
+import { type Db, openDb } from './db/db.ts';
+import { migrate } from './db/migrate.ts';
+import { ContentPreparer } from './engine/content.ts';
+import { Engine } from './engine/engine.ts';
+import type { MediaService } from './media/types.ts';
+import { createSmsTransport, smsConfigFromEnv } from './sms/index.ts';
+import type { SmsTransport } from './sms/transport.ts';
+import type { TelephonyDriver } from './telephony/driver.ts';
+import { SimDriver } from './telephony/sim/sim-driver.ts';
+
+export interface RingcastParts {
+  db?: Db;
+  clock?: Clock;
+  driver?: TelephonyDriver;
+  media: MediaService;
+  sms?: SmsTransport;
+  log?: Logger;
+}
+
+export interface Ringcast {
+  config: Config;
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  engine: Engine;
+  server: Awaited<ReturnType<typeof buildServer>>;
+  media: MediaService;
+  /** Stops the API and the engine (waiting for calls in flight) and closes everything. */
+  close(): Promise<void>;
+}
+
+export async function createRingcast(config: Config, parts: RingcastParts): Promise<Ringcast> {
+  const log = parts.log ?? pino({ level: config.logLevel });
+  const clock = parts.clock ?? new ScaledClock(config.clockSpeed, config.clockAnchor, config.clockStart);
+  const db =
+    parts.db ??
+    (await openDb(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: config.dataDir }));
+  await migrate(db);
+  const driver = parts.driver ?? new SimDriver(clock, { seed: config.simSeed });
+  const sms = parts.sms ?? createSmsTransport(smsConfigFromEnv(process.env), log);
+  const media = parts.media;
+  const engine = new Engine(
+    { db, clock, driver, content: new ContentPreparer(db, media), sms, log },
+    {
+      owner: config.nodeId,
+      leaseRealMs: config.leaseRealMs,
+      pollMs: config.pollMs,
+      maxInFlight: config.maxCallsPerNode,
+    },
+  );
+  const server = await buildServer({ db, clock, media, log, trustProxy: config.trustProxy });
+  return {
+    config,
+    db,
+    clock,
+    log,
+    engine,
+    server,
+    media,
+    async close() {
+      await server.close();
+      await engine.stopAndDrain();
+      await driver.close();
+      await sms.close();
+      await media.close();
+      await db.close();
+    },
+  };
+}

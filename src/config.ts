@@ -1,0 +1,59 @@
+/** Configuration from the environment; every setting has an embedded default (README, "Configuration"). */
+
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+
+type Env = Record<string, string | undefined>;
+
+export interface Config {
+  host: string;
+  port: number;
+  /** PostgreSQL when set; otherwise the embedded PGlite in `dataDir`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  clockSpeed: number;
+  /** Wall-clock instant (epoch ms) the sped-up clock is anchored at, so restarts continue one timeline. */
+  clockAnchor: number;
+  /** What the clock reads at the anchor (default: the anchor itself). */
+  clockStart: number;
+  telephony: 'sim' | 'sip';
+  simSeed: string;
+  nodeId: string;
+  leaseRealMs: number;
+  pollMs: number;
+  maxCallsPerNode: number;
+  trustProxy: boolean;
+  logLevel: string;
+}
+
+function number(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min)
+    throw new Error(`${name} must be a number ≥ ${min}, got '${raw}'`);
+  return value;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const telephony = (env.TELEPHONY_DRIVER ?? 'sim').toLowerCase();
+  if (telephony !== 'sim' && telephony !== 'sip')
+    throw new Error(`TELEPHONY_DRIVER must be sim or sip, got '${telephony}'`);
+  return {
+    host: env.HOST ?? '127.0.0.1',
+    port: number(env, 'PORT', 8080),
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: env.DATA_DIR ?? './data/pglite',
+    clockSpeed: number(env, 'CLOCK_SPEED', 1, 0.001),
+    clockAnchor: number(env, 'CLOCK_ANCHOR', Date.now()),
+    clockStart: number(env, 'CLOCK_START', number(env, 'CLOCK_ANCHOR', Date.now())),
+    telephony,
+    simSeed: env.SIM_SEED ?? 'ringcast',
+    nodeId: env.NODE_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    leaseRealMs: number(env, 'LEASE_MS', 30_000, 100),
+    pollMs: number(env, 'POLL_MS', 200, 5),
+    maxCallsPerNode: number(env, 'MAX_CALLS_PER_NODE', 500, 1),
+    trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+}

@@ -1,0 +1,76 @@
+/** Runs the background loops of one process: dialer, lease renewal, recall scheduler, push and SMS outboxes. */
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.ts';
+import type { Db } from '../db/db.ts';
+import { SmsOutboxWorker } from '../sms/outbox-worker.ts';
+import type { SmsTransport } from '../sms/transport.ts';
+import type { TelephonyDriver } from '../telephony/driver.ts';
+import type { ContentPreparer } from './content.ts';
+import { Dialer } from './dialer.ts';
+import { runLoop } from './loop.ts';
+import { PushWorker } from './push-worker.ts';
+import { RecallScheduler } from './recall-scheduler.ts';
+
+export interface EngineOptions {
+  owner: string;
+  leaseRealMs: number;
+  pollMs: number;
+  maxInFlight: number;
+}
+
+export class Engine {
+  readonly dialer: Dialer;
+  readonly recall: RecallScheduler;
+  readonly push: PushWorker;
+  readonly sms: SmsOutboxWorker;
+  private readonly stop = new AbortController();
+  private loops: Promise<void>[] = [];
+
+  constructor(
+    private readonly deps: {
+      db: Db;
+      clock: Clock;
+      driver: TelephonyDriver;
+      content: ContentPreparer;
+      sms: SmsTransport;
+      log: Logger;
+    },
+    private readonly options: EngineOptions,
+  ) {
+    const { db, clock, driver, content, log } = deps;
+    this.dialer = new Dialer(
+      db,
+      clock,
+      {
+        driver,
+        prepareAudio: (settings, info) => content.prepare(settings, info),
+        onError: (error, callId) => log.error({ err: error, callId }, 'call media failed'),
+      },
+      log,
+      { owner: options.owner, leaseRealMs: options.leaseRealMs, maxInFlight: options.maxInFlight },
+    );
+    this.recall = new RecallScheduler(db, clock);
+    this.push = new PushWorker(db, clock, log);
+    this.sms = new SmsOutboxWorker(db, clock, deps.sms, log);
+  }
+
+  start(): void {
+    const { log } = this.deps;
+    const signal = this.stop.signal;
+    const poll = this.options.pollMs;
+    this.loops = [
+      runLoop('dialer', () => this.dialer.tick(), poll, signal, log),
+      runLoop('leases', () => this.dialer.renewLeases(), this.options.leaseRealMs / 3, signal, log),
+      runLoop('recall', () => this.recall.tick(), poll, signal, log),
+      runLoop('push', () => this.push.tick(), poll * 2, signal, log),
+      runLoop('sms', () => this.sms.tick(), poll * 2, signal, log),
+    ];
+  }
+
+  /** Stops taking new work and waits for calls in flight to end. */
+  async stopAndDrain(): Promise<void> {
+    this.stop.abort();
+    await Promise.all(this.loops);
+    await this.dialer.drain();
+  }
+}
