@@ -82,7 +82,8 @@ export function runCall(deps: CallSessionDeps, plan: CallPlan): Promise<AttemptR
         });
     });
     // Watchdog: a driver that never reports the end must not hold the attempt forever.
-    const limitMs = ringTimeoutMs + settings.maxCalls * 1000 + 30_000;
+    // At least 10 s of wall-clock time, so a sped-up clock and a busy event loop cannot trip it.
+    const limitMs = Math.max(ringTimeoutMs + settings.maxCalls * 1000 + 30_000, clock.speed * 10_000);
     void clock.sleep(limitMs, stop.signal).then(() => {
       if (stop.signal.aborted) return;
       void leg.hangup();
