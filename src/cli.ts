@@ -1,0 +1,147 @@
+/**
+ * `ringcast` command line: serve (the default `npm start`), account management, migrate, demo.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { createRingcast } from './app.ts';
+import { loadConfig } from './config.ts';
+import { openDb } from './db/db.ts';
+import { migrate } from './db/migrate.ts';
+import { createAccount, findAccountByKey, setAccountDisabled } from './db/queries/accounts.ts';
+import { isValidZone } from './domain/time.ts';
+import { mediaFromEnv } from './media/from-env.ts';
+import { runDemo } from './demo.ts';
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+
+async function openConfiguredDb() {
+  const config = loadConfig();
+  const db = await openDb(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: config.dataDir });
+  await migrate(db);
+  return db;
+}
+
+const program = new Command('ringcast').description('Voice broadcast with automatic redial');
+
+program
+  .command('serve', { isDefault: true })
+  .description('run the API and the dialing engine')
+  .action(async () => {
+    const config = loadConfig();
+    const media = mediaFromEnv(process.env);
+    const ring = await createRingcast(config, { media });
+    await ring.server.listen({ host: config.host, port: config.port });
+    ring.engine.start();
+    const base = `http://${config.host}:${config.port}`;
+    const lines = [
+      `Ringcast listening on ${base}  (API also under ${base}/v3)`,
+      `OpenAPI docs:   ${base}/docs`,
+      `database:       ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.dataDir}`}`,
+      `carrier:        ${config.telephony}`,
+      `media:          ${media.describe()}`,
+      `clock:          ${config.clockSpeed === 1 ? 'real time' : `${config.clockSpeed}x real time`}`,
+      'create an account with: npm run ringcast -- account create --name <name>',
+    ];
+    console.log(lines.join('\n'));
+    let closing = false;
+    const shutdown = async (signal: string) => {
+      if (closing) return;
+      closing = true;
+      console.log(`${signal}: finishing calls in flight, then stopping`);
+      await ring.close();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void shutdown('SIGINT'));
+    process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  });
+
+const account = program.command('account').description('manage API accounts');
+account
+  .command('create')
+  .description('create an account and its first app; prints apiKey, apiSecret and appId')
+  .requiredOption('--name <name>', 'account name')
+  .option('--time-zone <zone>', "time zone for times in bodies (IANA name or 'UTC+8')", 'UTC+8')
+  .option('--ip-allow <ips>', 'comma-separated IP allow-list (empty = any)', '')
+  .option('--max-concurrency <n>', 'concurrent calls', positive, 30)
+  .option('--cps <n>', 'calls started per second', positive, 10)
+  .option('--callback-url <url>', 'status-report push URL of the app')
+  .option('--require-hmac', 'accept only the HMAC-SHA256 signature scheme', false)
+  .action(
+    async (options: {
+      name: string;
+      timeZone: string;
+      ipAllow: string;
+      maxConcurrency: number;
+      cps: number;
+      callbackUrl?: string;
+      requireHmac: boolean;
+    }) => {
+      if (!isValidZone(options.timeZone)) throw new InvalidArgumentError(`unknown time zone '${options.timeZone}'`);
+      const db = await openConfiguredDb();
+      const { account: created, app } = await createAccount(
+        db,
+        {
+          name: options.name,
+          timeZone: options.timeZone,
+          ipAllowList: options.ipAllow.split(',').map((ip) => ip.trim()).filter(Boolean),
+          maxConcurrency: Math.floor(options.maxConcurrency),
+          callsPerSecond: options.cps,
+          callbackUrl: options.callbackUrl ?? null,
+          requireHmac: options.requireHmac,
+        },
+        Date.now(),
+      );
+      console.log(
+        JSON.stringify(
+          { accountId: created.id, apiKey: created.api_key, apiSecret: created.api_secret, appId: app.id },
+          null,
+          2,
+        ),
+      );
+      await db.close();
+    },
+  );
+
+for (const [name, disabled] of [
+  ['disable', true],
+  ['enable', false],
+] as const) {
+  account
+    .command(`${name} <apiKey>`)
+    .description(`${name} an account (a disabled account is refused and its recall rounds stop)`)
+    .action(async (apiKey: string) => {
+      const db = await openConfiguredDb();
+      const found = await findAccountByKey(db, apiKey);
+      if (!found) {
+        console.error(`no account with Api-Key ${apiKey}`);
+        process.exitCode = 1;
+      } else {
+        await setAccountDisabled(db, found.id, disabled);
+        console.log(`account ${found.id} ${name}d`);
+      }
+      await db.close();
+    });
+}
+
+program
+  .command('migrate')
+  .description('apply database migrations and exit')
+  .action(async () => {
+    const db = await openConfiguredDb();
+    console.log('migrations applied');
+    await db.close();
+  });
+
+program
+  .command('demo')
+  .description('run a 1,000-number task with a 3-round recall flow on the simulated carrier')
+  .option('--numbers <n>', 'callees', positive, 1000)
+  .option('--speed <x>', 'clock speed-up', positive, 600)
+  .action(async (options: { numbers: number; speed: number }) => {
+    await runDemo({ numbers: Math.floor(options.numbers), speed: options.speed });
+  });
+
+await program.parseAsync();
