@@ -72,6 +72,19 @@ export function ulawDecode(bytes: Uint8Array): Int16Array {
   return out;
 }
 
+// G.711 A-law: even bits inverted (0x55), then sign/segment/mantissa like u-law but without bias.
+export function alawDecode(bytes: Uint8Array): Int16Array {
+  const out = new Int16Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) {
+    const a = bytes[i]! ^ 0x55;
+    const exponent = (a >> 4) & 0x07;
+    const mantissa = a & 0x0f;
+    const magnitude = exponent === 0 ? (mantissa << 4) + 8 : ((mantissa << 4) + 0x108) << (exponent - 1);
+    out[i] = a & 0x80 ? magnitude : -magnitude;
+  }
+  return out;
+}
+
 export function ulawEncode(samples: Int16Array): Uint8Array {
   const out = new Uint8Array(samples.length);
   for (let i = 0; i < samples.length; i++) {

@@ -1,11 +1,21 @@
 /**
  * Pure-npm decoders, used when no system ffmpeg is available (the `npm install && npm start` path):
- * WAV through `wavefile` (PCM 8-32 bit, float, u-law, a-law, IMA ADPCM), MP3 through `mpg123-decoder`
- * (WebAssembly). Both end as 8 kHz mono Int16 via our resampler.
+ * WAV read directly (PCM 8-32 bit, float, u-law, a-law; IMA ADPCM through `wavefile`), MP3 through
+ * `mpg123-decoder` (WebAssembly). Both end as 8 kHz mono Int16 via our resampler.
  */
 import { MPEGDecoder } from 'mpg123-decoder';
 import wavefile from 'wavefile';
-import { deinterleave, floatToInt16, mixToMono, parseWavChunks, resample, TELEPHONE_RATE } from './audio.ts';
+import {
+  alawDecode,
+  deinterleave,
+  floatToInt16,
+  mixToMono,
+  parseWavChunks,
+  resample,
+  TELEPHONE_RATE,
+  ulawDecode,
+  type WavChunks,
+} from './audio.ts';
 
 /** Decodes a 16-bit PCM WAV we produced or received from an engine (trusted shape) to 8 kHz mono. */
 export function decodePcmWav(buf: Buffer, allowTruncated: boolean): Int16Array {
@@ -24,6 +34,35 @@ export function decodePcmWav(buf: Buffer, allowTruncated: boolean): Int16Array {
 /** Decode failure with a reason fit for the API client (no paths, no stack). */
 export class DecodeFailure extends Error {}
 
+/** Direct PCM/float/G.711 reader: wavefile's generic path is ~100× slower on long recordings. */
+function readFrames(chunks: WavChunks): Float32Array | undefined {
+  const { data, channels, bitsPerSample, audioFormat } = chunks;
+  const bytes = bitsPerSample / 8;
+  const frames = Math.floor(data.length / (bytes * channels));
+  const mono = new Float32Array(frames);
+  let read: (offset: number) => number;
+  if (audioFormat === 1 && bitsPerSample === 8) read = (o) => (data[o]! - 128) / 128;
+  else if (audioFormat === 1 && bitsPerSample === 16) read = (o) => data.readInt16LE(o) / 32768;
+  else if (audioFormat === 1 && bitsPerSample === 24) read = (o) => data.readIntLE(o, 3) / 8388608;
+  else if (audioFormat === 1 && bitsPerSample === 32) read = (o) => data.readInt32LE(o) / 2147483648;
+  else if (audioFormat === 3 && bitsPerSample === 32) read = (o) => data.readFloatLE(o);
+  else if (audioFormat === 3 && bitsPerSample === 64) read = (o) => data.readDoubleLE(o);
+  else if (audioFormat === 7 && bitsPerSample === 8) read = (o) => ULAW[data[o]!]! / 32768;
+  else if (audioFormat === 6 && bitsPerSample === 8) read = (o) => ALAW[data[o]!]! / 32768;
+  else return undefined;
+  const stride = bytes * channels;
+  for (let i = 0; i < frames; i++) {
+    let sum = 0;
+    for (let c = 0; c < channels; c++) sum += read(i * stride + c * bytes);
+    // NaN/Infinity in a float WAV would poison the resampler; treat them as silence.
+    mono[i] = Number.isFinite(sum) ? Math.max(-1, Math.min(1, sum / channels)) : 0;
+  }
+  return mono;
+}
+
+const ULAW = ulawDecode(Uint8Array.from({ length: 256 }, (_, i) => i));
+const ALAW = alawDecode(Uint8Array.from({ length: 256 }, (_, i) => i));
+
 export function decodeWavUpload(buf: Buffer): { samples: Float32Array; sampleRate: number } {
   const chunks = parseWavChunks(buf);
   if (typeof chunks === 'string') throw new DecodeFailure(chunks);
@@ -33,19 +72,19 @@ export function decodeWavUpload(buf: Buffer): { samples: Float32Array; sampleRat
     throw new DecodeFailure(`WAV has ${chunks.channels} channels`);
   if (chunks.sampleRate < 4000 || chunks.sampleRate > 192000)
     throw new DecodeFailure(`WAV sample rate ${chunks.sampleRate} Hz is out of range`);
+  const direct = readFrames(chunks);
+  if (direct) return { samples: direct, sampleRate: chunks.sampleRate };
+  if (chunks.audioFormat !== 17)
+    throw new DecodeFailure(
+      `WAV encoding ${chunks.audioFormat} (${chunks.bitsPerSample} bit) is not supported: use PCM, float, u-law, a-law or IMA ADPCM`,
+    );
+  // IMA ADPCM is rare enough that wavefile's slower generic decoder is fine.
   const wav = new wavefile.WaveFile();
   try {
     wav.fromBuffer(buf);
-    if (chunks.audioFormat === 7) wav.fromMuLaw();
-    else if (chunks.audioFormat === 6) wav.fromALaw();
-    else if (chunks.audioFormat === 17) wav.fromIMAADPCM();
-    else if (chunks.audioFormat !== 1 && chunks.audioFormat !== 3)
-      throw new DecodeFailure(
-        `WAV encoding ${chunks.audioFormat} is not supported (use PCM, float, u-law, a-law)`,
-      );
+    wav.fromIMAADPCM();
     wav.toBitDepth('32f');
   } catch (error) {
-    if (error instanceof DecodeFailure) throw error;
     throw new DecodeFailure(`WAV could not be decoded: ${(error as Error).message}`);
   }
   const interleaved = wav.getSamples(true, Float32Array) as unknown as Float32Array;
