@@ -6,6 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { decodePcmWav } from './decode.ts';
 import { accentRow, type ResolvedVoice } from './languages.ts';
 import { runProcess } from './process.ts';
@@ -99,7 +101,7 @@ type EspeakFactory = (options: Record<string, unknown>) => Promise<EspeakModule>
  */
 export class WasmEspeak implements TtsEngine {
   readonly id = 'espeak-wasm';
-  readonly name = 'espeak-ng 1.52-dev (npm WebAssembly build)';
+  readonly name = 'espeak-ng 1.52-dev (npm WebAssembly build, in-thread)';
   private ready:
     | Promise<{ module: EspeakModule; exports: EspeakExports; snapshot: Uint8Array; sp: number }>
     | undefined;
@@ -142,8 +144,10 @@ export class WasmEspeak implements TtsEngine {
     return { module, exports, snapshot, sp: exports.stackSave() };
   }
 
+  /** Renders on the calling thread: the WebAssembly call blocks it ~30 ms per prompt (see WasmEspeakPool). */
   async synthesize(text: string, voice: ResolvedVoice): Promise<Int16Array> {
-    const { module, exports, snapshot, sp } = await this.warm().then(() => this.ready!);
+    await this.warm();
+    const { module, exports, snapshot, sp } = await this.ready!;
     new Uint8Array(exports.memory.buffer).set(snapshot);
     exports.stackRestore(sp);
     this.errors = [];
@@ -184,5 +188,110 @@ export class WasmEspeak implements TtsEngine {
 
   async close(): Promise<void> {
     this.ready = undefined;
+  }
+}
+
+export interface WorkerRequest {
+  id: number;
+  text: string;
+  voice: ResolvedVoice;
+}
+export type WorkerReply =
+  | { id: number; samples: Int16Array }
+  | { id: number; error: string }
+  | { ready: true }
+  | { startError: string };
+
+interface PoolWorker {
+  worker: Worker;
+  ready: Promise<void>;
+  pending: Map<number, { resolve: (samples: Int16Array) => void; reject: (error: Error) => void }>;
+}
+
+/**
+ * The WebAssembly engine in worker threads, so a render never stalls the event loop that paces RTP and
+ * answers the API, and several renders use several cores. Workers load a TypeScript entry; under tsx
+ * or vitest the bootstrap registers tsx's loader in the worker first.
+ */
+export class WasmEspeakPool implements TtsEngine {
+  readonly id = 'espeak-wasm';
+  readonly name: string;
+  private workers: PoolWorker[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly size = 1) {
+    this.name = `espeak-ng 1.52-dev (npm WebAssembly build, ${size} worker thread${size === 1 ? '' : 's'})`;
+  }
+
+  warm(): Promise<unknown> {
+    while (this.workers.length < this.size) this.workers.push(this.spawn());
+    return Promise.all(this.workers.map((w) => w.ready));
+  }
+
+  private spawn(): PoolWorker {
+    const entry = new URL(
+      `./espeak-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+      import.meta.url,
+    );
+    let bootstrap = `import(${JSON.stringify(entry.href)});`;
+    if (entry.pathname.endsWith('.ts')) {
+      const require = createRequire(import.meta.url);
+      const tsxApi = pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+      bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return ${bootstrap.slice(0, -1)}; });`;
+    }
+    const worker = new Worker(bootstrap, { eval: true });
+    worker.unref(); // referenced only while it has work, so an idle pool never keeps the process alive
+    const pending: PoolWorker['pending'] = new Map();
+    let readyResolve: () => void = () => {};
+    let readyReject: (error: Error) => void = () => {};
+    const ready = new Promise<void>((resolve, reject) => {
+      readyResolve = resolve;
+      readyReject = reject;
+    });
+    ready.catch(() => {}); // reported through synthesize()
+    const self: PoolWorker = { worker, ready, pending };
+    const fail = (error: Error) => {
+      readyReject(error);
+      for (const job of pending.values()) job.reject(error);
+      pending.clear();
+      // A dead worker is replaced on the next render.
+      this.workers = this.workers.filter((w) => w !== self);
+    };
+    worker.on('message', (reply: WorkerReply) => {
+      if ('ready' in reply) return readyResolve();
+      if ('startError' in reply)
+        return fail(new Error(`espeak-ng WebAssembly failed to start: ${reply.startError}`));
+      const job = pending.get(reply.id);
+      if (!job) return;
+      pending.delete(reply.id);
+      if (pending.size === 0) worker.unref();
+      if ('samples' in reply) job.resolve(reply.samples);
+      else job.reject(new Error(reply.error));
+    });
+    worker.on('error', (error) => fail(error));
+    worker.on('exit', (code) => fail(new Error(`espeak-ng worker exited with code ${code}`)));
+    return self;
+  }
+
+  async synthesize(text: string, voice: ResolvedVoice): Promise<Int16Array> {
+    if (this.closed) throw new Error('media service is closed');
+    await this.warm();
+    // Least busy worker; ties go to the first.
+    const target = this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    const id = this.nextId++;
+    return new Promise<Int16Array>((resolve, reject) => {
+      target.pending.set(id, { resolve, reject });
+      target.worker.ref();
+      const request: WorkerRequest = { id, text, voice };
+      target.worker.postMessage(request);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const workers = this.workers;
+    this.workers = [];
+    await Promise.all(workers.map((w) => w.worker.terminate()));
   }
 }

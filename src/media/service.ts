@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { decodeTelephoneWav, durationMs } from './audio.ts';
 import { AudioCache } from './cache.ts';
-import { SystemEspeak, type TtsEngine, WasmEspeak } from './espeak.ts';
+import { SystemEspeak, type TtsEngine, WasmEspeak, WasmEspeakPool } from './espeak.ts';
 import { GoogleTts } from './google.ts';
 import { languageInfos, resolveVoice } from './languages.ts';
 import { findExecutable } from './process.ts';
@@ -35,6 +35,11 @@ export interface MediaServiceOptions {
   preferSystemBinaries?: boolean;
   /** Start the WebAssembly engine in the background at construction (default true). */
   warmUp?: boolean;
+  /**
+   * Worker threads for the WebAssembly engine (default 1). 0 renders on the calling thread, which blocks
+   * the event loop ~30 ms per prompt: only for tools and benchmarks.
+   */
+  ttsThreads?: number;
   /** Bound of the in-memory render cache, in samples (default 32 M ≈ 64 MB). */
   memoryCacheSamples?: number;
 }
@@ -68,7 +73,8 @@ export function createMediaService(options: MediaServiceOptions = {}): RingcastM
     const espeak = preferSystem ? findExecutable('espeak-ng') : undefined;
     if (espeak) engine = new SystemEspeak(espeak);
     else {
-      const wasm = new WasmEspeak();
+      const threads = options.ttsThreads ?? 1;
+      const wasm = threads > 0 ? new WasmEspeakPool(threads) : new WasmEspeak();
       // Failure here resurfaces (and is reported) on the first render.
       if (options.warmUp ?? true) wasm.warm().catch(() => {});
       engine = wasm;

@@ -40,15 +40,28 @@ const SAMPLES: Record<string, string> = {
   TL: 'Magandang umaga, ito ang iyong paalala.',
 };
 
-const modes = [
+const modes: Array<{
+  name: string;
+  preferSystemBinaries: boolean;
+  ttsThreads?: number;
+  engine: string;
+  skip: boolean;
+}> = [
   {
     name: 'system espeak-ng',
     preferSystemBinaries: true,
     engine: 'espeak-system',
     skip: !hasTool('espeak-ng'),
   },
-  // What `npm start` uses on a fresh machine: the WebAssembly build, with no system binary involved.
+  // What `npm start` uses on a fresh machine: the WebAssembly build in a worker thread, no system binary.
   { name: 'npm WebAssembly espeak-ng', preferSystemBinaries: false, engine: 'espeak-wasm', skip: false },
+  {
+    name: 'npm WebAssembly espeak-ng in-thread',
+    preferSystemBinaries: false,
+    ttsThreads: 0,
+    engine: 'espeak-wasm',
+    skip: false,
+  },
 ];
 
 for (const mode of modes) {
@@ -58,13 +71,18 @@ for (const mode of modes) {
       media.renderTts({ text: SENTENCE, lan: 'EN', ...request });
 
     beforeAll(() => {
-      media = createMediaService({ preferSystemBinaries: mode.preferSystemBinaries });
+      media = createMediaService({
+        preferSystemBinaries: mode.preferSystemBinaries,
+        ttsThreads: mode.ttsThreads,
+      });
     });
     afterAll(() => media.close());
 
     it('uses the expected engine and says so', () => {
       expect(media.engines.tts).toBe(mode.engine);
-      expect(media.describe()).toContain(mode.preferSystemBinaries ? 'system binary' : 'WebAssembly');
+      expect(media.describe()).toContain(
+        mode.preferSystemBinaries ? 'system binary' : mode.ttsThreads === 0 ? 'in-thread' : '1 worker thread',
+      );
     });
 
     it('renders 8 kHz mono PCM whose duration grows with the text', async () => {
@@ -148,7 +166,10 @@ for (const mode of modes) {
     });
 
     it('serves identical requests from the cache without re-rendering', async () => {
-      const fresh = createMediaService({ preferSystemBinaries: mode.preferSystemBinaries });
+      const fresh = createMediaService({
+        preferSystemBinaries: mode.preferSystemBinaries,
+        ttsThreads: mode.ttsThreads,
+      });
       const request = { text: 'Cache me if you can.', lan: 'EN' };
       const first = await fresh.renderTts(request);
       const second = await fresh.renderTts({ ...request, text: '  Cache me   if you can. ' });
@@ -164,10 +185,18 @@ for (const mode of modes) {
       const dir = await mkdtemp(join(tmpdir(), 'ringcast-tts-cache-'));
       try {
         const request = { text: 'Persist this prompt.', lan: 'EN', accent: 44 };
-        const a = createMediaService({ preferSystemBinaries: mode.preferSystemBinaries, cacheDir: dir });
+        const a = createMediaService({
+          preferSystemBinaries: mode.preferSystemBinaries,
+          ttsThreads: mode.ttsThreads,
+          cacheDir: dir,
+        });
         const first = await a.renderTts(request);
         await a.close();
-        const b = createMediaService({ preferSystemBinaries: mode.preferSystemBinaries, cacheDir: dir });
+        const b = createMediaService({
+          preferSystemBinaries: mode.preferSystemBinaries,
+          ttsThreads: mode.ttsThreads,
+          cacheDir: dir,
+        });
         const second = await b.renderTts(request);
         expect(b.stats()).toMatchObject({ ttsRenders: 0, ttsDiskHits: 1 });
         expect(second.samples).toEqual(first.samples);
