@@ -49,6 +49,8 @@ export interface LanguageInfo {
   aliases: string[];
   accents: AccentInfo[];
   genders: Array<1 | 2>;
+  /** Engine limitation worth telling the client (stand-in voice, script not read); absent when none. */
+  note?: string;
 }
 
 export interface MediaService {

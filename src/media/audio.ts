@@ -1,0 +1,244 @@
+/**
+ * Small PCM helpers shared by the upload and TTS paths: WAV chunk parsing/writing, G.711 u-law,
+ * resampling, mono mixing. Kept dependency-free so the stored form never depends on an npm package.
+ */
+
+export const TELEPHONE_RATE = 8000;
+
+export interface WavChunks {
+  audioFormat: number;
+  channels: number;
+  sampleRate: number;
+  bitsPerSample: number;
+  /** The data chunk's bytes (may be shorter than declared only when `truncated`). */
+  data: Buffer;
+  /** The data chunk declared more bytes than the file holds. */
+  truncated: boolean;
+}
+
+/** Parses the RIFF/WAVE chunk list; returns a reason string instead of throwing on malformed input. */
+export function parseWavChunks(buf: Buffer): WavChunks | string {
+  if (buf.length < 12 || buf.toString('latin1', 0, 4) !== 'RIFF' || buf.toString('latin1', 8, 12) !== 'WAVE')
+    return 'not a RIFF/WAVE file';
+  let offset = 12;
+  let fmt: Omit<WavChunks, 'data' | 'truncated'> | undefined;
+  while (offset + 8 <= buf.length) {
+    const id = buf.toString('latin1', offset, offset + 4);
+    const declared = buf.readUInt32LE(offset + 4);
+    const start = offset + 8;
+    if (id === 'fmt ') {
+      if (declared < 16 || start + 16 > buf.length) return 'WAV fmt chunk is truncated';
+      fmt = {
+        audioFormat: buf.readUInt16LE(start),
+        channels: buf.readUInt16LE(start + 2),
+        sampleRate: buf.readUInt32LE(start + 4),
+        bitsPerSample: buf.readUInt16LE(start + 14),
+      };
+      // WAVE_FORMAT_EXTENSIBLE carries the real format code in its sub-format GUID.
+      if (fmt.audioFormat === 0xfffe && declared >= 40 && start + 26 <= buf.length)
+        fmt.audioFormat = buf.readUInt16LE(start + 24);
+    } else if (id === 'data') {
+      if (!fmt) return 'WAV data chunk comes before its fmt chunk';
+      const available = buf.length - start;
+      // 0 and 0xFFFFFFFF are what streaming writers leave when they cannot seek back: read to the end.
+      const streaming = declared === 0 || declared === 0xffffffff;
+      const size = streaming ? available : Math.min(declared, available);
+      return {
+        ...fmt,
+        data: buf.subarray(start, start + size),
+        truncated: !streaming && declared > available,
+      };
+    }
+    offset = start + declared + (declared % 2);
+  }
+  return fmt ? 'WAV file has no data chunk' : 'WAV file has no fmt chunk';
+}
+
+// G.711 u-law (ITU-T G.711), written from the standard's segment/bias description.
+const ULAW_BIAS = 0x84;
+const ULAW_CLIP = 32635;
+const ULAW_DECODE = new Int16Array(256);
+for (let i = 0; i < 256; i++) {
+  const u = ~i & 0xff;
+  const exponent = (u >> 4) & 0x07;
+  const mantissa = u & 0x0f;
+  const magnitude = (((mantissa << 3) + ULAW_BIAS) << exponent) - ULAW_BIAS;
+  ULAW_DECODE[i] = u & 0x80 ? -magnitude : magnitude;
+}
+
+export function ulawDecode(bytes: Uint8Array): Int16Array {
+  const out = new Int16Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = ULAW_DECODE[bytes[i]!]!;
+  return out;
+}
+
+// G.711 A-law: even bits inverted (0x55), then sign/segment/mantissa like u-law but without bias.
+export function alawDecode(bytes: Uint8Array): Int16Array {
+  const out = new Int16Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) {
+    const a = bytes[i]! ^ 0x55;
+    const exponent = (a >> 4) & 0x07;
+    const mantissa = a & 0x0f;
+    const magnitude = exponent === 0 ? (mantissa << 4) + 8 : ((mantissa << 4) + 0x108) << (exponent - 1);
+    out[i] = a & 0x80 ? magnitude : -magnitude;
+  }
+  return out;
+}
+
+export function ulawEncode(samples: Int16Array): Uint8Array {
+  const out = new Uint8Array(samples.length);
+  for (let i = 0; i < samples.length; i++) {
+    let s = samples[i]!;
+    const sign = s < 0 ? 0x80 : 0;
+    if (s < 0) s = -s;
+    if (s > ULAW_CLIP) s = ULAW_CLIP;
+    s += ULAW_BIAS;
+    let exponent = 7;
+    for (let mask = 0x4000; (s & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
+    const mantissa = (s >> (exponent + 3)) & 0x0f;
+    out[i] = ~(sign | (exponent << 4) | mantissa) & 0xff;
+  }
+  return out;
+}
+
+/** An 8 kHz mono WAV: u-law (format 7, with the fact chunk non-PCM formats need) or PCM16. */
+export function writeWav(
+  samples: Int16Array,
+  encoding: 'ulaw' | 'pcm16',
+  sampleRate = TELEPHONE_RATE,
+): Buffer {
+  const ulaw = encoding === 'ulaw';
+  const payload = ulaw
+    ? Buffer.from(ulawEncode(samples))
+    : Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
+  const bytesPerSample = ulaw ? 1 : 2;
+  const fmtSize = ulaw ? 18 : 16;
+  const factSize = ulaw ? 12 : 0;
+  const header = Buffer.alloc(12 + 8 + fmtSize + factSize + 8);
+  let o = 0;
+  o = header.write('RIFF', o, 'latin1');
+  o = header.writeUInt32LE(header.length - 8 + payload.length + (payload.length % 2), o);
+  o += header.write('WAVE', o, 'latin1');
+  o += header.write('fmt ', o, 'latin1');
+  o = header.writeUInt32LE(fmtSize, o);
+  o = header.writeUInt16LE(ulaw ? 7 : 1, o);
+  o = header.writeUInt16LE(1, o);
+  o = header.writeUInt32LE(sampleRate, o);
+  o = header.writeUInt32LE(sampleRate * bytesPerSample, o);
+  o = header.writeUInt16LE(bytesPerSample, o);
+  o = header.writeUInt16LE(bytesPerSample * 8, o);
+  if (ulaw) {
+    o = header.writeUInt16LE(0, o);
+    o += header.write('fact', o, 'latin1');
+    o = header.writeUInt32LE(4, o);
+    o = header.writeUInt32LE(samples.length, o);
+  }
+  o += header.write('data', o, 'latin1');
+  header.writeUInt32LE(payload.length, o);
+  const pad = payload.length % 2 ? Buffer.alloc(1) : Buffer.alloc(0);
+  return Buffer.concat([header, payload, pad]);
+}
+
+/** Reads 8 kHz telephone WAVs (u-law, a-law or PCM16, any rate/channels) back to 8 kHz mono Int16. */
+export function decodeTelephoneWav(buf: Buffer): Int16Array {
+  const wav = parseWavChunks(buf);
+  if (typeof wav === 'string') throw new Error(`stored audio is invalid: ${wav}`);
+  let pcm: Int16Array;
+  if (wav.audioFormat === 7 && wav.bitsPerSample === 8) pcm = ulawDecode(wav.data);
+  else if (wav.audioFormat === 1 && wav.bitsPerSample === 16) {
+    const aligned = Buffer.from(wav.data.subarray(0, wav.data.length - (wav.data.length % 2)));
+    pcm = new Int16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2);
+  } else throw new Error(`stored audio has unsupported format ${wav.audioFormat}/${wav.bitsPerSample} bit`);
+  if (wav.channels === 1 && wav.sampleRate === TELEPHONE_RATE) return pcm;
+  const mono = mixToMono(deinterleave(pcm, wav.channels));
+  return floatToInt16(resample(mono, wav.sampleRate, TELEPHONE_RATE));
+}
+
+export function deinterleave(pcm: Int16Array, channels: number): Float32Array[] {
+  const frames = Math.floor(pcm.length / channels);
+  const out: Float32Array[] = [];
+  for (let c = 0; c < channels; c++) {
+    const ch = new Float32Array(frames);
+    for (let i = 0; i < frames; i++) ch[i] = pcm[i * channels + c]! / 32768;
+    out.push(ch);
+  }
+  return out;
+}
+
+export function mixToMono(channels: Float32Array[]): Float32Array {
+  const first = channels[0];
+  if (!first) return new Float32Array(0);
+  if (channels.length === 1) return first;
+  const out = new Float32Array(first.length);
+  for (const ch of channels) for (let i = 0; i < out.length; i++) out[i]! += (ch[i] ?? 0) / channels.length;
+  return out;
+}
+
+export function floatToInt16(samples: Float32Array): Int16Array {
+  const out = new Int16Array(samples.length);
+  for (let i = 0; i < samples.length; i++) {
+    const v = Math.round(samples[i]! * 32767);
+    out[i] = Math.min(32767, Math.max(-32768, v));
+  }
+  return out;
+}
+
+export function int16ToFloat(samples: Int16Array): Float32Array {
+  const out = new Float32Array(samples.length);
+  for (let i = 0; i < samples.length; i++) out[i] = samples[i]! / 32768;
+  return out;
+}
+
+// Windowed-sinc kernel, tabulated once: ZERO_CROSSINGS lobes each side, TABLE_STEPS entries per lobe.
+const ZERO_CROSSINGS = 12;
+const TABLE_STEPS = 512;
+const KERNEL = (() => {
+  const table = new Float32Array(ZERO_CROSSINGS * TABLE_STEPS + 2);
+  for (let i = 0; i < table.length; i++) {
+    const x = i / TABLE_STEPS;
+    const sinc = x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x);
+    // Blackman window over [-Z, Z]: good stop-band for telephone band-limiting at little cost.
+    const w =
+      x >= ZERO_CROSSINGS
+        ? 0
+        : 0.42 +
+          0.5 * Math.cos((Math.PI * x) / ZERO_CROSSINGS) +
+          0.08 * Math.cos((2 * Math.PI * x) / ZERO_CROSSINGS);
+    table[i] = sinc * w;
+  }
+  return table;
+})();
+
+/**
+ * Band-limited resampling (windowed sinc). When downsampling, the cut-off sits at 95 % of the new Nyquist
+ * frequency so speech keeps its 3.4 kHz telephone band without aliasing.
+ */
+export function resample(input: Float32Array, fromRate: number, toRate: number): Float32Array {
+  if (fromRate === toRate) return input;
+  const ratio = fromRate / toRate;
+  const outLength = Math.floor((input.length * toRate) / fromRate);
+  const out = new Float32Array(outLength);
+  const scale = Math.min(1, toRate / fromRate) * 0.95;
+  const halfWidth = ZERO_CROSSINGS / scale;
+  const tableScale = scale * TABLE_STEPS;
+  for (let n = 0; n < outLength; n++) {
+    const t = n * ratio;
+    const first = Math.max(0, Math.ceil(t - halfWidth));
+    const last = Math.min(input.length - 1, Math.floor(t + halfWidth));
+    let acc = 0;
+    for (let k = first; k <= last; k++) {
+      const pos = Math.abs(t - k) * tableScale;
+      const idx = pos | 0;
+      const frac = pos - idx;
+      const a = KERNEL[idx] ?? 0;
+      const b = KERNEL[idx + 1] ?? 0;
+      acc += input[k]! * (a + (b - a) * frac);
+    }
+    out[n] = acc * scale;
+  }
+  return out;
+}
+
+export function durationMs(samples: number, rate = TELEPHONE_RATE): number {
+  return Math.round((samples * 1000) / rate);
+}
