@@ -7,9 +7,9 @@ import { loadConfig } from './config.ts';
 import { openDb } from './db/db.ts';
 import { migrate } from './db/migrate.ts';
 import { createAccount, findAccountByKey, setAccountDisabled } from './db/queries/accounts.ts';
+import { runDemo } from './demo.ts';
 import { isValidZone } from './domain/time.ts';
 import { mediaFromEnv } from './media/from-env.ts';
-import { runDemo } from './demo.ts';
 
 function positive(value: string): number {
   const n = Number(value);
@@ -19,7 +19,9 @@ function positive(value: string): number {
 
 async function openConfiguredDb() {
   const config = loadConfig();
-  const db = await openDb(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: config.dataDir });
+  const db = await openDb(
+    config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: config.dataDir },
+  );
   await migrate(db);
   return db;
 }
@@ -79,14 +81,18 @@ account
       callbackUrl?: string;
       requireHmac: boolean;
     }) => {
-      if (!isValidZone(options.timeZone)) throw new InvalidArgumentError(`unknown time zone '${options.timeZone}'`);
+      if (!isValidZone(options.timeZone))
+        throw new InvalidArgumentError(`unknown time zone '${options.timeZone}'`);
       const db = await openConfiguredDb();
       const { account: created, app } = await createAccount(
         db,
         {
           name: options.name,
           timeZone: options.timeZone,
-          ipAllowList: options.ipAllow.split(',').map((ip) => ip.trim()).filter(Boolean),
+          ipAllowList: options.ipAllow
+            .split(',')
+            .map((ip) => ip.trim())
+            .filter(Boolean),
           maxConcurrency: Math.floor(options.maxConcurrency),
           callsPerSecond: options.cps,
           callbackUrl: options.callbackUrl ?? null,

@@ -25,7 +25,10 @@ interface RoundRow {
 export async function runDemo(options: { numbers: number; speed: number }): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ringcast-demo-'));
   const config = { ...loadConfig({}), dataDir, clockSpeed: options.speed, pollMs: 50, logLevel: 'warn' };
-  const ring = await createRingcast(config, { media: mediaFromEnv(process.env), log: pino({ level: 'warn' }) });
+  const ring = await createRingcast(config, {
+    media: mediaFromEnv(process.env),
+    log: pino({ level: 'warn' }),
+  });
   ring.engine.start();
   const minutesPerSecond = options.speed / 60;
   console.log(

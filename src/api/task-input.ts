@@ -114,16 +114,13 @@ export class SettingsBuilder {
     } else if (settings.source === 2 && raw.baseFile === undefined && !settings.voiceFileId) {
       throw invalid(`${prefix}baseFile`, 'required when source=2');
     } else if (settings.source === 3) {
-      const voice = this.ctx.media.resolveVoice({
+      // Validated now (an unknown lan or accent is -22 at once); stored as given, resolved when rendering.
+      this.ctx.media.resolveVoice({
         lan: settings.lan ?? '',
         ...(settings.accent !== undefined ? { accent: settings.accent } : {}),
         ...(settings.ssmlGender !== undefined ? { gender: settings.ssmlGender } : {}),
         speakingRate: settings.speakingRate ?? 1,
       });
-      settings.lan = voice.lan;
-      settings.accent = voice.accent;
-      settings.ssmlGender = voice.gender;
-      settings.speakingRate = voice.speakingRate;
     }
   }
 

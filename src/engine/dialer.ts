@@ -44,7 +44,7 @@ export class Dialer {
 
   async tick(): Promise<void> {
     const now = this.clock.now();
-    await settleInterrupted(this.db, now);
+    await settleInterrupted(this.db, now, this.options.owner);
     await startDueTasks(this.db, now);
     const open = (await runningTasks(this.db)).filter((task) =>
       isOpenAt(task.settings.allowSendTime ?? [], task.time_zone, now),

@@ -73,7 +73,9 @@ describe('a group-call task on the simulated carrier', () => {
     for (const number of list) {
       const record = byCallee.get(number)!;
       const predicted = simOutcome({ ...defaultSimOptions, seed: 'test' }, number, 0);
-      expect(record.callStatus, `${number} (${predicted.kind})`).toBe(expectedStatus[predicted.kind]);
+      expect(record.callStatus, `${number} (${predicted.kind}) ${JSON.stringify(record)}`).toBe(
+        expectedStatus[predicted.kind],
+      );
       if (predicted.kind === 'answer') {
         answered++;
         expect(record.terminationCode).toBe(200);

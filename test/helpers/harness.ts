@@ -13,13 +13,13 @@ import { type Db, dumpPglite, openDb } from '../../src/db/db.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createAccount, type NewAccount } from '../../src/db/queries/accounts.ts';
 import { compatSign } from '../../src/domain/sign.ts';
+import { createMediaService } from '../../src/media/service.ts';
 import type { MediaService } from '../../src/media/types.ts';
 import { LogTransport } from '../../src/sms/log-transport.ts';
 import { silentLogger } from '../../src/sms/logger.ts';
 import type { SmsTransport } from '../../src/sms/transport.ts';
 import type { TelephonyDriver } from '../../src/telephony/driver.ts';
 import { SimDriver, type SimOptions } from '../../src/telephony/sim/sim-driver.ts';
-import { fakeMedia } from './fake-media.ts';
 
 export const usingPostgres = Boolean(process.env.TEST_DATABASE_URL);
 let template: Blob | undefined;
@@ -87,13 +87,13 @@ export async function startService(options: TestServiceOptions = {}): Promise<Te
   const config = {
     ...loadConfig({}),
     pollMs: 10,
-    leaseRealMs: options.leaseRealMs ?? 2_000,
+    leaseRealMs: options.leaseRealMs ?? 10_000,
     logLevel: 'silent',
   };
   const ring = await createRingcast(config, {
     db,
     clock,
-    media: options.media ?? fakeMedia(),
+    media: options.media ?? createMediaService({ warmUp: false }),
     driver: options.driver ?? new SimDriver(clock, { seed: 'test', ...options.sim }),
     sms: options.sms ?? new LogTransport(silentLogger),
     log: pino({ level: 'silent' }),

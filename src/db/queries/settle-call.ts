@@ -148,10 +148,12 @@ async function settleInTx(
  * Settles attempts whose owner stopped renewing the lease (it died mid-call) as callStatus 60
  * 'interrupted'. They are never re-dialled in that round: a duplicate call is worse than a missed one.
  */
-export async function settleInterrupted(db: Db, now: number, batch = 200): Promise<number> {
+export async function settleInterrupted(db: Db, now: number, self: string, batch = 200): Promise<number> {
+  // A live process never declares its own calls interrupted, even if its renewals ran late.
   const expired = await db.query<{ id: number }>(
-    "SELECT id FROM calls WHERE state = 'dialling' AND lease_until < $1 ORDER BY lease_until LIMIT $2",
-    [new Date(now), batch],
+    `SELECT id FROM calls WHERE state = 'dialling' AND lease_until < $1 AND lease_owner IS DISTINCT FROM $3
+     ORDER BY lease_until LIMIT $2`,
+    [new Date(now), batch, self],
   );
   let settled = 0;
   for (const { id } of expired) {
