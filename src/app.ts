@@ -41,7 +41,12 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
     parts.db ??
     (await openDb(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: config.dataDir }));
   await migrate(db);
-  const driver = parts.driver ?? new SimDriver(clock, { seed: config.simSeed });
+  const driver =
+    parts.driver ??
+    new SimDriver(clock, {
+      seed: config.simSeed,
+      ...(config.simDialLog ? { dialLog: config.simDialLog } : {}),
+    });
   const sms = parts.sms ?? createSmsTransport(smsConfigFromEnv(process.env), log);
   const media = parts.media;
   const engine = new Engine(

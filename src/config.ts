@@ -18,6 +18,8 @@ export interface Config {
   clockStart: number;
   telephony: 'sim' | 'sip';
   simSeed: string;
+  /** Optional file where the simulated carrier logs every dial (crash tests). */
+  simDialLog: string | undefined;
   nodeId: string;
   leaseRealMs: number;
   pollMs: number;
@@ -49,6 +51,7 @@ export function loadConfig(env: Env = process.env): Config {
     clockStart: number(env, 'CLOCK_START', number(env, 'CLOCK_ANCHOR', Date.now())),
     telephony,
     simSeed: env.SIM_SEED ?? 'ringcast',
+    simDialLog: env.SIM_DIAL_LOG || undefined,
     nodeId: env.NODE_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     leaseRealMs: number(env, 'LEASE_MS', 30_000, 100),
     pollMs: number(env, 'POLL_MS', 200, 5),

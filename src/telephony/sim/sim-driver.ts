@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { appendFileSync } from 'node:fs';
 import type { Clock } from '../../clock.ts';
 import type {
   CallLeg,
@@ -39,6 +40,11 @@ export interface SimOptions {
   keys: string;
   /** Fixed outcomes for particular numbers (tests, demos). */
   overrides?: Record<string, Partial<SimOutcome>>;
+  /**
+   * A file the carrier appends every dial request to, written synchronously before the call starts, so
+   * it survives the process being killed: the crash tests count real dials from it.
+   */
+  dialLog?: string;
 }
 
 export const defaultSimOptions: SimOptions = {
@@ -193,6 +199,9 @@ export class SimDriver implements TelephonyDriver {
   }
 
   originate(request: OriginateRequest): CallLeg {
+    if (this.options.dialLog) {
+      appendFileSync(this.options.dialLog, `${request.callId} ${request.to} ${request.round ?? 0}\n`);
+    }
     return new SimLeg(
       request.callId,
       this.clock,
