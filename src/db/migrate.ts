@@ -1,9 +1,11 @@
 import type { Db } from './db.ts';
 import * as init from './migrations/001_init.ts';
+import * as smsReceipts from './migrations/002_sms_receipts.ts';
 
 /** Ordered migrations; append only. */
 const migrations: ReadonlyArray<{ id: number; name: string; up: string }> = [
   { id: 1, name: 'init', ...init },
+  { id: 2, name: 'sms_receipts', ...smsReceipts },
 ];
 
 /** Applies pending migrations in one transaction, serialised across processes by an advisory lock. */

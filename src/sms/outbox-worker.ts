@@ -5,9 +5,10 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
-import type { Db } from '../db/db.ts';
+import { sleepReal } from '../clock.ts';
+import type { Db, Queryable } from '../db/db.ts';
 import { leaseOutbox, markOutboxFailed } from '../db/queries/outbox.ts';
-import { type DeliveryReceipt, SmsSendError, type SmsTransport } from './transport.ts';
+import { type DeliveryReceipt, SmsSendError, type SmsSendResult, type SmsTransport } from './transport.ts';
 
 interface SmsRow {
   id: number;
@@ -45,57 +46,104 @@ export class SmsOutboxWorker {
   }
 
   private async send(row: SmsRow): Promise<void> {
+    let result: SmsSendResult;
     try {
-      const result = await this.transport.send({
+      result = await this.transport.send({
         id: String(row.id),
         to: row.recipient,
         from: row.sender_id,
         text: row.content,
       });
-      await this.db.transaction(async (tx) => {
-        await tx.query(
-          `UPDATE sms_outbox SET state = 'sent', provider_ids = $2, segments = $3, last_error = NULL, updated_at = $4
-           WHERE id = $1`,
-          [row.id, result.providerMessageIds, result.segments, new Date(this.clock.now())],
-        );
-        await tx.query("UPDATE calls SET sms_status = 'sent' WHERE id = $1 AND sms_status = 'queued'", [
-          row.call_id,
-        ]);
-      });
     } catch (error) {
-      const retryable = !(error instanceof SmsSendError) || error.retryable;
-      const message = error instanceof Error ? error.message : String(error);
-      const giveUp = !retryable || row.attempts >= this.options.maxAttempts;
-      this.log.warn({ smsId: row.id, attempts: row.attempts, retryable, error: message }, 'SMS send failed');
-      await markOutboxFailed(this.db, 'sms_outbox', {
-        ids: [row.id],
-        now: this.clock.now(),
-        attempts: row.attempts,
-        error: message,
-        giveUp,
-      });
-      if (giveUp) {
-        await this.db.query("UPDATE calls SET sms_status = 'failed' WHERE id = $1", [row.call_id]);
+      await this.sendFailed(row, error);
+      return;
+    }
+    // The carrier has the message now: recording that must not lead to sending it again, so a failing
+    // database write is retried here (the row's lease keeps other workers off it meanwhile).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.markSent(row, result);
+        return;
+      } catch (error) {
+        this.log.warn({ err: error, smsId: row.id, attempt }, 'recording a sent SMS failed; retrying');
+        await sleepReal(Math.min(100 * 2 ** attempt, 5_000));
       }
     }
   }
 
-  private async recordReceipt(receipt: DeliveryReceipt): Promise<void> {
-    const state = receipt.delivered ? 'delivered' : 'failed';
+  private async markSent(row: SmsRow, result: SmsSendResult): Promise<void> {
     await this.db.transaction(async (tx) => {
-      const rows = await tx.query<{ call_id: number }>(
-        `UPDATE sms_outbox SET state = $2, last_error = $3, updated_at = $4
-         WHERE provider_ids @> ARRAY[$1]::text[] AND state = 'sent' RETURNING call_id`,
-        [
-          receipt.providerMessageId,
-          state,
-          receipt.delivered ? null : receipt.status,
-          new Date(this.clock.now()),
-        ],
+      await tx.query(
+        `UPDATE sms_outbox SET state = 'sent', provider_ids = $2, segments = $3, last_error = NULL, updated_at = $4
+         WHERE id = $1`,
+        [row.id, result.providerMessageIds, result.segments, new Date(this.clock.now())],
       );
-      for (const { call_id } of rows) {
-        await tx.query('UPDATE calls SET sms_status = $2 WHERE id = $1', [call_id, state]);
+      await tx.query("UPDATE calls SET sms_status = 'sent' WHERE id = $1 AND sms_status = 'queued'", [
+        row.call_id,
+      ]);
+      // Receipts that beat this transaction were parked; apply them now.
+      const early = await tx.query<{ provider_id: string; delivered: boolean; status: string }>(
+        'DELETE FROM sms_receipts WHERE provider_id = ANY($1::text[]) RETURNING provider_id, delivered, status',
+        [result.providerMessageIds],
+      );
+      for (const receipt of early) {
+        const parked = {
+          providerMessageId: receipt.provider_id,
+          delivered: receipt.delivered,
+          status: receipt.status,
+        };
+        await applyReceipt(tx, parked, this.clock.now());
       }
     });
   }
+
+  private async sendFailed(row: SmsRow, error: unknown): Promise<void> {
+    const retryable = !(error instanceof SmsSendError) || error.retryable;
+    const message = error instanceof Error ? error.message : String(error);
+    const giveUp = !retryable || row.attempts >= this.options.maxAttempts;
+    this.log.warn({ smsId: row.id, attempts: row.attempts, retryable, error: message }, 'SMS send failed');
+    await markOutboxFailed(this.db, 'sms_outbox', {
+      ids: [row.id],
+      now: this.clock.now(),
+      attempts: row.attempts,
+      error: message,
+      giveUp,
+    });
+    if (giveUp) await this.db.query("UPDATE calls SET sms_status = 'failed' WHERE id = $1", [row.call_id]);
+  }
+
+  private async recordReceipt(receipt: DeliveryReceipt): Promise<void> {
+    const now = this.clock.now();
+    await this.db.transaction(async (tx) => {
+      if (!(await applyReceipt(tx, receipt, now))) {
+        await tx.query(
+          `INSERT INTO sms_receipts (provider_id, delivered, status, received_at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (provider_id) DO NOTHING`,
+          [receipt.providerMessageId, receipt.delivered, receipt.status, new Date(now)],
+        );
+      }
+    });
+  }
+}
+
+/**
+ * Applies a receipt to the SMS holding that provider id; false when no sent SMS holds it (yet).
+ * A failed part marks the whole message failed; a later 'delivered' part does not undo that.
+ */
+async function applyReceipt(tx: Queryable, receipt: DeliveryReceipt, now: number): Promise<boolean> {
+  const state = receipt.delivered ? 'delivered' : 'failed';
+  const rows = await tx.query<{ call_id: number }>(
+    `UPDATE sms_outbox SET state = $2, last_error = $3, updated_at = $4
+     WHERE provider_ids @> ARRAY[$1]::text[] AND (state = 'sent' OR (state = 'delivered' AND $2 = 'failed'))
+     RETURNING call_id`,
+    [receipt.providerMessageId, state, receipt.delivered ? null : receipt.status, new Date(now)],
+  );
+  for (const { call_id } of rows) {
+    await tx.query('UPDATE calls SET sms_status = $2 WHERE id = $1', [call_id, state]);
+  }
+  if (rows.length > 0) return true;
+  const known = await tx.query('SELECT 1 FROM sms_outbox WHERE provider_ids @> ARRAY[$1]::text[]', [
+    receipt.providerMessageId,
+  ]);
+  return known.length > 0;
 }
