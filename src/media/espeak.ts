@@ -6,11 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { decodePcmWav } from './decode.ts';
 import { accentRow, type ResolvedVoice } from './languages.ts';
 import { runProcess } from './process.ts';
+import { startWorker } from './worker.ts';
 
 export interface TtsEngine {
   /** Human-readable, for describe(). */
@@ -210,8 +210,7 @@ interface PoolWorker {
 
 /**
  * The WebAssembly engine in worker threads, so a render never stalls the event loop that paces RTP and
- * answers the API, and several renders use several cores. Workers load a TypeScript entry; under tsx
- * or vitest the bootstrap registers tsx's loader in the worker first.
+ * answers the API, and several renders use several cores.
  */
 export class WasmEspeakPool implements TtsEngine {
   readonly id = 'espeak-wasm';
@@ -230,17 +229,7 @@ export class WasmEspeakPool implements TtsEngine {
   }
 
   private spawn(): PoolWorker {
-    const entry = new URL(
-      `./espeak-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
-      import.meta.url,
-    );
-    let bootstrap = `import(${JSON.stringify(entry.href)});`;
-    if (entry.pathname.endsWith('.ts')) {
-      const require = createRequire(import.meta.url);
-      const tsxApi = pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-      bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return ${bootstrap.slice(0, -1)}; });`;
-    }
-    const worker = new Worker(bootstrap, { eval: true });
+    const worker = startWorker('espeak-worker');
     worker.unref(); // referenced only while it has work, so an idle pool never keeps the process alive
     const pending: PoolWorker['pending'] = new Map();
     let readyResolve: () => void = () => {};

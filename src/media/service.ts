@@ -17,7 +17,13 @@ import {
   type PreparedAudio,
   type TtsRequest,
 } from './types.ts';
-import { convertWithFfmpeg, convertWithNpm } from './upload.ts';
+import {
+  convertWithFfmpeg,
+  convertWithNpm,
+  convertWithNpmInWorker,
+  type UploadWorkerReply,
+} from './upload.ts';
+import { JobWorker } from './worker.ts';
 
 /** Protects the engine; spec §2 allows 1000 chars of template, placeholders can add a few hundred. */
 export const MAX_TTS_TEXT_CHARS = 5000;
@@ -40,6 +46,8 @@ export interface MediaServiceOptions {
    * the event loop ~30 ms per prompt: only for tools and benchmarks.
    */
   ttsThreads?: number;
+  /** Run npm-path upload conversion in a worker thread (default true); false converts on the calling thread. */
+  uploadWorker?: boolean;
   /** Bound of the in-memory render cache, in samples (default 32 M ≈ 64 MB). */
   memoryCacheSamples?: number;
 }
@@ -83,6 +91,7 @@ export function createMediaService(options: MediaServiceOptions = {}): RingcastM
   const ttsCache = new AudioCache(options.memoryCacheSamples, options.cacheDir);
   const storedCache = new AudioCache(options.memoryCacheSamples);
   const inflight = new Map<string, Promise<PreparedAudio>>();
+  let uploadWorker: JobWorker<Uint8Array, UploadWorkerReply> | undefined;
   const stats: MediaStats = { ttsRenders: 0, ttsMemoryHits: 0, ttsDiskHits: 0 };
 
   async function renderUncached(key: string, text: string, voice: ReturnType<typeof resolveVoice>) {
@@ -104,7 +113,12 @@ export function createMediaService(options: MediaServiceOptions = {}): RingcastM
 
     async convertUpload(data: Buffer, _fileName: string): Promise<ConvertedUpload> {
       // The name is deliberately ignored: the content decides the format (see formats.ts).
-      return ffmpeg ? convertWithFfmpeg(ffmpeg, data) : convertWithNpm(data);
+      if (ffmpeg) return convertWithFfmpeg(ffmpeg, data);
+      if (options.uploadWorker ?? true) {
+        uploadWorker ??= new JobWorker('upload-worker');
+        return convertWithNpmInWorker(uploadWorker, data);
+      }
+      return convertWithNpm(data);
     },
 
     async loadStored(key: string, stored: Buffer): Promise<PreparedAudio> {
@@ -173,6 +187,7 @@ export function createMediaService(options: MediaServiceOptions = {}): RingcastM
 
     async close(): Promise<void> {
       await engine.close();
+      await uploadWorker?.close();
       ttsCache.clear();
       storedCache.clear();
     },
