@@ -15,8 +15,10 @@ import { startWorker } from './worker.ts';
 export interface TtsEngine {
   /** Human-readable, for describe(). */
   readonly name: string;
-  /** Part of the cache key: different engines render differently. */
+  /** Which engine kind this is (for `engines` and logs). */
   readonly id: string;
+  /** Part of the cache key: engine and version, so an upgraded engine never serves stale disk renders. */
+  readonly cacheTag: string;
   /** Renders to 8 kHz mono Int16 PCM. */
   synthesize(text: string, voice: ResolvedVoice): Promise<Int16Array>;
   close(): Promise<void>;
@@ -27,6 +29,8 @@ export const ESPEAK_MIN_WPM = 80;
 export const ESPEAK_MAX_WPM = 450;
 export const ESPEAK_NORMAL_WPM = 175;
 const RENDER_TIMEOUT_MS = 30_000;
+/** npm espeak-ng 1.0.2 embeds eSpeak NG 1.52-dev; bump with the package. */
+const WASM_CACHE_TAG = 'espeak-wasm-npm1.0.2';
 
 export function espeakWpm(speakingRate: number): number {
   return Math.min(ESPEAK_MAX_WPM, Math.max(ESPEAK_MIN_WPM, Math.round(ESPEAK_NORMAL_WPM * speakingRate)));
@@ -48,6 +52,7 @@ export function espeakArgs(voice: ResolvedVoice): string[] {
 export class SystemEspeak implements TtsEngine {
   readonly id = 'espeak-system';
   readonly name: string;
+  readonly cacheTag: string;
 
   constructor(private readonly binary: string) {
     let version = '';
@@ -58,6 +63,7 @@ export class SystemEspeak implements TtsEngine {
       // version is cosmetic
     }
     this.name = `espeak-ng ${version} (system binary ${binary})`.replace('  ', ' ');
+    this.cacheTag = `espeak-system-${version}`;
   }
 
   async synthesize(text: string, voice: ResolvedVoice): Promise<Int16Array> {
@@ -101,6 +107,7 @@ type EspeakFactory = (options: Record<string, unknown>) => Promise<EspeakModule>
  */
 export class WasmEspeak implements TtsEngine {
   readonly id = 'espeak-wasm';
+  readonly cacheTag = WASM_CACHE_TAG;
   readonly name = 'espeak-ng 1.52-dev (npm WebAssembly build, in-thread)';
   private ready:
     | Promise<{ module: EspeakModule; exports: EspeakExports; snapshot: Uint8Array; sp: number }>
@@ -214,6 +221,7 @@ interface PoolWorker {
  */
 export class WasmEspeakPool implements TtsEngine {
   readonly id = 'espeak-wasm';
+  readonly cacheTag = WASM_CACHE_TAG;
   readonly name: string;
   private workers: PoolWorker[] = [];
   private nextId = 1;

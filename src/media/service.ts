@@ -143,7 +143,9 @@ export function createMediaService(options: MediaServiceOptions = {}): RingcastM
         );
       const voice = resolveVoice(request);
       const key = createHash('sha256')
-        .update(JSON.stringify([engine.id, voice.lan, voice.accent, voice.gender, voice.speakingRate, text]))
+        .update(
+          JSON.stringify([engine.cacheTag, voice.lan, voice.accent, voice.gender, voice.speakingRate, text]),
+        )
         .digest('hex');
       const hit = ttsCache.get(key);
       if (hit) {
