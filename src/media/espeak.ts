@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { decodePcmWav } from './decode.ts';
 import { accentRow, type ResolvedVoice } from './languages.ts';
-import { runProcess } from './process.ts';
+import { processLimiter, runProcess } from './process.ts';
 import { startWorker } from './worker.ts';
 
 export interface TtsEngine {
@@ -68,10 +68,12 @@ export class SystemEspeak implements TtsEngine {
 
   async synthesize(text: string, voice: ResolvedVoice): Promise<Int16Array> {
     // Text goes through stdin so a prompt starting with '-' can never be taken for an option.
-    const result = await runProcess(this.binary, [...espeakArgs(voice), '--stdout'], {
-      input: text,
-      timeoutMs: RENDER_TIMEOUT_MS,
-    });
+    const result = await processLimiter.run(() =>
+      runProcess(this.binary, [...espeakArgs(voice), '--stdout'], {
+        input: text,
+        timeoutMs: RENDER_TIMEOUT_MS,
+      }),
+    );
     if (result.code !== 0 || result.timedOut)
       throw new Error(
         `espeak-ng failed (${result.timedOut ? 'timeout' : `exit ${result.code}`}): ${result.stderr.trim()}`,

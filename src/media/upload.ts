@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { durationMs, floatToInt16, parseWavChunks, resample, TELEPHONE_RATE, writeWav } from './audio.ts';
 import { DecodeFailure, decodeMp3Upload, decodeWavUpload } from './decode.ts';
 import { declaredMp3DurationMs, detectFormat, type UploadFormat } from './formats.ts';
-import { runProcess } from './process.ts';
+import { processLimiter, runProcess } from './process.ts';
 import { type ConvertedUpload, MediaInputError } from './types.ts';
 import type { JobWorker } from './worker.ts';
 
@@ -65,38 +65,40 @@ export async function convertWithFfmpeg(ffmpeg: string, data: Buffer): Promise<C
     const input = join(dir, 'in');
     const output = join(dir, 'out.wav');
     await writeFile(input, data);
-    const result = await runProcess(
-      ffmpeg,
-      [
-        '-nostdin',
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        // Only local files and only the demuxer the content was sniffed as: no playlists, no network.
-        '-protocol_whitelist',
-        'file',
-        '-f',
-        DEMUXER[format],
-        '-i',
-        input,
-        '-vn',
-        // One second over the limit is enough to know the recording is too long without decoding it all.
-        '-t',
-        String(MAX_UPLOAD_DURATION_MS / 1000 + 1),
-        '-ar',
-        '8000',
-        '-ac',
-        '1',
-        '-c:a',
-        'pcm_mulaw',
-        '-map_metadata',
-        '-1',
-        '-fflags',
-        '+bitexact',
-        '-y',
-        output,
-      ],
-      { timeoutMs: FFMPEG_TIMEOUT_MS },
+    const result = await processLimiter.run(() =>
+      runProcess(
+        ffmpeg,
+        [
+          '-nostdin',
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          // Only local files and only the demuxer the content was sniffed as: no playlists, no network.
+          '-protocol_whitelist',
+          'file',
+          '-f',
+          DEMUXER[format],
+          '-i',
+          input,
+          '-vn',
+          // One second over the limit is enough to know the recording is too long without decoding it all.
+          '-t',
+          String(MAX_UPLOAD_DURATION_MS / 1000 + 1),
+          '-ar',
+          '8000',
+          '-ac',
+          '1',
+          '-c:a',
+          'pcm_mulaw',
+          '-map_metadata',
+          '-1',
+          '-fflags',
+          '+bitexact',
+          '-y',
+          output,
+        ],
+        { timeoutMs: FFMPEG_TIMEOUT_MS },
+      ),
     );
     if (result.timedOut)
       fail(`${format.toUpperCase()} file could not be decoded within ${FFMPEG_TIMEOUT_MS / 1000} s`);

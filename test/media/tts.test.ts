@@ -181,6 +181,17 @@ for (const mode of modes) {
       await fresh.close();
     });
 
+    it('renders a burst of distinct personalised prompts (a campaign start)', async () => {
+      const names = Array.from({ length: 30 }, (_, i) => `caller number ${i + 1}`);
+      const before = media.stats().ttsRenders;
+      const audios = await Promise.all(
+        names.map((name) => render({ text: `Hello ${name}, your code is ready.` })),
+      );
+      expect(media.stats().ttsRenders - before).toBe(30);
+      expect(new Set(audios.map((a) => a.key)).size).toBe(30);
+      for (const audio of audios) expect(audio.durationMs).toBeGreaterThan(1500);
+    });
+
     it('persists renders in cacheDir so a new service does not re-render', async () => {
       const dir = await mkdtemp(join(tmpdir(), 'ringcast-tts-cache-'));
       try {
