@@ -149,7 +149,11 @@ export class WasmEspeak implements TtsEngine {
       },
     });
     if (!exports) throw new Error('espeak-ng WebAssembly did not instantiate');
-    const snapshot = new Uint8Array(exports.memory.buffer).slice();
+    // Only up to the last non-zero byte (~18 of 32 MB): the rest is restored by zero-filling.
+    const memory = new Uint8Array(exports.memory.buffer);
+    let end = memory.length;
+    while (end > 0 && memory[end - 1] === 0) end--;
+    const snapshot = memory.slice(0, end);
     return { module, exports, snapshot, sp: exports.stackSave() };
   }
 
@@ -157,7 +161,9 @@ export class WasmEspeak implements TtsEngine {
   async synthesize(text: string, voice: ResolvedVoice): Promise<Int16Array> {
     await this.warm();
     const { module, exports, snapshot, sp } = await this.ready!;
-    new Uint8Array(exports.memory.buffer).set(snapshot);
+    const memory = new Uint8Array(exports.memory.buffer);
+    memory.set(snapshot);
+    memory.fill(0, snapshot.length);
     exports.stackRestore(sp);
     this.errors = [];
     try {
