@@ -60,6 +60,8 @@ export interface MediaStats {
 }
 
 export interface RingcastMediaService extends MediaService {
+  /** Resolves once the TTS engine can render (WebAssembly compiled and started); rejects if it cannot. */
+  ready(): Promise<void>;
   stats(): MediaStats;
   /** Which engines were chosen, for logs and tests. */
   readonly engines: { tts: TtsEngine['id']; upload: 'ffmpeg' | 'npm' };
@@ -70,6 +72,7 @@ export function createMediaService(options: MediaServiceOptions = {}): RingcastM
   const ffmpeg = preferSystem ? findExecutable('ffmpeg') : undefined;
   const engineKind = options.tts ?? 'espeak';
   let engine: TtsEngine;
+  let warm: () => Promise<unknown> = async () => {};
   if (engineKind === 'google') {
     if (!options.googleApiKey) throw new Error("tts: 'google' needs googleApiKey");
     engine = new GoogleTts(
@@ -85,6 +88,7 @@ export function createMediaService(options: MediaServiceOptions = {}): RingcastM
       const wasm = threads > 0 ? new WasmEspeakPool(threads) : new WasmEspeak();
       // Failure here resurfaces (and is reported) on the first render.
       if (options.warmUp ?? true) wasm.warm().catch(() => {});
+      warm = () => wasm.warm();
       engine = wasm;
     }
   }
@@ -110,6 +114,10 @@ export function createMediaService(options: MediaServiceOptions = {}): RingcastM
 
   return {
     engines: { tts: engine.id, upload: ffmpeg ? 'ffmpeg' : 'npm' },
+
+    async ready(): Promise<void> {
+      await warm();
+    },
 
     async convertUpload(data: Buffer, _fileName: string): Promise<ConvertedUpload> {
       // The name is deliberately ignored: the content decides the format (see formats.ts).

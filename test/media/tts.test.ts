@@ -78,7 +78,8 @@ for (const mode of modes) {
     });
     afterAll(() => media.close());
 
-    it('uses the expected engine and says so', () => {
+    it('uses the expected engine and says so', async () => {
+      await media.ready();
       expect(media.engines.tts).toBe(mode.engine);
       expect(media.describe()).toContain(
         mode.preferSystemBinaries ? 'system binary' : mode.ttsThreads === 0 ? 'in-thread' : '1 worker thread',
