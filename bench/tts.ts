@@ -4,6 +4,7 @@
  * Each render is a distinct prompt through the engine itself, so no cache is involved; the time includes
  * resampling to 8 kHz, i.e. what a cache miss costs a call.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SystemEspeak, type TtsEngine, WasmEspeak, WasmEspeakPool } from '../src/media/espeak.ts';
 import { resolveVoice } from '../src/media/languages.ts';
 import { findExecutable } from '../src/media/process.ts';
@@ -25,6 +26,8 @@ interface Result {
   realTimeFactor: number;
   meanMs: number;
   p95Ms: number;
+  /** Worst event-loop stall while rendering: what live calls (RTP pacing) on the main thread would feel. */
+  maxLoopDelayMs: number;
 }
 
 async function measure(
@@ -39,6 +42,8 @@ async function measure(
   const times: number[] = [];
   let audioMs = 0;
   let next = 0;
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   const start = performance.now();
   // `concurrency` callers pull prompts from one counter, as concurrent cache misses would.
   await Promise.all(
@@ -49,10 +54,13 @@ async function measure(
         const samples = await engine.synthesize(`${PROMPT} Reference ${i + 1}.`, voices[i % voices.length]!);
         times.push(performance.now() - t);
         audioMs += samples.length / 8;
+        // A server does other work between renders; yielding lets the delay monitor see each stall.
+        await new Promise((resolve) => setImmediate(resolve));
       }
     }),
   );
   const elapsed = performance.now() - start;
+  loop.disable();
   times.sort((a, b) => a - b);
   await engine.close();
   return {
@@ -62,6 +70,7 @@ async function measure(
     realTimeFactor: elapsed / audioMs,
     meanMs: elapsed / RENDERS,
     p95Ms: times[Math.floor(times.length * 0.95)] ?? 0,
+    maxLoopDelayMs: loop.max / 1e6,
   };
 }
 
@@ -88,11 +97,11 @@ results.push(wasm, wasmWorker, wasmParallel);
 const fmt = (n: number, digits = 1) => n.toFixed(digits).padStart(10);
 console.log(`\n${RENDERS} renders of a ~20-word prompt, 4 voices, 8 kHz output\n`);
 console.log(
-  `${'engine'.padEnd(42)}${'startup ms'.padStart(12)}${'renders/s'.padStart(10)}${'ms/render'.padStart(10)}${'p95 ms'.padStart(10)}${'RTF'.padStart(10)}`,
+  `${'engine'.padEnd(42)}${'startup ms'.padStart(12)}${'renders/s'.padStart(10)}${'ms/render'.padStart(10)}${'p95 ms'.padStart(10)}${'RTF'.padStart(10)}${'max loop stall ms'.padStart(19)}`,
 );
 for (const r of results)
   console.log(
-    `${r.engine.padEnd(42)}${fmt(r.startupMs).padStart(12)}${fmt(r.rendersPerSecond)}${fmt(r.meanMs)}${fmt(r.p95Ms)}${fmt(r.realTimeFactor, 4)}`,
+    `${r.engine.padEnd(42)}${fmt(r.startupMs).padStart(12)}${fmt(r.rendersPerSecond)}${fmt(r.meanMs)}${fmt(r.p95Ms)}${fmt(r.realTimeFactor, 4)}${fmt(r.maxLoopDelayMs).padStart(19)}`,
   );
 const ratio = (a: Result, b: Result) =>
   `${(a.rendersPerSecond / b.rendersPerSecond).toFixed(2)}× renders/s (RTF ${a.realTimeFactor.toFixed(4)} vs ${b.realTimeFactor.toFixed(4)})`;

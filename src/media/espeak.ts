@@ -6,17 +6,19 @@ import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { decodePcmWav } from './decode.ts';
 import { accentRow, type ResolvedVoice } from './languages.ts';
-import { runProcess } from './process.ts';
+import { processLimiter, runProcess } from './process.ts';
+import { startWorker } from './worker.ts';
 
 export interface TtsEngine {
   /** Human-readable, for describe(). */
   readonly name: string;
-  /** Part of the cache key: different engines render differently. */
+  /** Which engine kind this is (for `engines` and logs). */
   readonly id: string;
+  /** Part of the cache key: engine and version, so an upgraded engine never serves stale disk renders. */
+  readonly cacheTag: string;
   /** Renders to 8 kHz mono Int16 PCM. */
   synthesize(text: string, voice: ResolvedVoice): Promise<Int16Array>;
   close(): Promise<void>;
@@ -27,6 +29,8 @@ export const ESPEAK_MIN_WPM = 80;
 export const ESPEAK_MAX_WPM = 450;
 export const ESPEAK_NORMAL_WPM = 175;
 const RENDER_TIMEOUT_MS = 30_000;
+/** npm espeak-ng 1.0.2 embeds eSpeak NG 1.52-dev; bump with the package. */
+const WASM_CACHE_TAG = 'espeak-wasm-npm1.0.2';
 
 export function espeakWpm(speakingRate: number): number {
   return Math.min(ESPEAK_MAX_WPM, Math.max(ESPEAK_MIN_WPM, Math.round(ESPEAK_NORMAL_WPM * speakingRate)));
@@ -48,6 +52,7 @@ export function espeakArgs(voice: ResolvedVoice): string[] {
 export class SystemEspeak implements TtsEngine {
   readonly id = 'espeak-system';
   readonly name: string;
+  readonly cacheTag: string;
 
   constructor(private readonly binary: string) {
     let version = '';
@@ -58,14 +63,17 @@ export class SystemEspeak implements TtsEngine {
       // version is cosmetic
     }
     this.name = `espeak-ng ${version} (system binary ${binary})`.replace('  ', ' ');
+    this.cacheTag = `espeak-system-${version}`;
   }
 
   async synthesize(text: string, voice: ResolvedVoice): Promise<Int16Array> {
     // Text goes through stdin so a prompt starting with '-' can never be taken for an option.
-    const result = await runProcess(this.binary, [...espeakArgs(voice), '--stdout'], {
-      input: text,
-      timeoutMs: RENDER_TIMEOUT_MS,
-    });
+    const result = await processLimiter.run(() =>
+      runProcess(this.binary, [...espeakArgs(voice), '--stdout'], {
+        input: text,
+        timeoutMs: RENDER_TIMEOUT_MS,
+      }),
+    );
     if (result.code !== 0 || result.timedOut)
       throw new Error(
         `espeak-ng failed (${result.timedOut ? 'timeout' : `exit ${result.code}`}): ${result.stderr.trim()}`,
@@ -101,6 +109,7 @@ type EspeakFactory = (options: Record<string, unknown>) => Promise<EspeakModule>
  */
 export class WasmEspeak implements TtsEngine {
   readonly id = 'espeak-wasm';
+  readonly cacheTag = WASM_CACHE_TAG;
   readonly name = 'espeak-ng 1.52-dev (npm WebAssembly build, in-thread)';
   private ready:
     | Promise<{ module: EspeakModule; exports: EspeakExports; snapshot: Uint8Array; sp: number }>
@@ -140,7 +149,11 @@ export class WasmEspeak implements TtsEngine {
       },
     });
     if (!exports) throw new Error('espeak-ng WebAssembly did not instantiate');
-    const snapshot = new Uint8Array(exports.memory.buffer).slice();
+    // Only up to the last non-zero byte (~18 of 32 MB): the rest is restored by zero-filling.
+    const memory = new Uint8Array(exports.memory.buffer);
+    let end = memory.length;
+    while (end > 0 && memory[end - 1] === 0) end--;
+    const snapshot = memory.slice(0, end);
     return { module, exports, snapshot, sp: exports.stackSave() };
   }
 
@@ -148,7 +161,9 @@ export class WasmEspeak implements TtsEngine {
   async synthesize(text: string, voice: ResolvedVoice): Promise<Int16Array> {
     await this.warm();
     const { module, exports, snapshot, sp } = await this.ready!;
-    new Uint8Array(exports.memory.buffer).set(snapshot);
+    const memory = new Uint8Array(exports.memory.buffer);
+    memory.set(snapshot);
+    memory.fill(0, snapshot.length);
     exports.stackRestore(sp);
     this.errors = [];
     try {
@@ -210,11 +225,11 @@ interface PoolWorker {
 
 /**
  * The WebAssembly engine in worker threads, so a render never stalls the event loop that paces RTP and
- * answers the API, and several renders use several cores. Workers load a TypeScript entry; under tsx
- * or vitest the bootstrap registers tsx's loader in the worker first.
+ * answers the API, and several renders use several cores.
  */
 export class WasmEspeakPool implements TtsEngine {
   readonly id = 'espeak-wasm';
+  readonly cacheTag = WASM_CACHE_TAG;
   readonly name: string;
   private workers: PoolWorker[] = [];
   private nextId = 1;
@@ -230,17 +245,7 @@ export class WasmEspeakPool implements TtsEngine {
   }
 
   private spawn(): PoolWorker {
-    const entry = new URL(
-      `./espeak-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
-      import.meta.url,
-    );
-    let bootstrap = `import(${JSON.stringify(entry.href)});`;
-    if (entry.pathname.endsWith('.ts')) {
-      const require = createRequire(import.meta.url);
-      const tsxApi = pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-      bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return ${bootstrap.slice(0, -1)}; });`;
-    }
-    const worker = new Worker(bootstrap, { eval: true });
+    const worker = startWorker('espeak-worker');
     worker.unref(); // referenced only while it has work, so an idle pool never keeps the process alive
     const pending: PoolWorker['pending'] = new Map();
     let readyResolve: () => void = () => {};

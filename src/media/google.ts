@@ -26,6 +26,7 @@ export function googleRequestBody(text: string, voice: ResolvedVoice): Record<st
 
 export class GoogleTts implements TtsEngine {
   readonly id = 'google';
+  readonly cacheTag = 'google-v1';
   readonly name = 'Google Cloud Text-to-Speech';
   private readonly baseUrl: string;
 

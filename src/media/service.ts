@@ -17,7 +17,13 @@ import {
   type PreparedAudio,
   type TtsRequest,
 } from './types.ts';
-import { convertWithFfmpeg, convertWithNpm } from './upload.ts';
+import {
+  convertWithFfmpeg,
+  convertWithNpm,
+  convertWithNpmInWorker,
+  type UploadWorkerReply,
+} from './upload.ts';
+import { JobWorker } from './worker.ts';
 
 /** Protects the engine; spec §2 allows 1000 chars of template, placeholders can add a few hundred. */
 export const MAX_TTS_TEXT_CHARS = 5000;
@@ -40,6 +46,8 @@ export interface MediaServiceOptions {
    * the event loop ~30 ms per prompt: only for tools and benchmarks.
    */
   ttsThreads?: number;
+  /** Run npm-path upload conversion in a worker thread (default true); false converts on the calling thread. */
+  uploadWorker?: boolean;
   /** Bound of the in-memory render cache, in samples (default 32 M ≈ 64 MB). */
   memoryCacheSamples?: number;
 }
@@ -52,6 +60,8 @@ export interface MediaStats {
 }
 
 export interface RingcastMediaService extends MediaService {
+  /** Resolves once the TTS engine can render (WebAssembly compiled and started); rejects if it cannot. */
+  ready(): Promise<void>;
   stats(): MediaStats;
   /** Which engines were chosen, for logs and tests. */
   readonly engines: { tts: TtsEngine['id']; upload: 'ffmpeg' | 'npm' };
@@ -62,6 +72,7 @@ export function createMediaService(options: MediaServiceOptions = {}): RingcastM
   const ffmpeg = preferSystem ? findExecutable('ffmpeg') : undefined;
   const engineKind = options.tts ?? 'espeak';
   let engine: TtsEngine;
+  let warm: () => Promise<unknown> = async () => {};
   if (engineKind === 'google') {
     if (!options.googleApiKey) throw new Error("tts: 'google' needs googleApiKey");
     engine = new GoogleTts(
@@ -77,12 +88,14 @@ export function createMediaService(options: MediaServiceOptions = {}): RingcastM
       const wasm = threads > 0 ? new WasmEspeakPool(threads) : new WasmEspeak();
       // Failure here resurfaces (and is reported) on the first render.
       if (options.warmUp ?? true) wasm.warm().catch(() => {});
+      warm = () => wasm.warm();
       engine = wasm;
     }
   }
   const ttsCache = new AudioCache(options.memoryCacheSamples, options.cacheDir);
   const storedCache = new AudioCache(options.memoryCacheSamples);
   const inflight = new Map<string, Promise<PreparedAudio>>();
+  let uploadWorker: JobWorker<Uint8Array, UploadWorkerReply> | undefined;
   const stats: MediaStats = { ttsRenders: 0, ttsMemoryHits: 0, ttsDiskHits: 0 };
 
   async function renderUncached(key: string, text: string, voice: ReturnType<typeof resolveVoice>) {
@@ -102,9 +115,18 @@ export function createMediaService(options: MediaServiceOptions = {}): RingcastM
   return {
     engines: { tts: engine.id, upload: ffmpeg ? 'ffmpeg' : 'npm' },
 
+    async ready(): Promise<void> {
+      await warm();
+    },
+
     async convertUpload(data: Buffer, _fileName: string): Promise<ConvertedUpload> {
       // The name is deliberately ignored: the content decides the format (see formats.ts).
-      return ffmpeg ? convertWithFfmpeg(ffmpeg, data) : convertWithNpm(data);
+      if (ffmpeg) return convertWithFfmpeg(ffmpeg, data);
+      if (options.uploadWorker ?? true) {
+        uploadWorker ??= new JobWorker('upload-worker');
+        return convertWithNpmInWorker(uploadWorker, data);
+      }
+      return convertWithNpm(data);
     },
 
     async loadStored(key: string, stored: Buffer): Promise<PreparedAudio> {
@@ -129,7 +151,9 @@ export function createMediaService(options: MediaServiceOptions = {}): RingcastM
         );
       const voice = resolveVoice(request);
       const key = createHash('sha256')
-        .update(JSON.stringify([engine.id, voice.lan, voice.accent, voice.gender, voice.speakingRate, text]))
+        .update(
+          JSON.stringify([engine.cacheTag, voice.lan, voice.accent, voice.gender, voice.speakingRate, text]),
+        )
         .digest('hex');
       const hit = ttsCache.get(key);
       if (hit) {
@@ -173,6 +197,7 @@ export function createMediaService(options: MediaServiceOptions = {}): RingcastM
 
     async close(): Promise<void> {
       await engine.close();
+      await uploadWorker?.close();
       ttsCache.clear();
       storedCache.clear();
     },

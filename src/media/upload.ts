@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { durationMs, floatToInt16, parseWavChunks, resample, TELEPHONE_RATE, writeWav } from './audio.ts';
 import { DecodeFailure, decodeMp3Upload, decodeWavUpload } from './decode.ts';
 import { declaredMp3DurationMs, detectFormat, type UploadFormat } from './formats.ts';
-import { runProcess } from './process.ts';
+import { processLimiter, runProcess } from './process.ts';
 import { type ConvertedUpload, MediaInputError } from './types.ts';
+import type { JobWorker } from './worker.ts';
 
 /** Largest accepted upload, measured after base64 decoding. */
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
@@ -64,38 +65,40 @@ export async function convertWithFfmpeg(ffmpeg: string, data: Buffer): Promise<C
     const input = join(dir, 'in');
     const output = join(dir, 'out.wav');
     await writeFile(input, data);
-    const result = await runProcess(
-      ffmpeg,
-      [
-        '-nostdin',
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        // Only local files and only the demuxer the content was sniffed as: no playlists, no network.
-        '-protocol_whitelist',
-        'file',
-        '-f',
-        DEMUXER[format],
-        '-i',
-        input,
-        '-vn',
-        // One second over the limit is enough to know the recording is too long without decoding it all.
-        '-t',
-        String(MAX_UPLOAD_DURATION_MS / 1000 + 1),
-        '-ar',
-        '8000',
-        '-ac',
-        '1',
-        '-c:a',
-        'pcm_mulaw',
-        '-map_metadata',
-        '-1',
-        '-fflags',
-        '+bitexact',
-        '-y',
-        output,
-      ],
-      { timeoutMs: FFMPEG_TIMEOUT_MS },
+    const result = await processLimiter.run(() =>
+      runProcess(
+        ffmpeg,
+        [
+          '-nostdin',
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          // Only local files and only the demuxer the content was sniffed as: no playlists, no network.
+          '-protocol_whitelist',
+          'file',
+          '-f',
+          DEMUXER[format],
+          '-i',
+          input,
+          '-vn',
+          // One second over the limit is enough to know the recording is too long without decoding it all.
+          '-t',
+          String(MAX_UPLOAD_DURATION_MS / 1000 + 1),
+          '-ar',
+          '8000',
+          '-ac',
+          '1',
+          '-c:a',
+          'pcm_mulaw',
+          '-map_metadata',
+          '-1',
+          '-fflags',
+          '+bitexact',
+          '-y',
+          output,
+        ],
+        { timeoutMs: FFMPEG_TIMEOUT_MS },
+      ),
     );
     if (result.timedOut)
       fail(`${format.toUpperCase()} file could not be decoded within ${FFMPEG_TIMEOUT_MS / 1000} s`);
@@ -136,4 +139,32 @@ export async function convertWithNpm(data: Buffer): Promise<ConvertedUpload> {
   const samples = floatToInt16(resample(decoded.samples, decoded.sampleRate, TELEPHONE_RATE));
   checkResult(format, data, samples.length);
   return { stored: writeWav(samples, 'ulaw'), durationMs: durationMs(samples.length), format };
+}
+
+export type UploadWorkerReply =
+  | { converted: ConvertedUpload }
+  | { inputError: { field: string; message: string } }
+  | { error: string };
+
+/**
+ * convertWithNpm in a worker thread: a 10-minute 48 kHz upload costs seconds of CPU, which must not stall
+ * the event loop that paces live calls; the job is abandoned (worker killed) at FFMPEG_TIMEOUT_MS, like ffmpeg.
+ */
+export async function convertWithNpmInWorker(
+  worker: JobWorker<Uint8Array, UploadWorkerReply>,
+  data: Buffer,
+): Promise<ConvertedUpload> {
+  const format = sniff(data); // cheap refusals (empty, unknown, M4A) need no thread
+  if (format === 'm4a') return convertWithNpm(data);
+  const reply = await worker.run(
+    new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    FFMPEG_TIMEOUT_MS,
+  );
+  if (reply === 'timeout')
+    fail(`${format.toUpperCase()} file could not be decoded within ${FFMPEG_TIMEOUT_MS / 1000} s`);
+  if ('inputError' in reply) throw new MediaInputError(reply.inputError.field, reply.inputError.message);
+  if ('error' in reply) throw new Error(reply.error);
+  // Structured clone turns the Buffer into a plain Uint8Array.
+  const stored = reply.converted.stored as Uint8Array;
+  return { ...reply.converted, stored: Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength) };
 }

@@ -78,7 +78,8 @@ for (const mode of modes) {
     });
     afterAll(() => media.close());
 
-    it('uses the expected engine and says so', () => {
+    it('uses the expected engine and says so', async () => {
+      await media.ready();
       expect(media.engines.tts).toBe(mode.engine);
       expect(media.describe()).toContain(
         mode.preferSystemBinaries ? 'system binary' : mode.ttsThreads === 0 ? 'in-thread' : '1 worker thread',
@@ -179,6 +180,17 @@ for (const mode of modes) {
       expect(together[1]).toBe(together[0]);
       expect(fresh.stats().ttsRenders).toBe(2);
       await fresh.close();
+    });
+
+    it('renders a burst of distinct personalised prompts (a campaign start)', async () => {
+      const names = Array.from({ length: 30 }, (_, i) => `caller number ${i + 1}`);
+      const before = media.stats().ttsRenders;
+      const audios = await Promise.all(
+        names.map((name) => render({ text: `Hello ${name}, your code is ready.` })),
+      );
+      expect(media.stats().ttsRenders - before).toBe(30);
+      expect(new Set(audios.map((a) => a.key)).size).toBe(30);
+      for (const audio of audios) expect(audio.durationMs).toBeGreaterThan(1500);
     });
 
     it('persists renders in cacheDir so a new service does not re-render', async () => {
