@@ -1,7 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, newAccount, numbers, startService, type TestService, waitFor } from '../helpers/harness.ts';
+import {
+  apiClient,
+  newAccount,
+  numbers,
+  startService,
+  type TestService,
+  waitFor,
+} from '../helpers/harness.ts';
 
 describe('status-report push (spec §3)', () => {
   let service: TestService;
@@ -48,7 +55,11 @@ describe('status-report push (spec §3)', () => {
       lan: 'en',
       numberInfoList: list.map((n) => ({ calleeNumber: n, text1: 'x' })),
     });
-    await waitFor('all records pushed', async () => new Set(received.map((r) => r.callee)).size === 25, 60_000);
+    await waitFor(
+      'all records pushed',
+      async () => new Set(received.map((r) => r.callee)).size === 25,
+      60_000,
+    );
     expect(requests).toBeGreaterThan(3);
     const first = received[0]!;
     expect(first).toMatchObject({ taskId: sent.data, sourceTaskId: sent.data, outRecallCount: 0 });
