@@ -8,7 +8,8 @@ import { runSipp, type SippRun, waitForPort } from './sipp.ts';
 /** Each test takes its own block of ports so SIPp instances never collide (platform.md). */
 let block = 0;
 function ports() {
-  const base = 41000 + (block++ % 40) * 20;
+  // Below the kernel's ephemeral range (32768+), so no client socket can already hold them.
+  const base = 22000 + (block++ % 40) * 20;
   return {
     sipPort: base,
     mediaPort: base + 4,

@@ -1,8 +1,6 @@
 /** Runs SIPp as a peer for tests and the benchmark: one process per scenario, each with its own ports. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import dgram from 'node:dgram';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,7 +80,7 @@ export function runSipp(o: SippOptions): SippRun {
 }
 
 /** Waits until SIPp has bound its SIP port, so the first INVITE is not lost to a refused connection. */
-export async function waitForPort(port: number, transport: 'udp' | 'tcp', timeoutMs = 5_000): Promise<void> {
+export async function waitForPort(port: number, transport: 'udp' | 'tcp', timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await isBound(port, transport)) return;
@@ -91,22 +89,20 @@ export async function waitForPort(port: number, transport: 'udp' | 'tcp', timeou
   throw new Error(`port ${port}/${transport} not bound within ${timeoutMs} ms`);
 }
 
+/** Reads the kernel's socket table instead of probing, since a probe bind could steal the port from SIPp. */
 function isBound(port: number, transport: 'udp' | 'tcp'): Promise<boolean> {
-  if (transport === 'tcp')
-    return new Promise((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
-    s.once('error', () => {
-      s.close();
-      resolve(true);
-    });
-    s.bind(port, '127.0.0.1', () => s.close(() => resolve(false)));
-  });
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  let table = '';
+  try {
+    table = readFileSync(`/proc/net/${transport}`, 'latin1');
+  } catch {
+    return Promise.resolve(false);
+  }
+  return Promise.resolve(
+    table.split('\n').some((line) => {
+      const cols = line.trim().split(/\s+/);
+      // tcp: state 0A = LISTEN; udp sockets are always state 07.
+      return cols[1]?.endsWith(hex) === true && (transport === 'udp' || cols[3] === '0A');
+    }),
+  );
 }
