@@ -189,4 +189,59 @@ describe.skipIf(!hasTool('sipp'))('SipDriver against SIPp', () => {
     const o = observe(call(driver));
     expect(await o.cause).toEqual({ sipCode: 401, reason: 'failed' });
   });
+
+  it('answers in-dialog OPTIONS, re-INVITE and UPDATE with 200 carrying our SDP answer (PCMU + telephone-event)', async () => {
+    const { sipp, driver } = await setup('uas-answer-reinvite-options-update-then-bye');
+    const o = observe(call(driver));
+    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'callee' });
+    expect(o.events).toEqual(['ringing', 'answered', 'hangup']);
+    expect((await sipp.done).code).toBe(0);
+  });
+
+  it('with an outbound proxy, sends the INVITE to the proxy with a loose Route and the trunk Request-URI', async () => {
+    const p = ports();
+    const sipp = runSipp({
+      scenario: 'uas-outbound-proxy-expect-route-486',
+      sipPort: p.sipPort,
+      mediaPort: p.mediaPort,
+      controlPort: p.controlPort,
+    });
+    await waitForPort(p.sipPort, 'udp');
+    const driver = new SipDriver({
+      trunkHost: 'trunk.invalid',
+      trunkPort: 5060,
+      transport: 'udp',
+      outboundProxy: `sip:127.0.0.1:${p.sipPort}`,
+      rtpPortRange: p.rtp,
+    });
+    running.push({ sipp, driver });
+    const o = observe(call(driver));
+    expect(await o.cause).toEqual({ sipCode: 486, reason: 'busy' });
+    expect((await sipp.done).code).toBe(0);
+  });
+
+  it('bridge relays RTP both ways between two legs, transcoding A-law to µ-law', async () => {
+    const a = await setup('uas-answer-pcma-play-g711a-expect-bye');
+    const b = await setup('uas-answer-expect-bye', {}, ['-rtp_echo']);
+    const legA = call(a.driver);
+    const legB = call(b.driver);
+    await Promise.all([
+      new Promise<void>((r) => legA.once('answered', r)),
+      new Promise<void>((r) => legB.once('answered', r)),
+    ]);
+    expect(legA.codec).toBe('PCMA');
+    expect(legB.codec).toBe('PCMU');
+    const bridged = legA.bridge(legB);
+    await new Promise((r) => setTimeout(r, 1_500));
+    // A's SIPp plays the capture → relayed to B's SIPp, which echoes it → relayed back to A's SIPp.
+    expect(legA.rtpStats!.packetsReceived).toBeGreaterThan(40);
+    expect(legB.rtpStats!.packetsSent).toBeGreaterThan(40);
+    expect(legB.rtpStats!.packetsReceived).toBeGreaterThan(40);
+    expect(legA.rtpStats!.packetsSent).toBeGreaterThan(40);
+    await legB.hangup();
+    await bridged;
+    await legA.hangup();
+    expect((await a.sipp.done).code).toBe(0);
+    expect((await b.sipp.done).code).toBe(0);
+  });
 });
