@@ -23,6 +23,8 @@ export interface SippOptions {
   extra?: string[];
   /** Remote host:port (UAC mode). */
   remote?: string;
+  /** Global run limit (-timeout), seconds; default 30. */
+  timeoutS?: number;
 }
 
 export interface SippRun {
@@ -52,7 +54,7 @@ export function runSipp(o: SippOptions): SippRun {
     o.transport === 'tcp' ? 't1' : 'u1',
     '-nostdin',
     '-timeout',
-    '30s',
+    `${o.timeoutS ?? 30}s`,
     '-trace_err',
     ...(o.extra ?? []),
     ...(o.remote ? [o.remote] : []),

@@ -48,12 +48,15 @@ export class UdpTransport extends EventEmitter<TransportEvents> implements SipTr
   readonly protocol = 'UDP';
   readonly reliable = false;
   readonly localHost: string;
+  /** Cached: `socket.address()` is a syscall and every Via/Contact needs the port. */
+  readonly localPort: number;
   private constructor(
     private readonly socket: dgram.Socket,
     localHost: string,
   ) {
     super();
     this.localHost = localHost;
+    this.localPort = socket.address().port;
     socket.on('message', (buf, rinfo) => {
       const remote = { host: rinfo.address, port: rinfo.port };
       const parsed = parseMessage(buf);
@@ -66,17 +69,15 @@ export class UdpTransport extends EventEmitter<TransportEvents> implements SipTr
 
   static open(options: TransportOptions): Promise<UdpTransport> {
     return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket('udp4');
+      // A bigger receive buffer absorbs bursts of responses when hundreds of calls start together (the
+      // kernel caps it at net.core.rmem_max).
+      const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
       socket.once('error', reject);
       socket.bind(options.localPort, options.localHost, () => {
         socket.off('error', reject);
         resolve(new UdpTransport(socket, options.localHost));
       });
     });
-  }
-
-  get localPort(): number {
-    return this.socket.address().port;
   }
 
   send(message: SipMessage, remote: Remote): Promise<void> {

@@ -37,19 +37,31 @@ interface Cached {
   remote: Remote;
   timer: NodeJS.Timeout;
   retransmit?: NodeJS.Timeout;
+  ackKey?: string;
 }
 
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO';
 const USER_AGENT = 'ringcast';
 
+/** Random bytes drawn from a pooled buffer: one crypto call per 4 KB instead of one per token. */
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
 export function randomToken(bytes = 8): string {
-  return randomBytes(bytes).toString('hex');
+  if (poolOffset + bytes > pool.length) {
+    pool = randomBytes(4096);
+    poolOffset = 0;
+  }
+  const s = pool.toString('hex', poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return s;
 }
 
 export class UserAgentCore {
   private readonly clients = new Map<string, ClientTransaction>();
   private readonly dialogs = new Map<string, DialogHandler>();
   private readonly served = new Map<string, Cached>();
+  /** 2xx responses to INVITEs still being retransmitted, by `Call-ID|CSeq`, so an ACK finds its 2xx at once. */
+  private readonly awaitingAck = new Map<string, Cached>();
   /** Counts of dropped input, for tests and logs. */
   readonly dropped = { invalid: 0, unmatched: 0 };
   private closed = false;
@@ -143,19 +155,9 @@ export class UserAgentCore {
         this.forget(`${branch}|INVITE`);
         return;
       }
-      const seq = cseqOf(req).seq;
-      for (const c of this.served.values()) {
-        const cs = cseqOf(c.response);
-        if (
-          c.response.status < 300 &&
-          cs.method === 'INVITE' &&
-          cs.seq === seq &&
-          c.response.headers.get('call-id') === callId
-        ) {
-          if (c.retransmit) clearTimeout(c.retransmit);
-          c.retransmit = undefined;
-        }
-      }
+      const pending = this.awaitingAck.get(`${callId}|${cseqOf(req).seq}`);
+      if (pending?.retransmit) clearTimeout(pending.retransmit);
+      this.awaitingAck.delete(`${callId}|${cseqOf(req).seq}`);
       const d = toTag && this.dialogs.get(`${callId}|${toTag}`);
       if (d) d.onAck(req);
       return;
@@ -216,6 +218,9 @@ export class UserAgentCore {
         }, interval);
       };
       again(this.timers.T1);
+      const ackKey = `${req.headers.get('call-id')}|${cseqOf(req).seq}`;
+      this.awaitingAck.set(ackKey, entry);
+      entry.ackKey = ackKey;
     }
     this.served.set(key, entry);
   }
@@ -225,6 +230,7 @@ export class UserAgentCore {
     if (!c) return;
     clearTimeout(c.timer);
     if (c.retransmit) clearTimeout(c.retransmit);
+    if (c.ackKey) this.awaitingAck.delete(c.ackKey);
     this.served.delete(key);
   }
 
