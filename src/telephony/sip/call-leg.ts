@@ -216,12 +216,11 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     const s = res.status;
     if (s < 200) {
       if (this.state === 'terminated') return;
-      if (s !== 100) {
-        this.state = 'proceeding';
-        if ((s === 180 || s === 183) && !this.ringing) {
-          this.ringing = true;
-          this.emit('ringing');
-        }
+      // Any provisional response, 100 included, allows a CANCEL (§9.1); only 180/183 mean the phone rings.
+      this.state = 'proceeding';
+      if ((s === 180 || s === 183) && !this.ringing) {
+        this.ringing = true;
+        this.emit('ringing');
       }
       // §9.1: a CANCEL waits for a provisional response; one arriving now releases it.
       if (this.cancelCause && !this.cancelSent) this.sendCancel();
