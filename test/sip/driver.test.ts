@@ -78,7 +78,7 @@ afterEach(async () => {
   for (const c of cleanup.splice(0)) await c();
 });
 
-async function rig(ringTimeoutMs = 5_000) {
+async function rig(ringTimeoutMs = 5_000, creds: { username?: string; password?: string } = {}) {
   const uas = new ScriptedUas();
   const port = await uas.start();
   const driver = new SipDriver({
@@ -87,6 +87,7 @@ async function rig(ringTimeoutMs = 5_000) {
     transport: 'udp',
     rtpPortRange: [38000, 38100],
     timers: { T1 },
+    ...creds,
   });
   cleanup.push(
     () => uas.close(),
@@ -213,6 +214,25 @@ describe('SipDriver call control (scripted UAS)', () => {
     expect(await playing).toBe(false);
     const hung = leg.hangup();
     uas.reply(await uas.next('BYE'), 200);
+    await hung;
+  });
+
+  it('a BYE challenged with 407 is re-sent once with Proxy-Authorization for the configured credentials', async () => {
+    const { uas, leg } = await rig(5_000, { username: 'alice', password: 'secret' });
+    const invite = await uas.next('INVITE');
+    uas.reply(invite, 200, true);
+    await uas.next('ACK');
+    const hung = leg.hangup();
+    const bye1 = await uas.next('BYE');
+    const challenge = makeResponse(bye1, 407, 'uas1');
+    challenge.headers.append('proxy-authenticate', 'Digest realm="r", nonce="n1", qop="auth"');
+    uas.send(challenge);
+    const bye2 = await uas.next('BYE');
+    expect(bye2.headers.get('proxy-authorization')).toMatch(
+      /^Digest username="alice", realm="r", nonce="n1"/,
+    );
+    expect(cseqOf(bye2).seq).toBeGreaterThan(cseqOf(bye1).seq);
+    uas.reply(bye2, 200);
     await hung;
   });
 });

@@ -242,25 +242,31 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   }
 
   private retryWithAuth(res: SipResponse): boolean {
+    if (this.authAttempts >= MAX_AUTH_ATTEMPTS) return false;
+    const auth = this.authFor(res, this.invite!);
+    if (!auth) return false;
+    this.authAttempts++;
+    // §22.2: same Call-ID and From tag, CSeq incremented, new branch.
+    this.sendInvite(auth);
+    return true;
+  }
+
+  /** The credentials header answering a 401/407 to `request`, if we have credentials it can use. */
+  private authFor(res: SipResponse, request: SipRequest): { header: string; value: string } | undefined {
     const { username, password } = this.cfg;
-    if (username === undefined || password === undefined || this.authAttempts >= MAX_AUTH_ATTEMPTS)
-      return false;
+    if (username === undefined || password === undefined) return undefined;
     const proxy = res.status === 407;
     const raw = res.headers.get(proxy ? 'proxy-authenticate' : 'www-authenticate');
     const challenge = raw === undefined ? undefined : parseChallenge(raw);
-    if (!challenge) return false;
+    if (!challenge) return undefined;
     const value = digestAuthorization({
       challenge,
-      method: 'INVITE',
-      uri: this.invite!.uri,
+      method: request.method,
+      uri: request.uri,
       username,
       password,
     });
-    if (!value) return false;
-    this.authAttempts++;
-    // §22.2: same Call-ID and From tag, CSeq incremented, new branch.
-    this.sendInvite({ header: proxy ? 'proxy-authorization' : 'authorization', value });
-    return true;
+    return value ? { header: proxy ? 'proxy-authorization' : 'authorization', value } : undefined;
   }
 
   private on2xx(res: SipResponse): void {
@@ -360,15 +366,24 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   }
 
   private sendBye(): void {
-    const bye = this.inDialogRequest('BYE');
     this.byeDone = new Promise((resolve) => {
-      this.core!.sendRequest(bye, this.nextHop(this.remoteTarget!), {
-        onResponse: (r) => {
-          if (r.status >= 200) resolve();
-        },
-        onTimeout: resolve,
-        onTransportError: () => resolve(),
-      });
+      let attempts = 0;
+      const send = (auth?: { header: string; value: string }) => {
+        const bye = this.inDialogRequest('BYE');
+        if (auth) bye.headers.append(auth.header, auth.value);
+        this.core!.sendRequest(bye, this.nextHop(this.remoteTarget!), {
+          onResponse: (r) => {
+            if (r.status < 200) return;
+            // Some trunks challenge in-dialog requests too; answer once per BYE (§22.2).
+            const retry = (r.status === 401 || r.status === 407) && attempts++ < 1 && this.authFor(r, bye);
+            if (retry) send(retry);
+            else resolve();
+          },
+          onTimeout: resolve,
+          onTransportError: () => resolve(),
+        });
+      };
+      send();
     });
   }
 

@@ -153,7 +153,11 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements SipTr
   ) {
     super();
     this.localHost = localHost;
+    // Bound what a flood of inbound connections can cost; the trunk needs one or a few.
+    server.maxConnections = 1024;
     server.on('connection', (sock) => {
+      // An inbound connection idle for 10 minutes is dropped (no SIP flow keeps one silent that long).
+      sock.setTimeout(600_000, () => sock.destroy());
       const key = `${sock.remoteAddress}:${sock.remotePort}`;
       const id = this.adopt(sock);
       this.byRemote.set(key, { id, ready: Promise.resolve(sock) });
