@@ -8,6 +8,10 @@
  *                   └──300-699────────┴──► Completed (ACK sent) ──Timer D──► Terminated
  *
  *   non-INVITE:  Trying ──1xx──► Proceeding ──final──► Completed ──Timer K──► Terminated
+ *
+ * Written here rather than taken from npm `sip` (kirm/sip.js 0.0.6): that package stops Timers E and F on
+ * a provisional response (so a non-INVITE that got 100 never retransmits nor times out), does not cap E at
+ * T2, keeps Timer K at 5 s on TCP, and is untyped CommonJS with process-global state. See docs/sip.md.
  */
 import { Headers, type SipRequest, type SipResponse } from './message.ts';
 import type { SipTimers } from './timers.ts';
