@@ -235,4 +235,18 @@ describe('SipDriver call control (scripted UAS)', () => {
     uas.reply(bye2, 200);
     await hung;
   });
+
+  it('a callee number that is not URI-safe is refused as invalid-number without sending anything (no header injection)', async () => {
+    const { uas, driver } = await rig();
+    const leg = driver.originateSip({
+      callId: 'evil',
+      to: '123\r\nX-Evil: 1',
+      from: '1',
+      ringTimeoutMs: 1_000,
+    });
+    const cause = await new Promise<HangupCause>((r) => leg.once('hangup', r));
+    expect(cause).toEqual({ sipCode: 484, reason: 'invalid-number' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(uas.received.filter((m) => m.headers.get('call-id') === leg.sipCallId)).toHaveLength(0);
+  });
 });

@@ -83,6 +83,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   private localSeq = 0;
   private remoteSeq: number | undefined;
   private invite: SipRequest | undefined;
+  private inviteTx: { readonly current: string; terminate(): void } | undefined;
   private ack: SipRequest | undefined;
   private ringing = false;
   private cancelCause: HangupCause | undefined;
@@ -142,6 +143,11 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   }
 
   private async start(): Promise<void> {
+    // The numbers go into URIs and headers: anything beyond URI-safe user characters could inject headers.
+    if (!/^[0-9A-Za-z+*#._-]{1,64}$/.test(this.request.to)) {
+      this.finish({ sipCode: 484, reason: 'invalid-number' });
+      return;
+    }
     const core = await this.ctx.core;
     if (this.state === 'terminated') return;
     this.core = core;
@@ -171,7 +177,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     const tp = c.transport === 'tcp' ? ';transport=tcp' : '';
     const uri = `sip:${this.request.to}@${c.trunkHost}:${c.trunkPort}${tp}`;
     const via = core.newVia();
-    const fromUser = this.request.from || 'anonymous';
+    const fromUser = /^[0-9A-Za-z+._-]{1,64}$/.test(this.request.from) ? this.request.from : 'anonymous';
     const h = core.baseHeaders(
       via.value,
       `<sip:${fromUser}@${c.trunkHost}>;tag=${this.localTag}`,
@@ -186,9 +192,11 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     if (auth) h.append(auth.header, auth.value);
     const body = Buffer.from(this.localSdp(c.codecs));
     this.invite = { kind: 'request', method: 'INVITE', uri, headers: h, body };
+    // A re-sent (authenticated) INVITE is a new transaction: it has had no provisional response yet.
+    this.state = 'calling';
     this.cancelSent = false;
     const invite = this.invite;
-    core.sendRequest(invite, this.nextHop(uri), {
+    this.inviteTx = core.sendRequest(invite, this.nextHop(uri), {
       onResponse: (res) => this.onInviteResponse(invite, res),
       onTimeout: () => {
         if (this.invite !== invite) return;
@@ -511,6 +519,10 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     this.state = 'terminated';
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    // An INVITE transaction still waiting (cancel given up after 64·T1) would otherwise never be released;
+    // a late 2xx is still caught through the dialog below.
+    const txState = this.inviteTx?.current;
+    if (txState === 'calling' || txState === 'proceeding') this.inviteTx?.terminate();
     this.rtp?.close();
     const core = this.core;
     // Keep the dialog for 64·T1 so a late 2xx can still be ACKed and ended (§13.2.2.4).
