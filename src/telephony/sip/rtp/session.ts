@@ -97,7 +97,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     private readonly onClose: () => void,
   ) {
     super();
-    socket.on('message', (buf) => this.onPacket(buf));
+    socket.on('message', (buf, rinfo) => this.onPacket(buf, rinfo.address));
     socket.on('error', () => {});
   }
 
@@ -110,9 +110,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     return this.media;
   }
 
-  private onPacket(buf: Buffer): void {
+  private onPacket(buf: Buffer, from: string): void {
+    // Only the address the peer's SDP named may inject audio or key presses into this call.
+    if (!this.media || from !== this.media.remoteAddress) return;
     const p = parseRtp(buf);
-    if (!p || !this.media) return;
+    if (!p) return;
     // The pcaps and many gateways use 101 even when the answer named another number; accept both.
     if (p.payloadType === (this.media.dtmfPayloadType ?? 101) || p.payloadType === 101) {
       this.dtmf.push(p.payload, p.timestamp, p.ssrc);
