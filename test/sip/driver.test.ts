@@ -249,4 +249,61 @@ describe('SipDriver call control (scripted UAS)', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(uas.received.filter((m) => m.headers.get('call-id') === leg.sipCallId)).toHaveLength(0);
   });
+
+  it('a re-INVITE putting us on hold (sendonly) is answered recvonly and our RTP stops until taken off hold', async () => {
+    const { uas, leg } = await rig();
+    const sink = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
+    cleanup.push(() => {
+      sink.close();
+    });
+    let packets = 0;
+    sink.on('message', () => packets++);
+    const invite = await uas.next('INVITE');
+    const ok = uas.reply(invite, 200, true);
+    await uas.next('ACK');
+    const reinvite = (seq: number, dir: string): SipRequest => {
+      const h = ok.headers.clone();
+      h.set('from', ok.headers.get('to')!);
+      h.set('to', ok.headers.get('from')!);
+      h.set('cseq', `${seq} INVITE`);
+      h.set('via', `SIP/2.0/UDP 127.0.0.1:${uas.socket.address().port};branch=z9hG4bKre${seq}`);
+      h.set('content-type', 'application/sdp');
+      const sdp = `v=0\r\no=- 1 ${seq} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${sink.address().port} RTP/AVP 0\r\na=${dir}\r\n`;
+      return {
+        kind: 'request',
+        method: 'INVITE',
+        uri: 'sip:ringcast@127.0.0.1',
+        headers: h,
+        body: Buffer.from(sdp),
+      };
+    };
+    const audio = {
+      key: 'hold',
+      sampleRate: 8000 as const,
+      samples: new Int16Array(8000 * 3),
+      durationMs: 3000,
+    };
+    const answers: SipResponse[] = [];
+    uas.socket.on('message', (b) => {
+      const m = parseMessage(b);
+      if (!isFailure(m) && m.kind === 'response' && cseqOf(m).method === 'INVITE') answers.push(m);
+    });
+    void leg.play(audio, 1);
+    uas.send(reinvite(2, 'sendrecv'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(packets).toBeGreaterThan(5);
+    uas.send(reinvite(3, 'sendonly'));
+    await new Promise((r) => setTimeout(r, 100));
+    const held = packets;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(packets - held).toBeLessThanOrEqual(1);
+    expect(answers.find((a) => cseqOf(a).seq === 3)?.body.toString()).toContain('a=recvonly');
+    uas.send(reinvite(4, 'sendrecv'));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(packets - held).toBeGreaterThan(5);
+    const hung = leg.hangup();
+    uas.reply(await uas.next('BYE'), 200);
+    await hung;
+  });
 });

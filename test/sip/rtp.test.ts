@@ -5,7 +5,7 @@ import { decodeG711, EncodingCache } from '../../src/telephony/sip/rtp/g711.ts';
 import { buildRtp, parseRtp, type RtpPacket } from '../../src/telephony/sip/rtp/packet.ts';
 import { PortAllocator, RtpSession } from '../../src/telephony/sip/rtp/session.ts';
 import { TelephoneEventDecoder } from '../../src/telephony/sip/rtp/telephone-event.ts';
-import { buildSdp, negotiate, parseSdp } from '../../src/telephony/sip/sdp.ts';
+import { answerDirection, buildSdp, negotiate, parseSdp } from '../../src/telephony/sip/sdp.ts';
 
 function event(ev: number, end: boolean, duration: number): Buffer {
   return Buffer.from([ev, (end ? 0x80 : 0) | 10, duration >> 8, duration & 0xff]);
@@ -89,12 +89,20 @@ describe('SDP offer/answer', () => {
       'v=0\r\nc=IN IP4 10.0.0.2\r\nm=audio 5000 RTP/AVP 8 96\r\na=rtpmap:96 telephone-event/8000\r\n',
     )!;
     expect(negotiate(answer, ['PCMU', 'PCMA'], true)).toEqual({
+      direction: 'sendrecv',
       codec: 'PCMA',
       payloadType: 8,
       dtmfPayloadType: 96,
       remoteAddress: '10.0.0.2',
       remotePort: 5000,
     });
+  });
+
+  it('a hold offer (a=sendonly, session or media level) is answered recvonly (RFC 3264 §6.1)', () => {
+    const media = parseSdp('c=IN IP4 1.1.1.1\r\nm=audio 5000 RTP/AVP 0\r\na=sendonly\r\n')!;
+    const session = parseSdp('c=IN IP4 1.1.1.1\r\na=inactive\r\nm=audio 5000 RTP/AVP 0\r\n')!;
+    expect(answerDirection(media.direction)).toBe('recvonly');
+    expect(answerDirection(session.direction)).toBe('inactive');
   });
 
   it('an answer with no common codec, or a rejected stream (port 0), negotiates nothing', () => {
@@ -117,6 +125,7 @@ describe('RTP sender', () => {
     const { socket, port } = await ports.bind('127.0.0.1');
     const s = new RtpSession(socket, port, new FrameClock(), new EncodingCache(), () => ports.release(port));
     s.configure({
+      direction: 'sendrecv',
       codec: 'PCMA',
       payloadType: 8,
       dtmfPayloadType: 101,

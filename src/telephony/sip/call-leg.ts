@@ -23,7 +23,15 @@ import {
 import type { FrameClock } from './rtp/frame-clock.ts';
 import type { EncodingCache } from './rtp/g711.ts';
 import { type PortAllocator, RtpSession, type RtpStats } from './rtp/session.ts';
-import { buildSdp, DEFAULT_DTMF_PT, type G711Codec, negotiate, parseSdp } from './sdp.ts';
+import {
+  answerDirection,
+  buildSdp,
+  DEFAULT_DTMF_PT,
+  type Direction,
+  type G711Codec,
+  negotiate,
+  parseSdp,
+} from './sdp.ts';
 import type { Remote } from './transport.ts';
 import { ALLOW, type DialogHandler, randomToken, type UserAgentCore } from './user-agent-core.ts';
 
@@ -208,8 +216,9 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     });
   }
 
-  private localSdp(codecs: readonly G711Codec[]): string {
+  private localSdp(codecs: readonly G711Codec[], direction: Direction = 'sendrecv'): string {
     return buildSdp({
+      direction,
       address: this.cfg.localHost,
       port: this.rtp?.localPort ?? 0,
       sessionId: this.sdpSession,
@@ -434,7 +443,8 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
         res.headers.append('content-type', 'application/sdp');
         // Answer with the one codec in use; an offer-less re-INVITE gets our full offer.
         const codecs = req.body.length ? [this.rtp!.negotiated!.codec] : this.cfg.codecs;
-        res.body = Buffer.from(this.localSdp(codecs));
+        const peer = this.rtp!.negotiated!.direction;
+        res.body = Buffer.from(this.localSdp(codecs, req.body.length ? answerDirection(peer) : 'sendrecv'));
         core.respond(req, remote, res);
         return;
       }

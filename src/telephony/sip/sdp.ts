@@ -53,11 +53,13 @@ export function parseSdp(body: string): AudioDescription | undefined {
       if (!m) continue;
       if (inAudio) mediaAddr = m[1];
       else if (!seenAudio) sessionAddr = m[1];
+    } else if (type === 'a' && !seenAudio && isDirection(value)) {
+      // Session-level direction applies unless the media section says otherwise (RFC 4566 §6).
+      direction = value;
     } else if (type === 'a' && inAudio) {
       const rtpmap = /^rtpmap:(\d{1,3}) ([A-Za-z0-9-]+)\/(\d+)/.exec(value);
       if (rtpmap) names.set(Number(rtpmap[1]), rtpmap[2]!.toUpperCase());
-      else if (value === 'sendrecv' || value === 'sendonly' || value === 'recvonly' || value === 'inactive')
-        direction = value;
+      else if (isDirection(value)) direction = value;
     }
   }
   const address = mediaAddr ?? sessionAddr;
@@ -65,7 +67,20 @@ export function parseSdp(body: string): AudioDescription | undefined {
   return { address, port, payloads, names, direction };
 }
 
+export type Direction = AudioDescription['direction'];
+
+function isDirection(v: string): v is Direction {
+  return v === 'sendrecv' || v === 'sendonly' || v === 'recvonly' || v === 'inactive';
+}
+
+/** RFC 3264 §6.1: the answer's direction mirrors the offer's (sendonly ↔ recvonly). */
+export function answerDirection(offered: Direction): Direction {
+  return offered === 'sendonly' ? 'recvonly' : offered === 'recvonly' ? 'sendonly' : offered;
+}
+
 export interface Negotiated {
+  /** The peer's stated direction: we send nothing while it is sendonly or inactive (on hold). */
+  direction: Direction;
   codec: G711Codec;
   payloadType: number;
   /** Telephone-event payload type, if the peer supports RFC 4733. */
@@ -94,6 +109,7 @@ export function negotiate(
   if (!chosen || desc.port === 0) return undefined;
   const dtmf = desc.payloads.find((pt) => desc.names.get(pt) === 'TELEPHONE-EVENT');
   return {
+    direction: desc.direction,
     codec: chosen.codec,
     payloadType: chosen.pt,
     dtmfPayloadType: dtmf,
@@ -110,6 +126,7 @@ export interface LocalSdp {
   /** Codec payloads to list, in order. */
   codecs: readonly G711Codec[];
   dtmfPayloadType: number;
+  direction?: Direction;
 }
 
 export function buildSdp(s: LocalSdp): string {
@@ -125,7 +142,7 @@ export function buildSdp(s: LocalSdp): string {
     `a=rtpmap:${s.dtmfPayloadType} telephone-event/8000`,
     `a=fmtp:${s.dtmfPayloadType} 0-16`,
     'a=ptime:20',
-    'a=sendrecv',
+    `a=${s.direction ?? 'sendrecv'}`,
   ];
   return `${lines.join('\r\n')}\r\n`;
 }

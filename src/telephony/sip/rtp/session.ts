@@ -176,6 +176,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private sendFrame(payload: Buffer, marker: boolean): void {
     const m = this.media;
     if (!m || this.closed || m.remotePort === 0) return;
+    if (m.direction === 'sendonly' || m.direction === 'inactive') return;
     const pkt = buildRtp({
       marker,
       payloadType: m.payloadType,
