@@ -238,6 +238,10 @@ async function main(): Promise<void> {
       `  SipDriver           : ${fmt(o.cpuMsPerStreamSecond, 2)} CPU ms per stream-second; sent ${o.sent}/${o.expected}, echoed ${o.echoed}, max tick lateness ${fmt(o.maxLate, 1)} ms, wall ${fmt(o.wallMs)} ms`,
     );
     console.log(`  ratio CPU ours/SIPp : ${fmt(o.cpuMsPerStreamSecond / s.cpuMsPerStreamSecond, 2)}`);
+    // 1000 CPU ms per second is one core: a rough ceiling on streams per core at this load.
+    console.log(
+      `  streams per core    : ours ≈ ${fmt(1000 / o.cpuMsPerStreamSecond)}, SIPp ≈ ${fmt(1000 / s.cpuMsPerStreamSecond)}`,
+    );
   }
   clearTimeout(deadline);
 }

@@ -102,6 +102,14 @@ describe.skipIf(!hasTool('sipp'))('SipDriver against SIPp', () => {
     expect((await sipp.done).code).toBe(0);
   });
 
+  it('183 then 180 twice emit ringing exactly once', async () => {
+    const { sipp, driver } = await setup('uas-183-180-180-then-603');
+    const o = observe(call(driver));
+    expect(await o.cause).toEqual({ sipCode: 603, reason: 'rejected' });
+    expect(o.events).toEqual(['ringing', 'hangup']);
+    expect((await sipp.done).code).toBe(0);
+  });
+
   it('maps 404 to invalid-number', async () => {
     const { sipp, driver } = await setup('uas-404-not-found');
     const o = observe(call(driver));
