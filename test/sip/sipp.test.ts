@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HangupCause, PreparedAudio } from '../../src/telephony/driver.ts';
 import type { SipCallLeg } from '../../src/telephony/sip/call-leg.ts';
@@ -251,5 +252,58 @@ describe.skipIf(!hasTool('sipp'))('SipDriver against SIPp', () => {
     await legA.hangup();
     expect((await a.sipp.done).code).toBe(0);
     expect((await b.sipp.done).code).toBe(0);
+  });
+
+  it('leaves no transaction, dialog or cached response behind once 64·T1 (and T4) have passed after 100 calls', async () => {
+    const p = ports();
+    const sipp = runSipp({
+      builtin: 'uas',
+      sipPort: p.sipPort,
+      mediaPort: p.mediaPort,
+      controlPort: p.controlPort,
+      calls: 100,
+    });
+    await waitForPort(p.sipPort, 'udp');
+    const T1 = 10;
+    const driver = new SipDriver({
+      trunkHost: '127.0.0.1',
+      trunkPort: p.sipPort,
+      transport: 'udp',
+      rtpPortRange: p.rtp,
+      timers: { T1, T4: 50 },
+    });
+    running.push({ sipp, driver });
+    for (let i = 0; i < 100; i += 5) {
+      await Promise.all(
+        Array.from({ length: 5 }, async () => {
+          const leg = call(driver);
+          await new Promise<void>((r) => leg.once('answered', () => r()));
+          await leg.hangup();
+        }),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 64 * T1 + 200));
+    expect(await driver.stats()).toEqual({ legs: 0, transactions: 0, dialogs: 0, cachedResponses: 0 });
+    expect((await sipp.done).code).toBe(0);
+  });
+});
+
+describe('SipDriver transport failures', () => {
+  it('TCP connection refused ends the leg as {503, unavailable} at once', async () => {
+    // Take a free port and close it again so nothing listens there.
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as net.AddressInfo).port;
+    await new Promise((r) => srv.close(r));
+    const driver = new SipDriver({
+      trunkHost: '127.0.0.1',
+      trunkPort: port,
+      transport: 'tcp',
+      rtpPortRange: [38200, 38210],
+    });
+    const leg = call(driver);
+    const cause = await new Promise<HangupCause>((r) => leg.once('hangup', r));
+    await driver.close();
+    expect(cause).toEqual({ sipCode: 503, reason: 'unavailable' });
   });
 });

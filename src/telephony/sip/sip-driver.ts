@@ -106,6 +106,11 @@ export class SipDriver implements TelephonyDriver {
     return this.legs.size;
   }
 
+  /** Live protocol state (transactions, dialogs, cached responses) plus legs, for metrics and leak checks. */
+  async stats(): Promise<{ legs: number; transactions: number; dialogs: number; cachedResponses: number }> {
+    return { legs: this.legs.size, ...(await this.core).stats() };
+  }
+
   /** Hangs up every leg (BYE/CANCEL) and closes the socket. */
   async close(): Promise<void> {
     await Promise.race([

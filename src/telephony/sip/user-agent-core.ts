@@ -84,6 +84,11 @@ export class UserAgentCore {
     });
   }
 
+  /** Sizes of the per-call state, for leak checks and metrics. */
+  stats(): { transactions: number; dialogs: number; cachedResponses: number } {
+    return { transactions: this.clients.size, dialogs: this.dialogs.size, cachedResponses: this.served.size };
+  }
+
   /** A Via for a new request; a fresh branch with the RFC 3261 magic cookie (§8.1.1.7). */
   newVia(): { value: string; branch: string } {
     const branch = `z9hG4bK${randomToken(10)}`;
