@@ -56,6 +56,19 @@ export function randomToken(bytes = 8): string {
   return s;
 }
 
+/**
+ * Server-side request identity (§17.2.3): the branch when it carries the RFC 3261 cookie, else (RFC 2543
+ * peers) Call-ID and CSeq number, so branch-less requests never match each other's cached responses.
+ */
+function serverKey(req: SipRequest, method = req.method): string {
+  const branch = topVia(req)?.params.get('branch') ?? '';
+  if (branch.startsWith('z9hG4bK')) return `${branch}|${method}`;
+  return `${branch}|${req.headers.get('call-id')}|${cseqOf(req).seq}|${method}`;
+}
+
+/** Bound on cached responses, so a flood of distinct requests cannot grow memory without limit. */
+const MAX_CACHED = 10_000;
+
 export class UserAgentCore {
   private readonly clients = new Map<string, ClientTransaction>();
   private readonly dialogs = new Map<string, DialogHandler>();
@@ -150,14 +163,14 @@ export class UserAgentCore {
   }
 
   private onRequest(req: SipRequest, remote: Remote): void {
-    const branch = topVia(req)?.params.get('branch') ?? '';
     const callId = req.headers.get('call-id')!;
     const toTag = tagOf(req.headers.get('to'));
     if (req.method === 'ACK') {
       // ACK of a non-2xx shares the INVITE's branch (§17.2.1); ACK of a 2xx is a new request (§13.2.2.4).
-      const cached = this.served.get(`${branch}|INVITE`);
+      const inviteKey = serverKey(req, 'INVITE');
+      const cached = this.served.get(inviteKey);
       if (cached && cached.response.status >= 300) {
-        this.forget(`${branch}|INVITE`);
+        this.forget(inviteKey);
         return;
       }
       const pending = this.awaitingAck.get(`${callId}|${cseqOf(req).seq}`);
@@ -168,14 +181,14 @@ export class UserAgentCore {
       return;
     }
     // §17.2.3: a retransmitted request gets the cached response again and goes no further.
-    const cached = this.served.get(`${branch}|${req.method}`);
+    const cached = this.served.get(serverKey(req));
     if (cached) {
       this.transport.send(cached.response, remote).catch(() => {});
       return;
     }
     if (req.method === 'CANCEL') {
       // We answer INVITEs at once, so there is never a pending one to cancel (§9.2: 481 when no match).
-      this.respond(req, remote, makeResponse(req, 481));
+      this.respondStateless(req, remote, makeResponse(req, 481));
       return;
     }
     if (toTag) {
@@ -184,18 +197,29 @@ export class UserAgentCore {
         d.onRequest(req, remote);
         return;
       }
-      this.respond(req, remote, makeResponse(req, 481));
+      this.respondStateless(req, remote, makeResponse(req, 481));
       return;
     }
     if (req.method === 'OPTIONS') {
       const res = makeResponse(req, 200, randomToken());
       res.headers.append('allow', ALLOW);
       res.headers.append('accept', 'application/sdp');
-      this.respond(req, remote, res);
+      this.respondStateless(req, remote, res);
       return;
     }
     // This service only places calls: inbound calls and other out-of-dialog requests are declined.
-    this.respond(req, remote, makeResponse(req, req.method === 'INVITE' ? 603 : 405, randomToken()));
+    this.respondStateless(req, remote, makeResponse(req, req.method === 'INVITE' ? 603 : 405, randomToken()));
+  }
+
+  /**
+   * Out-of-dialog answers are sent statelessly (§8.2.7): a retransmission just gets a fresh answer, and
+   * nobody outside our dialogs can make us hold state.
+   */
+  private respondStateless(req: SipRequest, remote: Remote, res: SipResponse): void {
+    if (this.closed) return;
+    res.headers.set('user-agent', USER_AGENT);
+    if (res.status === 405) res.headers.set('allow', ALLOW);
+    this.transport.send(res, remote).catch(() => {});
   }
 
   /** Sends a response and keeps it for retransmitted requests (64·T1, Timer J / H equivalents). */
@@ -207,8 +231,9 @@ export class UserAgentCore {
     if (res.status === 405) res.headers.set('allow', ALLOW);
     this.transport.send(res, remote).catch(() => {});
     if (res.status < 200) return;
-    const key = `${topVia(req)?.params.get('branch') ?? ''}|${req.method}`;
+    const key = serverKey(req);
     this.forget(key);
+    if (this.served.size >= MAX_CACHED) return;
     const entry: Cached = {
       response: res,
       remote,
