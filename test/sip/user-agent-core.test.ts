@@ -48,10 +48,9 @@ describe('user-agent core (server side)', () => {
     expect(t.sent.filter((s) => s.message.kind === 'response')).toHaveLength(2);
     // A request for an unknown dialog gets 481, statelessly.
     const stray = req(
-      INVITE_TEXT.replace(/INVITE/g, 'BYE').replace(
-        'To: <sip:100@127.0.0.1>',
-        'To: <sip:100@127.0.0.1>;tag=nope',
-      ),
+      INVITE_TEXT.replace(/INVITE/g, 'BYE')
+        .replace('z9hG4bKtest1', 'z9hG4bKstray')
+        .replace('To: <sip:100@127.0.0.1>', 'To: <sip:100@127.0.0.1>;tag=nope'),
     );
     t.emit('message', stray, remote);
     const last = t.sent.at(-1)!.message;

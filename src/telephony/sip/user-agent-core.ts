@@ -188,7 +188,7 @@ export class UserAgentCore {
     }
     if (req.method === 'CANCEL') {
       // We answer INVITEs at once, so there is never a pending one to cancel (§9.2: 481 when no match).
-      this.respondStateless(req, remote, makeResponse(req, 481));
+      this.respondStateless(remote, makeResponse(req, 481));
       return;
     }
     if (toTag) {
@@ -197,25 +197,25 @@ export class UserAgentCore {
         d.onRequest(req, remote);
         return;
       }
-      this.respondStateless(req, remote, makeResponse(req, 481));
+      this.respondStateless(remote, makeResponse(req, 481));
       return;
     }
     if (req.method === 'OPTIONS') {
       const res = makeResponse(req, 200, randomToken());
       res.headers.append('allow', ALLOW);
       res.headers.append('accept', 'application/sdp');
-      this.respondStateless(req, remote, res);
+      this.respondStateless(remote, res);
       return;
     }
     // This service only places calls: inbound calls and other out-of-dialog requests are declined.
-    this.respondStateless(req, remote, makeResponse(req, req.method === 'INVITE' ? 603 : 405, randomToken()));
+    this.respondStateless(remote, makeResponse(req, req.method === 'INVITE' ? 603 : 405, randomToken()));
   }
 
   /**
    * Out-of-dialog answers are sent statelessly (§8.2.7): a retransmission just gets a fresh answer, and
    * nobody outside our dialogs can make us hold state.
    */
-  private respondStateless(req: SipRequest, remote: Remote, res: SipResponse): void {
+  private respondStateless(remote: Remote, res: SipResponse): void {
     if (this.closed) return;
     res.headers.set('user-agent', USER_AGENT);
     if (res.status === 405) res.headers.set('allow', ALLOW);
