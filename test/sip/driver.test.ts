@@ -306,4 +306,11 @@ describe('SipDriver call control (scripted UAS)', () => {
     uas.reply(await uas.next('BYE'), 200);
     await hung;
   });
+
+  it('refuses a wildcard localHost, which cannot be advertised in Via/Contact/SDP', () => {
+    expect(
+      () =>
+        new SipDriver({ trunkHost: '127.0.0.1', trunkPort: 5060, transport: 'udp', localHost: '0.0.0.0' }),
+    ).toThrow(/concrete IPv4/);
+  });
 });

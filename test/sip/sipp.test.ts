@@ -183,6 +183,20 @@ describe.skipIf(!hasTool('sipp'))('SipDriver against SIPp', () => {
     expect((await sipp.done).code).toBe(0);
   });
 
+  it('digest over TCP: the challenged INVITE is re-sent on the same connection and answered', async () => {
+    const { sipp, driver } = await setup('uas-401-challenge-then-200', {
+      transport: 'tcp',
+      username: 'alice',
+      password: 'secret',
+    });
+    const leg = call(driver);
+    const o = observe(leg);
+    await new Promise<void>((resolve) => leg.once('answered', resolve));
+    await leg.hangup();
+    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'us' });
+    expect((await sipp.done).code).toBe(0);
+  });
+
   it('the UAS really verifies the digest: a wrong password gets 403 → rejected', async () => {
     const { sipp, driver } = await setup('uas-401-challenge-then-200', {
       username: 'alice',

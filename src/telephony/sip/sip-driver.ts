@@ -48,6 +48,9 @@ export class SipDriver implements TelephonyDriver {
 
   constructor(config: SipDriverConfig) {
     const localHost = config.localHost ?? '127.0.0.1';
+    // The address is advertised in Via, Contact and SDP, so it must be one the carrier can send to.
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(localHost) || localHost === '0.0.0.0')
+      throw new Error(`localHost must be a concrete IPv4 address, got ${localHost}`);
     let outboundProxy: { host: string; port: number } | undefined;
     if (config.outboundProxy) {
       const hp = parseHostPort(config.outboundProxy.replace(/^sips?:/i, '').replace(/;.*$/, ''));
