@@ -313,4 +313,27 @@ describe('SipDriver call control (scripted UAS)', () => {
         new SipDriver({ trunkHost: '127.0.0.1', trunkPort: 5060, transport: 'udp', localHost: '0.0.0.0' }),
     ).toThrow(/concrete IPv4/);
   });
+
+  it('a 407 to the INVITE is answered with Proxy-Authorization (legacy digest without qop), same Call-ID and From tag, CSeq + 1', async () => {
+    const { uas, leg, cause } = await rig(5_000, { username: 'bob', password: 'pw' });
+    const first = await uas.next('INVITE');
+    const challenge = makeResponse(first, 407, 'px');
+    challenge.headers.append('proxy-authenticate', 'Digest realm="carrier", nonce="abc"');
+    uas.send(challenge);
+    await uas.next('ACK');
+    const second = await uas.next('INVITE');
+    const auth = second.headers.get('proxy-authorization') ?? '';
+    // RFC 2069 form: response = MD5(HA1:nonce:HA2), no qop/nc/cnonce.
+    const { createHash } = await import('node:crypto');
+    const md5 = (x: string) => createHash('md5').update(x).digest('hex');
+    const expected = md5(`${md5('bob:carrier:pw')}:abc:${md5(`INVITE:${second.uri}`)}`);
+    expect(auth).toContain(`response="${expected}"`);
+    expect(auth).not.toContain('qop=');
+    expect(second.headers.get('call-id')).toBe(first.headers.get('call-id'));
+    expect(second.headers.get('from')).toBe(first.headers.get('from'));
+    expect(cseqOf(second).seq).toBe(cseqOf(first).seq + 1);
+    uas.reply(second, 486);
+    expect(await cause).toEqual({ sipCode: 486, reason: 'busy' });
+    void leg;
+  });
 });

@@ -56,7 +56,11 @@ export class PortAllocator {
         this.inUse.add(port);
         return { socket, port };
       }
-      socket.close();
+      try {
+        socket.close();
+      } catch {
+        // A socket whose bind failed may already be closed.
+      }
     }
     throw new Error(`no free RTP port in ${this.min}-${this.max}`);
   }
