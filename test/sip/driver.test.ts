@@ -315,7 +315,7 @@ describe('SipDriver call control (scripted UAS)', () => {
   });
 
   it('a 407 to the INVITE is answered with Proxy-Authorization (legacy digest without qop), same Call-ID and From tag, CSeq + 1', async () => {
-    const { uas, leg, cause } = await rig(5_000, { username: 'bob', password: 'pw' });
+    const { uas, cause } = await rig(5_000, { username: 'bob', password: 'pw' });
     const first = await uas.next('INVITE');
     const challenge = makeResponse(first, 407, 'px');
     challenge.headers.append('proxy-authenticate', 'Digest realm="carrier", nonce="abc"');
@@ -334,6 +334,5 @@ describe('SipDriver call control (scripted UAS)', () => {
     expect(cseqOf(second).seq).toBe(cseqOf(first).seq + 1);
     uas.reply(second, 486);
     expect(await cause).toEqual({ sipCode: 486, reason: 'busy' });
-    void leg;
   });
 });
