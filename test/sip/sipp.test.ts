@@ -278,25 +278,33 @@ describe.skipIf(!hasTool('sipp'))('SipDriver against SIPp', () => {
       calls: 100,
     });
     await waitForPort(p.sipPort, 'udp');
-    const T1 = 10;
+    // Shrunk timers so the wait below is short, but with room for a loaded machine (Timer B = 3.2 s).
+    const T1 = 50;
+    const T4 = 100;
     const driver = new SipDriver({
       trunkHost: '127.0.0.1',
       trunkPort: p.sipPort,
       transport: 'udp',
       rtpPortRange: p.rtp,
-      timers: { T1, T4: 50 },
+      timers: { T1, T4 },
     });
     running.push({ sipp, driver });
+    const failures: HangupCause[] = [];
     for (let i = 0; i < 100; i += 5) {
       await Promise.all(
         Array.from({ length: 5 }, async () => {
           const leg = call(driver);
-          await new Promise<void>((r) => leg.once('answered', () => r()));
-          await leg.hangup();
+          const cause = await new Promise<HangupCause | undefined>((r) => {
+            leg.once('answered', () => r(undefined));
+            leg.once('hangup', r);
+          });
+          if (cause) failures.push(cause);
+          else await leg.hangup();
         }),
       );
     }
-    await new Promise((r) => setTimeout(r, 64 * T1 + 200));
+    expect(failures).toEqual([]);
+    await new Promise((r) => setTimeout(r, 64 * T1 + T4 + 300));
     expect(await driver.stats()).toEqual({ legs: 0, transactions: 0, dialogs: 0, cachedResponses: 0 });
     expect((await sipp.done).code).toBe(0);
   });
