@@ -1,0 +1,545 @@
+/**
+ * One outbound call as a SIP dialog usage (RFC 3261 §12-§15) plus its RTP session. It turns responses and
+ * in-dialog requests into the driver events of `CallLeg`; it never parses bytes itself.
+ *
+ *   idle ──INVITE──► calling ──1xx──► proceeding ──2xx/ACK──► confirmed ──BYE (either side)──► terminated
+ *     │                 │                 │
+ *     │                 └─────────────────┴──final ≥300 / timeout / CANCEL+487──────────────► terminated
+ *     └──hangup() before the INVITE left ───────────────────────────────────────────────────► terminated
+ */
+import { EventEmitter } from 'node:events';
+import type { CallLeg, CallLegEvents, HangupCause, OriginateRequest, PreparedAudio } from '../driver.ts';
+import { digestAuthorization, parseChallenge } from './digest.ts';
+import {
+  cseqOf,
+  Headers,
+  makeResponse,
+  parseNameAddr,
+  parseSipUri,
+  type SipRequest,
+  type SipResponse,
+  tagOf,
+} from './message.ts';
+import type { FrameClock } from './rtp/frame-clock.ts';
+import type { EncodingCache } from './rtp/g711.ts';
+import { type PortAllocator, RtpSession, type RtpStats } from './rtp/session.ts';
+import {
+  answerDirection,
+  buildSdp,
+  DEFAULT_DTMF_PT,
+  type Direction,
+  type G711Codec,
+  negotiate,
+  parseSdp,
+} from './sdp.ts';
+import type { Remote } from './transport.ts';
+import { ALLOW, type DialogHandler, randomToken, type UserAgentCore } from './user-agent-core.ts';
+
+export interface LegConfig {
+  trunkHost: string;
+  trunkPort: number;
+  transport: 'udp' | 'tcp';
+  username?: string;
+  password?: string;
+  outboundProxy?: { host: string; port: number };
+  localHost: string;
+  codecs: readonly G711Codec[];
+}
+
+export interface LegContext {
+  config: LegConfig;
+  core: Promise<UserAgentCore>;
+  ports: PortAllocator;
+  clock: FrameClock;
+  cache: EncodingCache;
+  onEnd(leg: SipCallLeg): void;
+}
+
+type LegState = 'idle' | 'calling' | 'proceeding' | 'confirmed' | 'terminated';
+
+/** Final-response → cause table from the driver contract. */
+export function causeForStatus(status: number): HangupCause {
+  const reason =
+    status === 486 || status === 600
+      ? 'busy'
+      : status === 408 || status === 480
+        ? 'no-answer'
+        : status === 603 || status === 403
+          ? 'rejected'
+          : status === 404 || status === 484 || status === 604
+            ? 'invalid-number'
+            : status === 500 || status === 502 || status === 503 || status === 504
+              ? 'unavailable'
+              : 'failed';
+  return { sipCode: status, reason };
+}
+
+const RING_TIMEOUT: HangupCause = { sipCode: 487, reason: 'no-answer' };
+const CANCELLED: HangupCause = { sipCode: 487, reason: 'cancelled' };
+const MAX_AUTH_ATTEMPTS = 2;
+
+export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
+  readonly callId: string;
+  readonly sipCallId: string;
+  private state: LegState = 'idle';
+  private core: UserAgentCore | undefined;
+  private rtp: RtpSession | undefined;
+  private readonly localTag = randomToken(6);
+  private remoteTag: string | undefined;
+  private remoteTarget: string | undefined;
+  private routeSet: string[] = [];
+  private localSeq = 0;
+  private remoteSeq: number | undefined;
+  private invite: SipRequest | undefined;
+  private inviteTx: { readonly current: string; terminate(): void } | undefined;
+  private ack: SipRequest | undefined;
+  private ringing = false;
+  private cancelCause: HangupCause | undefined;
+  private cancelSent = false;
+  private authAttempts = 0;
+  private sdpVersion = 1;
+  private readonly sdpSession = Date.now() % 1_000_000_000;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private finished: HangupCause | undefined;
+  private readonly ended: Promise<void>;
+  private resolveEnded!: () => void;
+  private byeDone: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly ctx: LegContext,
+    private readonly request: OriginateRequest,
+  ) {
+    super();
+    this.callId = request.callId;
+    this.sipCallId = `${randomToken(10)}@${ctx.config.localHost}`;
+    this.ended = new Promise((r) => {
+      this.resolveEnded = r;
+    });
+    // Emit events only after the caller has had a chance to attach listeners.
+    queueMicrotask(() => {
+      this.start().catch(() => this.finish({ sipCode: 503, reason: 'unavailable' }));
+    });
+  }
+
+  get rtpStats(): RtpStats | undefined {
+    return this.rtp?.stats;
+  }
+
+  get codec(): G711Codec | undefined {
+    return this.rtp?.negotiated?.codec;
+  }
+
+  private after(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private get cfg(): LegConfig {
+    return this.ctx.config;
+  }
+
+  /** Where requests go: the outbound proxy if any, else the first route, else the target (§8.1.2). */
+  private nextHop(targetUri: string): Remote {
+    if (this.cfg.outboundProxy) return { ...this.cfg.outboundProxy };
+    const first = this.routeSet[0] !== undefined ? parseNameAddr(this.routeSet[0])?.uri : targetUri;
+    const u = first === undefined ? undefined : parseSipUri(first);
+    if (u && /^[0-9.]+$|^localhost$/i.test(u.host)) return { host: u.host, port: u.port ?? 5060 };
+    return { host: this.cfg.trunkHost, port: this.cfg.trunkPort };
+  }
+
+  private async start(): Promise<void> {
+    // The numbers go into URIs and headers: anything beyond URI-safe user characters could inject headers.
+    if (!/^[0-9A-Za-z+*#._-]{1,64}$/.test(this.request.to)) {
+      this.finish({ sipCode: 484, reason: 'invalid-number' });
+      return;
+    }
+    const core = await this.ctx.core;
+    if (this.state === 'terminated') return;
+    this.core = core;
+    const { socket, port } = await this.ctx.ports.bind(this.cfg.localHost);
+    if (this.state !== 'idle') {
+      socket.close();
+      this.ctx.ports.release(port);
+      return;
+    }
+    this.rtp = new RtpSession(socket, port, this.ctx.clock, this.ctx.cache, () =>
+      this.ctx.ports.release(port),
+    );
+    this.rtp.on('dtmf', (d) => {
+      if (this.state === 'confirmed') this.emit('dtmf', d);
+    });
+    core.registerDialog(this.sipCallId, this.localTag, this.dialogHandler);
+    this.state = 'calling';
+    this.after(this.request.ringTimeoutMs, () => {
+      if (this.state === 'calling' || this.state === 'proceeding') this.requestCancel(RING_TIMEOUT);
+    });
+    this.sendInvite();
+  }
+
+  private sendInvite(auth?: { header: string; value: string }): void {
+    const core = this.core!;
+    const c = this.cfg;
+    const tp = c.transport === 'tcp' ? ';transport=tcp' : '';
+    const uri = `sip:${this.request.to}@${c.trunkHost}:${c.trunkPort}${tp}`;
+    const via = core.newVia();
+    const fromUser = /^[0-9A-Za-z+._-]{1,64}$/.test(this.request.from) ? this.request.from : 'anonymous';
+    const h = core.baseHeaders(
+      via.value,
+      `<sip:${fromUser}@${c.trunkHost}>;tag=${this.localTag}`,
+      `<sip:${this.request.to}@${c.trunkHost}>`,
+      this.sipCallId,
+      `${++this.localSeq} INVITE`,
+    );
+    if (c.outboundProxy) h.append('route', `<sip:${c.outboundProxy.host}:${c.outboundProxy.port};lr>`);
+    h.append('contact', core.contact());
+    h.append('allow', ALLOW);
+    h.append('content-type', 'application/sdp');
+    if (auth) h.append(auth.header, auth.value);
+    const body = Buffer.from(this.localSdp(c.codecs));
+    this.invite = { kind: 'request', method: 'INVITE', uri, headers: h, body };
+    // A re-sent (authenticated) INVITE is a new transaction: it has had no provisional response yet.
+    this.state = 'calling';
+    this.cancelSent = false;
+    const invite = this.invite;
+    this.inviteTx = core.sendRequest(invite, this.nextHop(uri), {
+      onResponse: (res) => this.onInviteResponse(invite, res),
+      onTimeout: () => {
+        if (this.invite !== invite) return;
+        this.finish(this.cancelCause ?? { sipCode: 408, reason: 'unavailable' });
+      },
+      onTransportError: () => {
+        if (this.invite === invite) this.finish({ sipCode: 503, reason: 'unavailable' });
+      },
+    });
+  }
+
+  private localSdp(codecs: readonly G711Codec[], direction: Direction = 'sendrecv'): string {
+    return buildSdp({
+      direction,
+      address: this.cfg.localHost,
+      port: this.rtp?.localPort ?? 0,
+      sessionId: this.sdpSession,
+      version: this.sdpVersion++,
+      codecs,
+      dtmfPayloadType: this.rtp?.negotiated?.dtmfPayloadType ?? DEFAULT_DTMF_PT,
+    });
+  }
+
+  private onInviteResponse(invite: SipRequest, res: SipResponse): void {
+    if (invite !== this.invite) return;
+    const s = res.status;
+    if (s < 200) {
+      if (this.state === 'terminated') return;
+      // Any provisional response, 100 included, allows a CANCEL (§9.1); only 180/183 mean the phone rings.
+      this.state = 'proceeding';
+      if ((s === 180 || s === 183) && !this.ringing) {
+        this.ringing = true;
+        this.emit('ringing');
+      }
+      // §9.1: a CANCEL waits for a provisional response; one arriving now releases it.
+      if (this.cancelCause && !this.cancelSent) this.sendCancel();
+      return;
+    }
+    if (s < 300) {
+      this.on2xx(res);
+      return;
+    }
+    if (
+      (s === 401 || s === 407) &&
+      this.state !== 'terminated' &&
+      !this.cancelCause &&
+      this.retryWithAuth(res)
+    )
+      return;
+    // Our CANCEL (ring timeout or hangup) ends the INVITE with 487: the cause is ours, not the callee's.
+    this.finish(this.cancelCause && s === 487 ? this.cancelCause : causeForStatus(s));
+  }
+
+  private retryWithAuth(res: SipResponse): boolean {
+    if (this.authAttempts >= MAX_AUTH_ATTEMPTS) return false;
+    const auth = this.authFor(res, this.invite!);
+    if (!auth) return false;
+    this.authAttempts++;
+    // §22.2: same Call-ID and From tag, CSeq incremented, new branch.
+    this.sendInvite(auth);
+    return true;
+  }
+
+  /** The credentials header answering a 401/407 to `request`, if we have credentials it can use. */
+  private authFor(res: SipResponse, request: SipRequest): { header: string; value: string } | undefined {
+    const { username, password } = this.cfg;
+    if (username === undefined || password === undefined) return undefined;
+    const proxy = res.status === 407;
+    const raw = res.headers.get(proxy ? 'proxy-authenticate' : 'www-authenticate');
+    const challenge = raw === undefined ? undefined : parseChallenge(raw);
+    if (!challenge) return undefined;
+    const value = digestAuthorization({
+      challenge,
+      method: request.method,
+      uri: request.uri,
+      username,
+      password,
+    });
+    return value ? { header: proxy ? 'proxy-authorization' : 'authorization', value } : undefined;
+  }
+
+  private on2xx(res: SipResponse): void {
+    if (this.ack && this.remoteTag === tagOf(res.headers.get('to'))) {
+      // Retransmitted 2xx: our ACK was lost, send it again (§13.2.2.4).
+      this.core!.sendStateless(this.ack, this.nextHop(this.remoteTarget!));
+      return;
+    }
+    if (this.ack) return; // A second forked 2xx; with a trunk this does not happen, so it is ignored.
+    this.remoteTag = tagOf(res.headers.get('to'));
+    const contact = res.headers.getAll('contact')[0];
+    this.remoteTarget = (contact && parseNameAddr(contact)?.uri) || this.invite!.uri;
+    // §12.1.2: the route set is the Record-Route list in reverse order.
+    this.routeSet = res.headers.getAll('record-route').reverse();
+    this.ack = this.inDialogRequest('ACK', cseqOf(res).seq);
+    this.core!.sendStateless(this.ack, this.nextHop(this.remoteTarget));
+    if (this.state === 'terminated' || this.cancelCause) {
+      // The 2xx crossed our CANCEL: the call exists, so it must be ended with BYE (§9.1, §15).
+      this.state = 'confirmed';
+      this.sendBye();
+      this.finish(this.cancelCause ?? RING_TIMEOUT);
+      return;
+    }
+    const desc = parseSdp(res.body.toString('latin1'));
+    const media = desc && negotiate(desc, this.cfg.codecs, true);
+    this.state = 'confirmed';
+    if (!media) {
+      this.sendBye();
+      this.finish({ sipCode: 488, reason: 'failed' });
+      return;
+    }
+    this.rtp!.configure(media);
+    this.emit('answered');
+  }
+
+  private inDialogRequest(method: string, seq?: number, body?: Buffer): SipRequest {
+    const core = this.core!;
+    const inv = this.invite!;
+    const via = core.newVia();
+    const to = `<sip:${this.request.to}@${this.cfg.trunkHost}>${this.remoteTag ? `;tag=${this.remoteTag}` : ''}`;
+    const h = core.baseHeaders(
+      via.value,
+      inv.headers.get('from')!,
+      to,
+      this.sipCallId,
+      `${seq ?? ++this.localSeq} ${method}`,
+    );
+    for (const r of this.routeSet) h.append('route', r);
+    if (this.routeSet.length === 0 && this.cfg.outboundProxy)
+      h.append('route', `<sip:${this.cfg.outboundProxy.host}:${this.cfg.outboundProxy.port};lr>`);
+    const auth = inv.headers.get('authorization') ?? inv.headers.get('proxy-authorization');
+    // Trunks that challenged the INVITE commonly accept the same credentials on the ACK.
+    if (method === 'ACK' && auth)
+      h.append(inv.headers.has('authorization') ? 'authorization' : 'proxy-authorization', auth);
+    return {
+      kind: 'request',
+      method,
+      uri: this.remoteTarget ?? inv.uri,
+      headers: h,
+      body: body ?? Buffer.alloc(0),
+    };
+  }
+
+  private requestCancel(cause: HangupCause): void {
+    if (this.cancelCause) return;
+    this.cancelCause = cause;
+    if (this.state === 'proceeding') this.sendCancel();
+    // §9.1: with no final response 64·T1 after we asked to cancel, the INVITE is considered cancelled.
+    this.after(64 * (this.core?.timers.T1 ?? 500), () => this.finish(cause));
+  }
+
+  /** §9.1: CANCEL copies Request-URI, Call-ID, From, To, CSeq number and the top Via of the INVITE. */
+  private sendCancel(): void {
+    const inv = this.invite;
+    if (!inv || this.cancelSent) return;
+    this.cancelSent = true;
+    const h = new Headers();
+    h.append('via', inv.headers.getAll('via')[0]!);
+    for (const r of inv.headers.getAll('route')) h.append('route', r);
+    h.append('max-forwards', '70');
+    h.append('from', inv.headers.get('from')!);
+    h.append('to', inv.headers.get('to')!);
+    h.append('call-id', this.sipCallId);
+    h.append('cseq', `${cseqOf(inv).seq} CANCEL`);
+    const cancel: SipRequest = {
+      kind: 'request',
+      method: 'CANCEL',
+      uri: inv.uri,
+      headers: h,
+      body: Buffer.alloc(0),
+    };
+    this.core!.sendRequest(cancel, this.nextHop(inv.uri), {
+      onResponse: () => {},
+      onTimeout: () => {},
+      onTransportError: () => {},
+    });
+  }
+
+  private sendBye(): void {
+    this.byeDone = new Promise((resolve) => {
+      let attempts = 0;
+      const send = (auth?: { header: string; value: string }) => {
+        const bye = this.inDialogRequest('BYE');
+        if (auth) bye.headers.append(auth.header, auth.value);
+        this.core!.sendRequest(bye, this.nextHop(this.remoteTarget!), {
+          onResponse: (r) => {
+            if (r.status < 200) return;
+            // Some trunks challenge in-dialog requests too; answer once per BYE (§22.2).
+            const retry = (r.status === 401 || r.status === 407) && attempts++ < 1 && this.authFor(r, bye);
+            if (retry) send(retry);
+            else resolve();
+          },
+          onTimeout: resolve,
+          onTransportError: () => resolve(),
+        });
+      };
+      send();
+    });
+  }
+
+  private readonly dialogHandler: DialogHandler = {
+    onRequest: (req, remote) => this.onDialogRequest(req, remote),
+    onAck: (req) => {
+      // Offer in our 2xx to an offer-less re-INVITE: the answer arrives in the ACK (§13.2.1).
+      if (req.body.length) this.applyRemoteSdp(req.body, true);
+    },
+    // A 2xx after the INVITE transaction ended: re-ACK it, or, if we never took it, ACK and BYE it.
+    onStray2xx: (res) => this.on2xx(res),
+  };
+
+  private onDialogRequest(req: SipRequest, remote: Remote): void {
+    const core = this.core!;
+    const seq = cseqOf(req).seq;
+    // §12.2.2: a lower CSeq than one already seen is out of order.
+    if (this.remoteSeq !== undefined && seq < this.remoteSeq) {
+      core.respond(req, remote, makeResponse(req, 500, undefined, 'Out Of Order'));
+      return;
+    }
+    this.remoteSeq = seq;
+    if (this.state !== 'confirmed') {
+      core.respond(req, remote, makeResponse(req, 481));
+      return;
+    }
+    switch (req.method) {
+      case 'BYE':
+        core.respond(req, remote, makeResponse(req, 200));
+        this.finish({ sipCode: 200, reason: 'normal', by: 'callee' });
+        return;
+      case 'INVITE':
+      case 'UPDATE': {
+        if (req.body.length && !this.applyRemoteSdp(req.body, false)) {
+          core.respond(req, remote, makeResponse(req, 488));
+          return;
+        }
+        const res = makeResponse(req, 200);
+        res.headers.append('contact', core.contact());
+        res.headers.append('content-type', 'application/sdp');
+        // Answer with the one codec in use; an offer-less re-INVITE gets our full offer.
+        const codecs = req.body.length ? [this.rtp!.negotiated!.codec] : this.cfg.codecs;
+        const peer = this.rtp!.negotiated!.direction;
+        res.body = Buffer.from(this.localSdp(codecs, req.body.length ? answerDirection(peer) : 'sendrecv'));
+        core.respond(req, remote, res);
+        return;
+      }
+      case 'OPTIONS': {
+        const res = makeResponse(req, 200);
+        res.headers.append('allow', ALLOW);
+        res.headers.append('accept', 'application/sdp');
+        res.headers.append('content-type', 'application/sdp');
+        res.body = Buffer.from(this.localSdp([this.rtp!.negotiated!.codec]));
+        core.respond(req, remote, res);
+        return;
+      }
+      case 'INFO': {
+        // SIP INFO DTMF (application/dtmf-relay), used by some trunks instead of RFC 4733.
+        const m = /Signal\s*=\s*([0-9*#])/i.exec(req.body.toString('latin1'));
+        core.respond(req, remote, makeResponse(req, 200));
+        if (m && /dtmf/i.test(req.headers.get('content-type') ?? '')) this.emit('dtmf', m[1]!);
+        return;
+      }
+      default:
+        core.respond(req, remote, makeResponse(req, 501));
+    }
+  }
+
+  private applyRemoteSdp(body: Buffer, isAnswer: boolean): boolean {
+    const desc = parseSdp(body.toString('latin1'));
+    const media = desc && negotiate(desc, this.cfg.codecs, isAnswer);
+    if (!media) return false;
+    this.rtp?.configure(media);
+    return true;
+  }
+
+  play(audio: PreparedAudio, loops: number): Promise<boolean> {
+    if (this.state !== 'confirmed' || !this.rtp) return Promise.resolve(false);
+    return this.rtp.play(audio, loops);
+  }
+
+  stopPlayback(): void {
+    this.rtp?.stopPlayback();
+  }
+
+  async hangup(): Promise<void> {
+    switch (this.state) {
+      case 'idle':
+        this.finish(CANCELLED);
+        break;
+      case 'calling':
+      case 'proceeding':
+        this.requestCancel(CANCELLED);
+        await this.ended;
+        break;
+      case 'confirmed':
+        this.sendBye();
+        this.finish({ sipCode: 200, reason: 'normal', by: 'us' });
+        break;
+      default:
+        break;
+    }
+    await this.byeDone;
+  }
+
+  async bridge(other: CallLeg): Promise<void> {
+    if (!(other instanceof SipCallLeg)) throw new Error('SipCallLeg can only bridge to another SipCallLeg');
+    const a = this.rtp;
+    const b = other.rtp;
+    if (this.state !== 'confirmed' || other.state !== 'confirmed' || !a || !b) return;
+    a.stopPlayback();
+    b.stopPlayback();
+    const ab = (p: Buffer, c: G711Codec, m: boolean) => b.relay(p, c, m);
+    const ba = (p: Buffer, c: G711Codec, m: boolean) => a.relay(p, c, m);
+    a.on('audio', ab);
+    b.on('audio', ba);
+    await Promise.race([this.ended, other.ended]);
+    a.off('audio', ab);
+    b.off('audio', ba);
+  }
+
+  /** Ends the leg once: stops media and timers, emits `hangup`, keeps the dialog briefly for stray 2xx. */
+  private finish(cause: HangupCause): void {
+    if (this.finished) return;
+    this.finished = cause;
+    this.state = 'terminated';
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    // An INVITE transaction still waiting (cancel given up after 64·T1) would otherwise never be released;
+    // a late 2xx is still caught through the dialog below.
+    const txState = this.inviteTx?.current;
+    if (txState === 'calling' || txState === 'proceeding') this.inviteTx?.terminate();
+    this.rtp?.close();
+    const core = this.core;
+    // Keep the dialog for 64·T1 so a late 2xx can still be ACKed and ended (§13.2.2.4).
+    if (core)
+      setTimeout(() => core.unregisterDialog(this.sipCallId, this.localTag), 64 * core.timers.T1).unref();
+    this.ctx.onEnd(this);
+    this.emit('hangup', cause);
+    this.resolveEnded();
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * One RTP stream endpoint for a call: a UDP socket on an even port from the configured range, a sender that
+ * paces G.711 frames on the shared FrameClock, and a receiver that decodes telephone-events and counts audio.
+ */
+import { randomInt } from 'node:crypto';
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import type { PreparedAudio } from '../../driver.ts';
+import type { G711Codec, Negotiated } from '../sdp.ts';
+import { FRAME_MS, type FrameClock } from './frame-clock.ts';
+import { decodeG711, type EncodingCache, encodeG711 } from './g711.ts';
+import { buildRtp, parseRtp } from './packet.ts';
+import { TelephoneEventDecoder } from './telephone-event.ts';
+
+export const SAMPLES_PER_FRAME = 160;
+/** Encoded digital silence, used to pad the last frame of a prompt. */
+const SILENCE: Readonly<Record<G711Codec, number>> = { PCMU: 0xff, PCMA: 0xd5 };
+
+export interface RtpStats {
+  packetsSent: number;
+  packetsReceived: number;
+  dtmfEvents: number;
+}
+
+export interface RtpSessionEvents {
+  dtmf: [digit: string];
+  /** Received audio frame (payload in this session's negotiated codec). */
+  audio: [payload: Buffer, codec: G711Codec, marker: boolean];
+}
+
+/** Hands out even RTP ports (RFC 3550 §11) round-robin from a range, skipping ports in use. */
+export class PortAllocator {
+  private next: number;
+  private readonly inUse = new Set<number>();
+
+  constructor(
+    private readonly min: number,
+    private readonly max: number,
+  ) {
+    if (!(min > 0 && max <= 65535 && min <= max)) throw new Error(`bad RTP port range ${min}-${max}`);
+    this.next = min + (min % 2);
+  }
+
+  async bind(host: string): Promise<{ socket: dgram.Socket; port: number }> {
+    const count = Math.floor((this.max - this.min) / 2) + 1;
+    for (let i = 0; i < count; i++) {
+      const port = this.next;
+      this.next = port + 2 > this.max ? this.min + (this.min % 2) : port + 2;
+      if (this.inUse.has(port)) continue;
+      const socket = dgram.createSocket('udp4');
+      const ok = await new Promise<boolean>((resolve) => {
+        socket.once('error', () => resolve(false));
+        socket.bind(port, host, () => resolve(true));
+      });
+      if (ok) {
+        this.inUse.add(port);
+        return { socket, port };
+      }
+      try {
+        socket.close();
+      } catch {
+        // A socket whose bind failed may already be closed.
+      }
+    }
+    throw new Error(`no free RTP port in ${this.min}-${this.max}`);
+  }
+
+  release(port: number): void {
+    this.inUse.delete(port);
+  }
+}
+
+interface Playback {
+  frames: Buffer;
+  loopsLeft: number;
+  offset: number;
+  first: boolean;
+  resolve: (finished: boolean) => void;
+}
+
+export class RtpSession extends EventEmitter<RtpSessionEvents> {
+  readonly stats: RtpStats = { packetsSent: 0, packetsReceived: 0, dtmfEvents: 0 };
+  private media: Negotiated | undefined;
+  private readonly ssrc = randomInt(1, 0xffffffff);
+  private seq = randomInt(0, 0x10000);
+  private ts = randomInt(0, 0xffffffff);
+  private lastSendAt: number | undefined;
+  private playback: Playback | undefined;
+  private readonly dtmf = new TelephoneEventDecoder((d) => {
+    this.stats.dtmfEvents++;
+    this.emit('dtmf', d);
+  });
+  private closed = false;
+  private readonly tick = () => this.onTick();
+
+  constructor(
+    private readonly socket: dgram.Socket,
+    readonly localPort: number,
+    private readonly clock: FrameClock,
+    private readonly cache: EncodingCache,
+    private readonly onClose: () => void,
+  ) {
+    super();
+    socket.on('message', (buf, rinfo) => this.onPacket(buf, rinfo.address));
+    socket.on('error', () => {});
+  }
+
+  /** Sets (or updates, after a re-INVITE) where and how to send. */
+  configure(media: Negotiated): void {
+    this.media = media;
+  }
+
+  get negotiated(): Negotiated | undefined {
+    return this.media;
+  }
+
+  private onPacket(buf: Buffer, from: string): void {
+    // Only the address the peer's SDP named may inject audio or key presses into this call.
+    if (!this.media || from !== this.media.remoteAddress) return;
+    const p = parseRtp(buf);
+    if (!p) return;
+    // The pcaps and many gateways use 101 even when the answer named another number; accept both.
+    if (p.payloadType === (this.media.dtmfPayloadType ?? 101) || p.payloadType === 101) {
+      this.dtmf.push(p.payload, p.timestamp, p.ssrc);
+      return;
+    }
+    if (p.payloadType === this.media.payloadType) {
+      this.stats.packetsReceived++;
+      if (this.listenerCount('audio')) this.emit('audio', Buffer.from(p.payload), this.media.codec, p.marker);
+    }
+  }
+
+  /** Plays `audio` `loops` times; resolves true when done, false when stopped or closed. */
+  play(audio: PreparedAudio, loops: number): Promise<boolean> {
+    this.stopPlayback();
+    if (this.closed || !this.media || loops < 1 || audio.samples.length === 0) return Promise.resolve(false);
+    const frames = this.cache.get(audio.key, this.media.codec, audio.samples);
+    return new Promise((resolve) => {
+      this.playback = { frames, loopsLeft: Math.floor(loops), offset: 0, first: true, resolve };
+      this.startTalkspurt();
+      this.clock.add(this.tick);
+    });
+  }
+
+  stopPlayback(): void {
+    const p = this.playback;
+    if (!p) return;
+    this.playback = undefined;
+    this.clock.remove(this.tick);
+    p.resolve(false);
+  }
+
+  /** RFC 3550 §5.1: after a pause the timestamp advances by the pause's real duration. */
+  private startTalkspurt(): void {
+    if (this.lastSendAt !== undefined) {
+      const gapFrames = Math.max(0, Math.round((performance.now() - this.lastSendAt) / FRAME_MS) - 1);
+      this.ts = (this.ts + gapFrames * SAMPLES_PER_FRAME) >>> 0;
+    }
+  }
+
+  private onTick(): void {
+    const p = this.playback;
+    if (!p || !this.media) return;
+    const frame = Buffer.alloc(SAMPLES_PER_FRAME, SILENCE[this.media.codec]);
+    p.frames.copy(frame, 0, p.offset, Math.min(p.offset + SAMPLES_PER_FRAME, p.frames.length));
+    p.offset += SAMPLES_PER_FRAME;
+    this.sendFrame(frame, p.first);
+    p.first = false;
+    if (p.offset >= p.frames.length) {
+      p.loopsLeft--;
+      p.offset = 0;
+      if (p.loopsLeft <= 0) {
+        this.playback = undefined;
+        this.clock.remove(this.tick);
+        p.resolve(true);
+      }
+    }
+  }
+
+  private sendFrame(payload: Buffer, marker: boolean): void {
+    const m = this.media;
+    if (!m || this.closed || m.remotePort === 0) return;
+    if (m.direction === 'sendonly' || m.direction === 'inactive') return;
+    const pkt = buildRtp({
+      marker,
+      payloadType: m.payloadType,
+      sequence: this.seq,
+      timestamp: this.ts,
+      ssrc: this.ssrc,
+      payload,
+    });
+    this.seq = (this.seq + 1) & 0xffff;
+    this.ts = (this.ts + payload.length) >>> 0;
+    this.lastSendAt = performance.now();
+    this.stats.packetsSent++;
+    this.socket.send(pkt, m.remotePort, m.remoteAddress, () => {});
+  }
+
+  /** Sends a frame relayed from another leg (bridge), transcoding between laws when they differ. */
+  relay(payload: Buffer, codec: G711Codec, marker: boolean): void {
+    const m = this.media;
+    if (!m || this.playback) return;
+    if (marker) this.startTalkspurt();
+    const out = codec === m.codec ? payload : encodeG711(m.codec, decodeG711(codec, payload));
+    this.sendFrame(out, marker);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.stopPlayback();
+    this.closed = true;
+    this.socket.close();
+    this.onClose();
+    this.removeAllListeners();
+  }
+}

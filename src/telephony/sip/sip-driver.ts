@@ -1,0 +1,161 @@
+/**
+ * `TelephonyDriver` over a SIP trunk (UDP or TCP) with G.711 RTP media.
+ *
+ * Layers, bottom up: message.ts (parse/serialize) → transport.ts → transaction-client.ts (§17 timers) →
+ * user-agent-core.ts (routing, server retransmissions) → call-leg.ts (dialog usage, offer/answer, media).
+ * Call control runs on real time: SIP timers and RTP pacing are wall-clock by nature.
+ */
+import type { CallLeg, OriginateRequest, TelephonyDriver } from '../driver.ts';
+import { type LegConfig, SipCallLeg } from './call-leg.ts';
+import { parseHostPort } from './message.ts';
+import { FrameClock } from './rtp/frame-clock.ts';
+import { EncodingCache } from './rtp/g711.ts';
+import { PortAllocator } from './rtp/session.ts';
+import type { G711Codec } from './sdp.ts';
+import { DEFAULT_TIMERS, type SipTimers } from './timers.ts';
+import { TcpTransport, UdpTransport } from './transport.ts';
+import { UserAgentCore } from './user-agent-core.ts';
+
+export interface SipDriverConfig {
+  trunkHost: string;
+  trunkPort: number;
+  transport: 'udp' | 'tcp';
+  username?: string;
+  password?: string;
+  /** `host:port` or `sip:host:port`; every request is sent there with a loose Route (RFC 3261 §8.1.2). */
+  outboundProxy?: string;
+  /** Address we bind and advertise in Via/Contact/SDP. Default 127.0.0.1. */
+  localHost?: string;
+  /** SIP listening port; 0 = ephemeral. */
+  localSipPort?: number;
+  /** Inclusive RTP port range; even ports are used. Default 20000-29999. */
+  rtpPortRange?: [number, number];
+  /** Codec preference order. Default PCMU, PCMA. */
+  codecs?: G711Codec[];
+  /** RFC 3261 timer base values; only tests should change them. */
+  timers?: Partial<SipTimers>;
+}
+
+export class SipDriver implements TelephonyDriver {
+  readonly name = 'sip';
+  private readonly core: Promise<UserAgentCore>;
+  private readonly legs = new Set<SipCallLeg>();
+  private readonly legConfig: LegConfig;
+  private readonly ports: PortAllocator;
+  /** One 20 ms tick shared by every stream of this driver. */
+  readonly frameClock = new FrameClock();
+  private readonly cache = new EncodingCache();
+
+  constructor(config: SipDriverConfig) {
+    const localHost = config.localHost ?? '127.0.0.1';
+    // The address is advertised in Via, Contact and SDP, so it must be one the carrier can send to.
+    if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(localHost) || localHost === '0.0.0.0')
+      throw new Error(`localHost must be a concrete IPv4 address, got ${localHost}`);
+    let outboundProxy: { host: string; port: number } | undefined;
+    if (config.outboundProxy) {
+      const hp = parseHostPort(config.outboundProxy.replace(/^sips?:/i, '').replace(/;.*$/, ''));
+      if (!hp) throw new Error(`bad outboundProxy ${config.outboundProxy}`);
+      outboundProxy = { host: hp.host, port: hp.port ?? 5060 };
+    }
+    const codecs = config.codecs?.length ? config.codecs : (['PCMU', 'PCMA'] as G711Codec[]);
+    this.legConfig = {
+      trunkHost: config.trunkHost,
+      trunkPort: config.trunkPort,
+      transport: config.transport,
+      username: config.username,
+      password: config.password,
+      outboundProxy,
+      localHost,
+      codecs,
+    };
+    const [min, max] = config.rtpPortRange ?? [20000, 29999];
+    this.ports = new PortAllocator(min, max);
+    const timers = { ...DEFAULT_TIMERS, ...config.timers };
+    const open = config.transport === 'tcp' ? TcpTransport.open : UdpTransport.open;
+    this.core = open({ localHost, localPort: config.localSipPort ?? 0 }).then(
+      (t) => new UserAgentCore(t, timers),
+    );
+    // Legs report an open failure as 'unavailable'; this keeps it from surfacing as unhandled.
+    this.core.catch(() => {});
+  }
+
+  /** Resolves once the SIP socket is bound; returns the local SIP port (useful with localSipPort 0). */
+  async ready(): Promise<number> {
+    return (await this.core).transport.localPort;
+  }
+
+  originate(request: OriginateRequest): CallLeg {
+    return this.originateSip(request);
+  }
+
+  /** Same as `originate`, typed as the SIP leg (RTP statistics, negotiated codec). */
+  originateSip(request: OriginateRequest): SipCallLeg {
+    const leg = new SipCallLeg(
+      {
+        config: this.legConfig,
+        core: this.core,
+        ports: this.ports,
+        clock: this.frameClock,
+        cache: this.cache,
+        onEnd: (l) => this.legs.delete(l),
+      },
+      request,
+    );
+    this.legs.add(leg);
+    return leg;
+  }
+
+  get activeLegs(): number {
+    return this.legs.size;
+  }
+
+  /** Live protocol state (transactions, dialogs, cached responses) plus legs, for metrics and leak checks. */
+  async stats(): Promise<{ legs: number; transactions: number; dialogs: number; cachedResponses: number }> {
+    return { legs: this.legs.size, ...(await this.core).stats() };
+  }
+
+  /** Hangs up every leg (BYE/CANCEL) and closes the socket. */
+  async close(): Promise<void> {
+    await Promise.race([
+      Promise.allSettled([...this.legs].map((l) => l.hangup())),
+      new Promise((r) => setTimeout(r, 2_000).unref()),
+    ]);
+    const core = await this.core.catch(() => undefined);
+    await core?.close();
+  }
+}
+
+/**
+ * Builds the config from environment variables, for the composition root:
+ * RINGCAST_SIP_TRUNK (host:port, required), RINGCAST_SIP_TRANSPORT (udp|tcp), RINGCAST_SIP_USERNAME,
+ * RINGCAST_SIP_PASSWORD, RINGCAST_SIP_OUTBOUND_PROXY, RINGCAST_SIP_LOCAL_HOST, RINGCAST_SIP_LOCAL_PORT,
+ * RINGCAST_SIP_RTP_PORTS (min-max), RINGCAST_SIP_CODECS (e.g. PCMA,PCMU).
+ */
+export function sipConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SipDriverConfig {
+  const trunk = parseHostPort(env.RINGCAST_SIP_TRUNK ?? '');
+  if (!trunk) throw new Error('RINGCAST_SIP_TRUNK must be host:port');
+  const transport = (env.RINGCAST_SIP_TRANSPORT ?? 'udp').toLowerCase();
+  if (transport !== 'udp' && transport !== 'tcp')
+    throw new Error('RINGCAST_SIP_TRANSPORT must be udp or tcp');
+  let rtpPortRange: [number, number] | undefined;
+  if (env.RINGCAST_SIP_RTP_PORTS) {
+    const m = /^(\d+)-(\d+)$/.exec(env.RINGCAST_SIP_RTP_PORTS);
+    if (!m) throw new Error('RINGCAST_SIP_RTP_PORTS must be min-max');
+    rtpPortRange = [Number(m[1]), Number(m[2])];
+  }
+  const codecs = env.RINGCAST_SIP_CODECS?.split(',').map((c) => c.trim().toUpperCase());
+  if (codecs?.some((c) => c !== 'PCMU' && c !== 'PCMA'))
+    throw new Error('RINGCAST_SIP_CODECS: PCMU and/or PCMA');
+  return {
+    trunkHost: trunk.host,
+    trunkPort: trunk.port ?? 5060,
+    transport,
+    username: env.RINGCAST_SIP_USERNAME || undefined,
+    password: env.RINGCAST_SIP_PASSWORD || undefined,
+    outboundProxy: env.RINGCAST_SIP_OUTBOUND_PROXY || undefined,
+    localHost: env.RINGCAST_SIP_LOCAL_HOST || undefined,
+    localSipPort: env.RINGCAST_SIP_LOCAL_PORT ? Number(env.RINGCAST_SIP_LOCAL_PORT) : undefined,
+    rtpPortRange,
+    codecs: codecs as G711Codec[] | undefined,
+  };
+}

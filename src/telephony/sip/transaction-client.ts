@@ -1,0 +1,214 @@
+/**
+ * Client transactions (RFC 3261 §17.1), one class per kind, each a small state machine driven by responses
+ * and timers. A transaction owns retransmission; the transaction user (TU) sees each response once, except 2xx
+ * to INVITE, whose retransmissions the TU must see to re-send its ACK (RFC 6026 "Accepted" state).
+ *
+ *   INVITE:      Calling ──1xx──► Proceeding ──2xx──► Accepted ──Timer M──► Terminated
+ *                   │                 │
+ *                   └──300-699────────┴──► Completed (ACK sent) ──Timer D──► Terminated
+ *
+ *   non-INVITE:  Trying ──1xx──► Proceeding ──final──► Completed ──Timer K──► Terminated
+ *
+ * Written here rather than taken from npm `sip` (kirm/sip.js 0.0.6): that package stops Timers E and F on
+ * a provisional response (so a non-INVITE that got 100 never retransmits nor times out), does not cap E at
+ * T2, keeps Timer K at 5 s on TCP, and is untyped CommonJS with process-global state. See docs/sip.md.
+ */
+import { Headers, type SipRequest, type SipResponse } from './message.ts';
+import type { SipTimers } from './timers.ts';
+import type { Remote, SipTransport } from './transport.ts';
+
+export interface ClientTransactionUser {
+  onResponse(response: SipResponse): void;
+  /** Timer B / Timer F fired: treated by the TU as a 408 (§8.1.3.1). */
+  onTimeout(): void;
+  onTransportError(error: Error): void;
+}
+
+type State = 'calling' | 'trying' | 'proceeding' | 'accepted' | 'completed' | 'terminated';
+
+abstract class ClientTransaction {
+  protected state: State;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  onTerminated: () => void = () => {};
+
+  constructor(
+    readonly request: SipRequest,
+    protected readonly remote: Remote,
+    protected readonly transport: SipTransport,
+    protected readonly tu: ClientTransactionUser,
+    protected readonly t: SipTimers,
+    initial: State,
+  ) {
+    this.state = initial;
+  }
+
+  get current(): State {
+    return this.state;
+  }
+
+  protected transmit(msg: SipRequest = this.request): void {
+    this.transport.send(msg, this.remote).catch((err: unknown) => {
+      if (this.state === 'terminated') return;
+      // §17.1.4: a transport failure is reported to the TU and ends the transaction.
+      this.terminate();
+      this.tu.onTransportError(err instanceof Error ? err : new Error(String(err)));
+    });
+  }
+
+  protected startTimer(name: string, ms: number, fire: () => void): void {
+    this.stopTimer(name);
+    const t = setTimeout(() => {
+      this.timers.delete(name);
+      if (this.state !== 'terminated') fire();
+    }, ms);
+    this.timers.set(name, t);
+  }
+
+  protected stopTimer(name: string): void {
+    const t = this.timers.get(name);
+    if (t) clearTimeout(t);
+    this.timers.delete(name);
+  }
+
+  terminate(): void {
+    if (this.state === 'terminated') return;
+    this.state = 'terminated';
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.onTerminated();
+  }
+
+  abstract receive(response: SipResponse): void;
+}
+
+export class InviteClientTransaction extends ClientTransaction {
+  constructor(
+    request: SipRequest,
+    remote: Remote,
+    transport: SipTransport,
+    tu: ClientTransactionUser,
+    t: SipTimers,
+  ) {
+    super(request, remote, transport, tu, t, 'calling');
+    this.transmit();
+    // §17.1.1.2: "If an unreliable transport is being used, the client transaction MUST start timer A with a
+    // value of T1" and doubles it on each retransmission.
+    if (!transport.reliable) this.scheduleA(t.T1);
+    // "For any transport, the client transaction MUST start timer B with a value of 64*T1 seconds".
+    this.startTimer('B', 64 * t.T1, () => {
+      if (this.state !== 'calling') return;
+      this.terminate();
+      this.tu.onTimeout();
+    });
+  }
+
+  private scheduleA(interval: number): void {
+    this.startTimer('A', interval, () => {
+      if (this.state !== 'calling') return;
+      this.transmit();
+      this.scheduleA(interval * 2);
+    });
+  }
+
+  receive(response: SipResponse): void {
+    const s = response.status;
+    switch (this.state) {
+      case 'calling':
+      case 'proceeding':
+        if (s < 200) {
+          this.state = 'proceeding';
+          this.stopTimer('A');
+          this.stopTimer('B');
+          this.tu.onResponse(response);
+        } else if (s < 300) {
+          // RFC 6026 §8.4: 2xx moves to Accepted; Timer M = 64*T1 absorbs and forwards retransmissions.
+          this.state = 'accepted';
+          this.stopTimer('A');
+          this.stopTimer('B');
+          this.startTimer('M', 64 * this.t.T1, () => this.terminate());
+          this.tu.onResponse(response);
+        } else {
+          this.state = 'completed';
+          this.stopTimer('A');
+          this.stopTimer('B');
+          this.sendAck(response);
+          // "Timer D ... at least 32 seconds for unreliable transports, and a value of zero seconds for reliable";
+          // 64*T1 is 32 s with the default T1 and shrinks with test timers.
+          this.startTimer('D', this.transport.reliable ? 0 : 64 * this.t.T1, () => this.terminate());
+          this.tu.onResponse(response);
+        }
+        return;
+      case 'accepted':
+        if (s >= 200 && s < 300) this.tu.onResponse(response);
+        return;
+      case 'completed':
+        // "Any retransmissions of the final response that are received while in the 'Completed' state MUST
+        // cause the ACK to be re-passed to the transport layer for retransmission, but the newly received
+        // response MUST NOT be passed up to the TU."
+        if (s >= 300) this.sendAck(response);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** §17.1.1.3: the ACK for a non-2xx final response is part of the INVITE transaction. */
+  private sendAck(response: SipResponse): void {
+    const req = this.request;
+    const h = new Headers();
+    h.append('via', req.headers.getAll('via')[0]!);
+    for (const r of req.headers.getAll('route')) h.append('route', r);
+    h.append('max-forwards', '70');
+    h.append('from', req.headers.get('from')!);
+    h.append('to', response.headers.get('to')!);
+    h.append('call-id', req.headers.get('call-id')!);
+    h.append('cseq', `${req.headers.get('cseq')!.trim().split(/\s+/)[0]} ACK`);
+    this.transmit({ kind: 'request', method: 'ACK', uri: req.uri, headers: h, body: Buffer.alloc(0) });
+  }
+}
+
+export class NonInviteClientTransaction extends ClientTransaction {
+  constructor(
+    request: SipRequest,
+    remote: Remote,
+    transport: SipTransport,
+    tu: ClientTransactionUser,
+    t: SipTimers,
+  ) {
+    super(request, remote, transport, tu, t, 'trying');
+    this.transmit();
+    // §17.1.2.2: Timer E starts at T1 on unreliable transports; Timer F = 64*T1 on every transport.
+    if (!transport.reliable) this.scheduleE(t.T1);
+    this.startTimer('F', 64 * t.T1, () => {
+      this.terminate();
+      this.tu.onTimeout();
+    });
+  }
+
+  private scheduleE(interval: number): void {
+    this.startTimer('E', interval, () => {
+      if (this.state !== 'trying' && this.state !== 'proceeding') return;
+      this.transmit();
+      // "the interval MUST be MIN(2*T1, T2)" doubling in Trying; in Proceeding it is reset to T2.
+      this.scheduleE(this.state === 'proceeding' ? this.t.T2 : Math.min(interval * 2, this.t.T2));
+    });
+  }
+
+  receive(response: SipResponse): void {
+    if (this.state !== 'trying' && this.state !== 'proceeding') return;
+    if (response.status < 200) {
+      if (this.state === 'trying') {
+        this.state = 'proceeding';
+        if (!this.transport.reliable) this.scheduleE(this.t.T2);
+      }
+      this.tu.onResponse(response);
+      return;
+    }
+    this.state = 'completed';
+    this.stopTimer('E');
+    this.stopTimer('F');
+    // "Timer K ... T4 for unreliable transports, and zero seconds for reliable" — absorbs retransmissions.
+    this.startTimer('K', this.transport.reliable ? 0 : this.t.T4, () => this.terminate());
+    this.tu.onResponse(response);
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * The user-agent core: routes what the transport delivers to client transactions, dialogs, or stateless
+ * answers, and keeps the server-side retransmission state (§17.2 absorption of request retransmissions,
+ * §13.3.1.4 retransmission of 2xx to re-INVITE until ACK). Call logic sits above, in dialog handlers.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  cseqOf,
+  Headers,
+  makeResponse,
+  type SipRequest,
+  type SipResponse,
+  tagOf,
+  topVia,
+} from './message.ts';
+import type { SipTimers } from './timers.ts';
+import {
+  type ClientTransactionUser,
+  InviteClientTransaction,
+  NonInviteClientTransaction,
+} from './transaction-client.ts';
+import type { Remote, SipTransport } from './transport.ts';
+
+type ClientTransaction = InviteClientTransaction | NonInviteClientTransaction;
+
+export interface DialogHandler {
+  /** An in-dialog request (not ACK, not a retransmission). Must answer through `core.respond`. */
+  onRequest(request: SipRequest, remote: Remote): void;
+  /** ACK for a 2xx we sent (offer/answer may complete in it). */
+  onAck(request: SipRequest): void;
+  /** A 2xx to our INVITE that arrived after its transaction ended: the ACK must be re-sent (§13.2.2.4). */
+  onStray2xx(response: SipResponse): void;
+}
+
+interface Cached {
+  response: SipResponse;
+  remote: Remote;
+  timer: NodeJS.Timeout;
+  retransmit?: NodeJS.Timeout;
+  ackKey?: string;
+}
+
+export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO';
+const USER_AGENT = 'ringcast';
+
+/** Random bytes drawn from a pooled buffer: one crypto call per 4 KB instead of one per token. */
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+export function randomToken(bytes = 8): string {
+  if (poolOffset + bytes > pool.length) {
+    pool = randomBytes(4096);
+    poolOffset = 0;
+  }
+  const s = pool.toString('hex', poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return s;
+}
+
+/**
+ * Server-side request identity (§17.2.3): the branch when it carries the RFC 3261 cookie, else (RFC 2543
+ * peers) Call-ID and CSeq number, so branch-less requests never match each other's cached responses.
+ */
+function serverKey(req: SipRequest, method = req.method): string {
+  const branch = topVia(req)?.params.get('branch') ?? '';
+  if (branch.startsWith('z9hG4bK')) return `${branch}|${method}`;
+  return `${branch}|${req.headers.get('call-id')}|${cseqOf(req).seq}|${method}`;
+}
+
+/** Bound on cached responses, so a flood of distinct requests cannot grow memory without limit. */
+const MAX_CACHED = 10_000;
+
+export class UserAgentCore {
+  private readonly clients = new Map<string, ClientTransaction>();
+  private readonly dialogs = new Map<string, DialogHandler>();
+  private readonly served = new Map<string, Cached>();
+  /** 2xx responses to INVITEs still being retransmitted, by `Call-ID|CSeq`, so an ACK finds its 2xx at once. */
+  private readonly awaitingAck = new Map<string, Cached>();
+  /** Counts of dropped input, for tests and logs. */
+  readonly dropped = { invalid: 0, unmatched: 0 };
+  private closed = false;
+
+  constructor(
+    readonly transport: SipTransport,
+    readonly timers: SipTimers,
+  ) {
+    transport.on('message', (msg, remote) => {
+      try {
+        if (msg.kind === 'response') this.onResponse(msg);
+        else this.onRequest(msg, remote);
+      } catch {
+        // A handler bug on one message must not stop the transport for every other call.
+        this.dropped.invalid++;
+      }
+    });
+    transport.on('invalid', () => {
+      this.dropped.invalid++;
+    });
+  }
+
+  /** Sizes of the per-call state, for leak checks and metrics. */
+  stats(): { transactions: number; dialogs: number; cachedResponses: number } {
+    return { transactions: this.clients.size, dialogs: this.dialogs.size, cachedResponses: this.served.size };
+  }
+
+  /** A Via for a new request; a fresh branch with the RFC 3261 magic cookie (§8.1.1.7). */
+  newVia(): { value: string; branch: string } {
+    const branch = `z9hG4bK${randomToken(10)}`;
+    const t = this.transport;
+    return { value: `SIP/2.0/${t.protocol} ${t.localHost}:${t.localPort};branch=${branch};rport`, branch };
+  }
+
+  contact(user = 'ringcast'): string {
+    const t = this.transport;
+    const param = t.protocol === 'TCP' ? ';transport=tcp' : '';
+    return `<sip:${user}@${t.localHost}:${t.localPort}${param}>`;
+  }
+
+  sendRequest(request: SipRequest, remote: Remote, tu: ClientTransactionUser): ClientTransaction {
+    request.headers.set('user-agent', USER_AGENT);
+    const branch = topVia(request)?.params.get('branch') ?? '';
+    const key = `${branch}|${request.method}`;
+    const tx =
+      request.method === 'INVITE'
+        ? new InviteClientTransaction(request, remote, this.transport, tu, this.timers)
+        : new NonInviteClientTransaction(request, remote, this.transport, tu, this.timers);
+    tx.onTerminated = () => {
+      if (this.clients.get(key) === tx) this.clients.delete(key);
+    };
+    if (tx.current !== 'terminated') this.clients.set(key, tx);
+    return tx;
+  }
+
+  /** ACK to a 2xx is its own transaction-less request (§13.2.2.4), sent straight to the transport. */
+  sendStateless(request: SipRequest, remote: Remote): void {
+    this.transport.send(request, remote).catch(() => {});
+  }
+
+  registerDialog(callId: string, localTag: string, handler: DialogHandler): void {
+    this.dialogs.set(`${callId}|${localTag}`, handler);
+  }
+
+  unregisterDialog(callId: string, localTag: string): void {
+    this.dialogs.delete(`${callId}|${localTag}`);
+  }
+
+  private onResponse(res: SipResponse): void {
+    const via = topVia(res);
+    const cseq = cseqOf(res);
+    const tx = via && this.clients.get(`${via.params.get('branch') ?? ''}|${cseq.method}`);
+    if (tx) {
+      tx.receive(res);
+      return;
+    }
+    if (cseq.method === 'INVITE' && res.status >= 200 && res.status < 300) {
+      const tag = tagOf(res.headers.get('from'));
+      const d = tag && this.dialogs.get(`${res.headers.get('call-id')}|${tag}`);
+      if (d) {
+        d.onStray2xx(res);
+        return;
+      }
+    }
+    this.dropped.unmatched++;
+  }
+
+  private onRequest(req: SipRequest, remote: Remote): void {
+    const callId = req.headers.get('call-id')!;
+    const toTag = tagOf(req.headers.get('to'));
+    if (req.method === 'ACK') {
+      // ACK of a non-2xx shares the INVITE's branch (§17.2.1); ACK of a 2xx is a new request (§13.2.2.4).
+      const inviteKey = serverKey(req, 'INVITE');
+      const cached = this.served.get(inviteKey);
+      if (cached && cached.response.status >= 300) {
+        this.forget(inviteKey);
+        return;
+      }
+      const pending = this.awaitingAck.get(`${callId}|${cseqOf(req).seq}`);
+      if (pending?.retransmit) clearTimeout(pending.retransmit);
+      this.awaitingAck.delete(`${callId}|${cseqOf(req).seq}`);
+      const d = toTag && this.dialogs.get(`${callId}|${toTag}`);
+      if (d) d.onAck(req);
+      return;
+    }
+    // §17.2.3: a retransmitted request gets the cached response again and goes no further.
+    const cached = this.served.get(serverKey(req));
+    if (cached) {
+      this.transport.send(cached.response, remote).catch(() => {});
+      return;
+    }
+    if (req.method === 'CANCEL') {
+      // We answer INVITEs at once, so there is never a pending one to cancel (§9.2: 481 when no match).
+      this.respondStateless(remote, makeResponse(req, 481));
+      return;
+    }
+    if (toTag) {
+      const d = this.dialogs.get(`${callId}|${toTag}`);
+      if (d) {
+        d.onRequest(req, remote);
+        return;
+      }
+      this.respondStateless(remote, makeResponse(req, 481));
+      return;
+    }
+    if (req.method === 'OPTIONS') {
+      const res = makeResponse(req, 200, randomToken());
+      res.headers.append('allow', ALLOW);
+      res.headers.append('accept', 'application/sdp');
+      this.respondStateless(remote, res);
+      return;
+    }
+    // This service only places calls: inbound calls and other out-of-dialog requests are declined.
+    this.respondStateless(remote, makeResponse(req, req.method === 'INVITE' ? 603 : 405, randomToken()));
+  }
+
+  /**
+   * Out-of-dialog answers are sent statelessly (§8.2.7): a retransmission just gets a fresh answer, and
+   * nobody outside our dialogs can make us hold state.
+   */
+  private respondStateless(remote: Remote, res: SipResponse): void {
+    if (this.closed) return;
+    res.headers.set('user-agent', USER_AGENT);
+    if (res.status === 405) res.headers.set('allow', ALLOW);
+    this.transport.send(res, remote).catch(() => {});
+  }
+
+  /** Sends a response and keeps it for retransmitted requests (64·T1, Timer J / H equivalents). */
+  respond(req: SipRequest, remote: Remote, res: SipResponse): void {
+    if (this.closed) return;
+    res.headers.set('user-agent', USER_AGENT);
+    if (res.status >= 200 && res.status < 300 && req.method === 'INVITE' && !res.headers.has('contact'))
+      res.headers.append('contact', this.contact());
+    if (res.status === 405) res.headers.set('allow', ALLOW);
+    this.transport.send(res, remote).catch(() => {});
+    if (res.status < 200) return;
+    const key = serverKey(req);
+    this.forget(key);
+    if (this.served.size >= MAX_CACHED) return;
+    const entry: Cached = {
+      response: res,
+      remote,
+      timer: setTimeout(() => this.forget(key), 64 * this.timers.T1),
+    };
+    if (req.method === 'INVITE' && res.status < 300 && !this.transport.reliable) {
+      // §13.3.1.4: retransmit the 2xx at T1, doubling up to T2, until the ACK arrives.
+      const again = (interval: number) => {
+        entry.retransmit = setTimeout(() => {
+          this.transport.send(res, remote).catch(() => {});
+          again(Math.min(interval * 2, this.timers.T2));
+        }, interval);
+      };
+      again(this.timers.T1);
+      const ackKey = `${req.headers.get('call-id')}|${cseqOf(req).seq}`;
+      this.awaitingAck.set(ackKey, entry);
+      entry.ackKey = ackKey;
+    }
+    this.served.set(key, entry);
+  }
+
+  private forget(key: string): void {
+    const c = this.served.get(key);
+    if (!c) return;
+    clearTimeout(c.timer);
+    if (c.retransmit) clearTimeout(c.retransmit);
+    if (c.ackKey) this.awaitingAck.delete(c.ackKey);
+    this.served.delete(key);
+  }
+
+  /** Headers every in-dialog or initial request carries, in a fresh Headers. */
+  baseHeaders(via: string, from: string, to: string, callId: string, cseq: string): Headers {
+    const h = new Headers();
+    h.append('via', via);
+    h.append('max-forwards', '70');
+    h.append('from', from);
+    h.append('to', to);
+    h.append('call-id', callId);
+    h.append('cseq', cseq);
+    return h;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const tx of [...this.clients.values()]) tx.terminate();
+    for (const key of [...this.served.keys()]) this.forget(key);
+    await this.transport.close();
+  }
+}

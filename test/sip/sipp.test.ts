@@ -1,0 +1,331 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HangupCause, PreparedAudio } from '../../src/telephony/driver.ts';
+import type { SipCallLeg } from '../../src/telephony/sip/call-leg.ts';
+import { SipDriver, type SipDriverConfig } from '../../src/telephony/sip/sip-driver.ts';
+import { hasTool } from '../helpers/tools.ts';
+import { runSipp, type SippRun, waitForPort } from './sipp.ts';
+
+/** Each test takes its own block of ports so SIPp instances never collide (platform.md). */
+let block = 0;
+function ports() {
+  // Below the kernel's ephemeral range (32768+), so no client socket can already hold them.
+  const base = 22000 + (block++ % 40) * 20;
+  return {
+    sipPort: base,
+    mediaPort: base + 4,
+    controlPort: base + 9,
+    rtp: [base + 10, base + 19] as [number, number],
+  };
+}
+
+const running: Array<{ sipp: SippRun; driver: SipDriver }> = [];
+afterEach(async () => {
+  for (const r of running.splice(0)) {
+    r.sipp.stop();
+    await r.driver.close();
+  }
+});
+
+async function setup(scenario: string, opts: Partial<SipDriverConfig> = {}, extra: string[] = []) {
+  const p = ports();
+  const transport = opts.transport ?? 'udp';
+  const sipp = runSipp({
+    scenario,
+    sipPort: p.sipPort,
+    mediaPort: p.mediaPort,
+    controlPort: p.controlPort,
+    transport,
+    extra,
+  });
+  await waitForPort(p.sipPort, transport);
+  const driver = new SipDriver({
+    trunkHost: '127.0.0.1',
+    trunkPort: p.sipPort,
+    transport,
+    rtpPortRange: p.rtp,
+    ...opts,
+  });
+  running.push({ sipp, driver });
+  return { sipp, driver, p };
+}
+
+interface Observed {
+  events: string[];
+  digits: string[];
+  cause: Promise<HangupCause>;
+}
+
+function observe(leg: SipCallLeg): Observed {
+  const o: Observed = {
+    events: [],
+    digits: [],
+    cause: new Promise((resolve) => leg.once('hangup', resolve)),
+  };
+  leg.on('ringing', () => o.events.push('ringing'));
+  leg.on('answered', () => o.events.push('answered'));
+  leg.on('dtmf', (d) => o.digits.push(d));
+  leg.on('hangup', () => o.events.push('hangup'));
+  return o;
+}
+
+function call(driver: SipDriver, ringTimeoutMs = 10_000): SipCallLeg {
+  return driver.originateSip({ callId: 'v1', to: '15551234567', from: '15550000000', ringTimeoutMs });
+}
+
+function tone(ms: number): PreparedAudio {
+  const samples = new Int16Array(ms * 8);
+  for (let i = 0; i < samples.length; i++)
+    samples[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 8000));
+  return { key: `tone-${ms}`, sampleRate: 8000, samples, durationMs: ms };
+}
+
+describe.skipIf(!hasTool('sipp'))('SipDriver against SIPp', () => {
+  it('maps 486 Busy Here to {sipCode 486, reason busy} and ACKs it (SIPp sees a complete call)', async () => {
+    const { sipp, driver } = await setup('uas-486-busy');
+    const o = observe(call(driver));
+    expect(await o.cause).toEqual({ sipCode: 486, reason: 'busy' });
+    expect((await sipp.done).code).toBe(0);
+  });
+
+  it('maps 503 to unavailable', async () => {
+    const { sipp, driver } = await setup('uas-503');
+    const o = observe(call(driver));
+    expect(await o.cause).toEqual({ sipCode: 503, reason: 'unavailable' });
+    expect((await sipp.done).code).toBe(0);
+  });
+
+  it('maps 603 after ringing to rejected and emits ringing once', async () => {
+    const { sipp, driver } = await setup('uas-603-decline');
+    const o = observe(call(driver));
+    expect(await o.cause).toEqual({ sipCode: 603, reason: 'rejected' });
+    expect(o.events).toEqual(['ringing', 'hangup']);
+    expect((await sipp.done).code).toBe(0);
+  });
+
+  it('183 then 180 twice emit ringing exactly once', async () => {
+    const { sipp, driver } = await setup('uas-183-180-180-then-603');
+    const o = observe(call(driver));
+    expect(await o.cause).toEqual({ sipCode: 603, reason: 'rejected' });
+    expect(o.events).toEqual(['ringing', 'hangup']);
+    expect((await sipp.done).code).toBe(0);
+  });
+
+  it('maps 404 to invalid-number', async () => {
+    const { sipp, driver } = await setup('uas-404-not-found');
+    const o = observe(call(driver));
+    expect(await o.cause).toEqual({ sipCode: 404, reason: 'invalid-number' });
+    expect((await sipp.done).code).toBe(0);
+  });
+
+  it('sends CANCEL at the ring timeout and ends with {487, no-answer}', async () => {
+    const { sipp, driver } = await setup('uas-ring-no-answer-expect-cancel');
+    const started = Date.now();
+    const o = observe(call(driver, 1_000));
+    expect(await o.cause).toEqual({ sipCode: 487, reason: 'no-answer' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect(o.events).toEqual(['ringing', 'hangup']);
+    expect((await sipp.done).code).toBe(0);
+  });
+
+  it('180 then 200: ringing, answered, and a BYE from the callee ends with {200, normal, callee}', async () => {
+    const { sipp, driver } = await setup('uas-180-200-then-bye');
+    const o = observe(call(driver));
+    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'callee' });
+    expect(o.events).toEqual(['ringing', 'answered', 'hangup']);
+    expect((await sipp.done).code).toBe(0);
+  });
+
+  it('the same call over TCP (Content-Length framing, no retransmissions)', async () => {
+    const { sipp, driver } = await setup('uas-180-200-then-bye', { transport: 'tcp' });
+    const o = observe(call(driver));
+    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'callee' });
+    expect(o.events).toEqual(['ringing', 'answered', 'hangup']);
+    expect((await sipp.done).code).toBe(0);
+  });
+
+  it('emits an RFC 4733 digit exactly once although its end packet arrives three times', async () => {
+    const { sipp, driver } = await setup('uas-answer-send-dtmf-5');
+    const leg = call(driver);
+    const o = observe(leg);
+    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'callee' });
+    expect(o.digits).toEqual(['5']);
+    expect((await sipp.done).code).toBe(0);
+  });
+
+  it('RTP we play reaches SIPp (echoed back by -rtp_echo) and our BYE ends with {200, normal, us}', async () => {
+    const { sipp, driver } = await setup('uas-answer-expect-bye', {}, ['-rtp_echo']);
+    const leg = call(driver);
+    const o = observe(leg);
+    await new Promise<void>((resolve) => leg.once('answered', resolve));
+    const finished = await leg.play(tone(1_000), 1);
+    expect(finished).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    const stats = leg.rtpStats!;
+    expect(stats.packetsSent).toBe(50);
+    // Loopback loses nothing; allow a little for packets still in flight.
+    expect(stats.packetsReceived).toBeGreaterThanOrEqual(48);
+    await leg.hangup();
+    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'us' });
+    expect((await sipp.done).code).toBe(0);
+  });
+
+  it('answers a 401 challenge with MD5 qop=auth digest for the configured credentials', async () => {
+    const { sipp, driver } = await setup('uas-401-challenge-then-200', {
+      username: 'alice',
+      password: 'secret',
+    });
+    const leg = call(driver);
+    const o = observe(leg);
+    await new Promise<void>((resolve) => leg.once('answered', resolve));
+    await leg.hangup();
+    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'us' });
+    expect((await sipp.done).code).toBe(0);
+  });
+
+  it('digest over TCP: the challenged INVITE is re-sent on the same connection and answered', async () => {
+    const { sipp, driver } = await setup('uas-401-challenge-then-200', {
+      transport: 'tcp',
+      username: 'alice',
+      password: 'secret',
+    });
+    const leg = call(driver);
+    const o = observe(leg);
+    await new Promise<void>((resolve) => leg.once('answered', resolve));
+    await leg.hangup();
+    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'us' });
+    expect((await sipp.done).code).toBe(0);
+  });
+
+  it('the UAS really verifies the digest: a wrong password gets 403 → rejected', async () => {
+    const { sipp, driver } = await setup('uas-401-challenge-then-200', {
+      username: 'alice',
+      password: 'wrong',
+    });
+    const o = observe(call(driver));
+    expect(await o.cause).toEqual({ sipCode: 403, reason: 'rejected' });
+    expect((await sipp.done).code).toBe(0);
+  });
+
+  it('without credentials a 401 ends the call as failed', async () => {
+    const { driver } = await setup('uas-401-challenge-then-200');
+    const o = observe(call(driver));
+    expect(await o.cause).toEqual({ sipCode: 401, reason: 'failed' });
+  });
+
+  it('answers in-dialog OPTIONS, re-INVITE and UPDATE with 200 carrying our SDP answer (PCMU + telephone-event)', async () => {
+    const { sipp, driver } = await setup('uas-answer-reinvite-options-update-then-bye');
+    const o = observe(call(driver));
+    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'callee' });
+    expect(o.events).toEqual(['ringing', 'answered', 'hangup']);
+    expect((await sipp.done).code).toBe(0);
+  });
+
+  it('with an outbound proxy, sends the INVITE to the proxy with a loose Route and the trunk Request-URI', async () => {
+    const p = ports();
+    const sipp = runSipp({
+      scenario: 'uas-outbound-proxy-expect-route-486',
+      sipPort: p.sipPort,
+      mediaPort: p.mediaPort,
+      controlPort: p.controlPort,
+    });
+    await waitForPort(p.sipPort, 'udp');
+    const driver = new SipDriver({
+      trunkHost: 'trunk.invalid',
+      trunkPort: 5060,
+      transport: 'udp',
+      outboundProxy: `sip:127.0.0.1:${p.sipPort}`,
+      rtpPortRange: p.rtp,
+    });
+    running.push({ sipp, driver });
+    const o = observe(call(driver));
+    expect(await o.cause).toEqual({ sipCode: 486, reason: 'busy' });
+    expect((await sipp.done).code).toBe(0);
+  });
+
+  it('bridge relays RTP both ways between two legs, transcoding A-law to µ-law', async () => {
+    const a = await setup('uas-answer-pcma-play-g711a-expect-bye');
+    const b = await setup('uas-answer-expect-bye', {}, ['-rtp_echo']);
+    const legA = call(a.driver);
+    const legB = call(b.driver);
+    await Promise.all([
+      new Promise<void>((r) => legA.once('answered', r)),
+      new Promise<void>((r) => legB.once('answered', r)),
+    ]);
+    expect(legA.codec).toBe('PCMA');
+    expect(legB.codec).toBe('PCMU');
+    const bridged = legA.bridge(legB);
+    await new Promise((r) => setTimeout(r, 1_500));
+    // A's SIPp plays the capture → relayed to B's SIPp, which echoes it → relayed back to A's SIPp.
+    expect(legA.rtpStats!.packetsReceived).toBeGreaterThan(40);
+    expect(legB.rtpStats!.packetsSent).toBeGreaterThan(40);
+    expect(legB.rtpStats!.packetsReceived).toBeGreaterThan(40);
+    expect(legA.rtpStats!.packetsSent).toBeGreaterThan(40);
+    await legB.hangup();
+    await bridged;
+    await legA.hangup();
+    expect((await a.sipp.done).code).toBe(0);
+    expect((await b.sipp.done).code).toBe(0);
+  });
+
+  it('leaves no transaction, dialog or cached response behind once 64·T1 (and T4) have passed after 100 calls', async () => {
+    const p = ports();
+    const sipp = runSipp({
+      builtin: 'uas',
+      sipPort: p.sipPort,
+      mediaPort: p.mediaPort,
+      controlPort: p.controlPort,
+      calls: 100,
+    });
+    await waitForPort(p.sipPort, 'udp');
+    // Shrunk timers so the wait below is short, but with room for a loaded machine (Timer B = 3.2 s).
+    const T1 = 50;
+    const T4 = 100;
+    const driver = new SipDriver({
+      trunkHost: '127.0.0.1',
+      trunkPort: p.sipPort,
+      transport: 'udp',
+      rtpPortRange: p.rtp,
+      timers: { T1, T4 },
+    });
+    running.push({ sipp, driver });
+    const failures: HangupCause[] = [];
+    for (let i = 0; i < 100; i += 5) {
+      await Promise.all(
+        Array.from({ length: 5 }, async () => {
+          const leg = call(driver);
+          const cause = await new Promise<HangupCause | undefined>((r) => {
+            leg.once('answered', () => r(undefined));
+            leg.once('hangup', r);
+          });
+          if (cause) failures.push(cause);
+          else await leg.hangup();
+        }),
+      );
+    }
+    expect(failures).toEqual([]);
+    await new Promise((r) => setTimeout(r, 64 * T1 + T4 + 300));
+    expect(await driver.stats()).toEqual({ legs: 0, transactions: 0, dialogs: 0, cachedResponses: 0 });
+    expect((await sipp.done).code).toBe(0);
+  });
+});
+
+describe('SipDriver transport failures', () => {
+  it('TCP connection refused ends the leg as {503, unavailable} at once', async () => {
+    // Take a free port and close it again so nothing listens there.
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as net.AddressInfo).port;
+    await new Promise((r) => srv.close(r));
+    const driver = new SipDriver({
+      trunkHost: '127.0.0.1',
+      trunkPort: port,
+      transport: 'tcp',
+      rtpPortRange: [38200, 38210],
+    });
+    const leg = call(driver);
+    const cause = await new Promise<HangupCause>((r) => leg.once('hangup', r));
+    await driver.close();
+    expect(cause).toEqual({ sipCode: 503, reason: 'unavailable' });
+  });
+});
