@@ -12,6 +12,7 @@ import { createSmsTransport, smsConfigFromEnv } from './sms/index.ts';
 import type { SmsTransport } from './sms/transport.ts';
 import type { TelephonyDriver } from './telephony/driver.ts';
 import { SimDriver } from './telephony/sim/sim-driver.ts';
+import { SipDriver, sipConfigFromEnv } from './telephony/sip/sip-driver.ts';
 
 export interface RingcastParts {
   db?: Db;
@@ -43,10 +44,12 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
   await migrate(db);
   const driver =
     parts.driver ??
-    new SimDriver(clock, {
-      seed: config.simSeed,
-      ...(config.simDialLog ? { dialLog: config.simDialLog } : {}),
-    });
+    (config.telephony === 'sip'
+      ? new SipDriver(sipConfigFromEnv(process.env))
+      : new SimDriver(clock, {
+          seed: config.simSeed,
+          ...(config.simDialLog ? { dialLog: config.simDialLog } : {}),
+        }));
   const sms = parts.sms ?? createSmsTransport(smsConfigFromEnv(process.env), log);
   const media = parts.media;
   const engine = new Engine(
