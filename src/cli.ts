@@ -26,6 +26,26 @@ async function openConfiguredDb() {
   return db;
 }
 
+/** On the very first start there is no account yet: create one so the API can be tried at once. */
+async function ensureFirstAccount(db: import('./db/db.ts').Db) {
+  const [{ n } = { n: 0 }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM accounts');
+  if (n > 0) return null;
+  const { account: created, app } = await createAccount(
+    db,
+    {
+      name: 'default',
+      timeZone: 'UTC+8',
+      ipAllowList: [],
+      maxConcurrency: 30,
+      callsPerSecond: 10,
+      callbackUrl: null,
+      requireHmac: false,
+    },
+    Date.now(),
+  );
+  return { apiKey: created.api_key, apiSecret: created.api_secret, appId: app.id };
+}
+
 const program = new Command('ringcast').description('Voice broadcast with automatic redial');
 
 program
@@ -34,7 +54,9 @@ program
   .action(async () => {
     const config = loadConfig();
     const media = mediaFromEnv(process.env);
+    await media.ready();
     const ring = await createRingcast(config, { media });
+    const firstAccount = await ensureFirstAccount(ring.db);
     await ring.server.listen({ host: config.host, port: config.port });
     ring.engine.start();
     const base = `http://${config.host}:${config.port}`;
@@ -45,8 +67,12 @@ program
       `carrier:        ${config.telephony}`,
       `media:          ${media.describe()}`,
       `clock:          ${config.clockSpeed === 1 ? 'real time' : `${config.clockSpeed}x real time`}`,
-      'create an account with: npm run ringcast -- account create --name <name>',
+      'more accounts: npm run ringcast -- account create --name <name>' +
+        (config.databaseUrl ? '' : ' (with the service stopped: PGlite is single-process)'),
     ];
+    if (firstAccount) {
+      lines.push(`first start: created account 'default' — ${JSON.stringify(firstAccount)}`);
+    }
     console.log(lines.join('\n'));
     let closing = false;
     const shutdown = async (signal: string) => {

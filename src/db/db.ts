@@ -5,6 +5,8 @@
  * so a query builder would add little; what both engines need is the same three operations: a query,
  * a transaction and a bulk COPY. Both engines run the same migrations (src/db/migrations).
  */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -141,6 +143,41 @@ class PgliteDb extends PgliteQueryable implements Db {
   }
 }
 
+/**
+ * PGlite is one process's database: a second process opening the same folder would corrupt it. A pid
+ * file refuses that with a clear message (a stale file from a killed process is taken over).
+ */
+function lockDataDir(dataDir: string): void {
+  const lockFile = join(dataDir, 'ringcast.pid');
+  try {
+    const holder = Number(readFileSync(lockFile, 'utf8'));
+    if (holder && holder !== process.pid && processAlive(holder)) {
+      throw new Error(
+        `the PGlite data folder ${dataDir} is in use by process ${holder}; stop it first, or use PostgreSQL (DATABASE_URL) to share a database`,
+      );
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  writeFileSync(lockFile, String(process.pid));
+  process.once('exit', () => {
+    try {
+      if (Number(readFileSync(lockFile, 'utf8')) === process.pid) rmSync(lockFile);
+    } catch {
+      // already gone
+    }
+  });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 const pgTypes = pg.types;
 // COUNT(*) and other int8 values: parse as numbers (ids and counts stay far below 2^53).
 pgTypes.setTypeParser(20, (value) => Number.parseInt(value, 10));
@@ -164,6 +201,11 @@ export async function openDb(options: OpenDbOptions): Promise<Db> {
     pool.on('error', () => undefined);
     await pool.query('SELECT 1');
     return new PostgresDb(pool);
+  }
+  // PGlite creates only the last folder of the path; a fresh checkout has no ./data yet.
+  if (options.dataDir) {
+    mkdirSync(options.dataDir, { recursive: true });
+    lockDataDir(options.dataDir);
   }
   const lite = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),

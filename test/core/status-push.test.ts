@@ -66,9 +66,13 @@ describe('status-report push (spec §3)', () => {
     // Webhook times are epoch milliseconds.
     expect(typeof first.callTime).toBe('number');
     expect(first.calledInfo).toBe('{"text1":"x"}');
-    const states = await service.db.query<{ state: string; n: number }>(
-      'SELECT state, count(*)::int AS n FROM push_outbox GROUP BY state',
-    );
+    // The receiver has them all; the outbox marks them sent right after its 200.
+    const states = await waitFor('outbox rows marked sent', async () => {
+      const rows = await service.db.query<{ state: string; n: number }>(
+        'SELECT state, count(*)::int AS n FROM push_outbox GROUP BY state',
+      );
+      return rows.length === 1 && rows[0]!.state === 'sent' ? rows : null;
+    });
     expect(states).toEqual([{ state: 'sent', n: 25 }]);
   });
 });
