@@ -245,17 +245,24 @@ describe('automatic redial (recall flows)', () => {
     for (const node of allFlow.nodeList) {
       expect((await calleesOf(node.taskId!)).map((c) => c.callee).sort()).toEqual([...list].sort());
     }
-    // Rounds start recallInterval minutes after the previous round's task finished.
-    const times = await service.db.query<{ round: number; created_at: Date; finished_at: Date }>(
-      'SELECT round, created_at, finished_at FROM tasks WHERE flow_id = (SELECT flow_id FROM tasks WHERE id = $1) ORDER BY round',
+    // Each round is due exactly recallInterval minutes after the previous round's task finished, and
+    // its task is not created before that moment.
+    const rounds = await service.db.query<{
+      round: number;
+      created_at: Date;
+      finished_at: Date;
+      due_at: Date | null;
+    }>(
+      `SELECT t.round, t.created_at, t.finished_at, n.due_at FROM tasks t
+       LEFT JOIN recall_nodes n ON n.flow_id = t.flow_id AND n.round = t.round
+       WHERE t.flow_id = (SELECT flow_id FROM tasks WHERE id = $1) ORDER BY t.round`,
       [allType],
     );
-    for (let round = 1; round < times.length; round++) {
-      const gapMinutes =
-        (times[round]!.created_at.getTime() - times[round - 1]!.finished_at.getTime()) / 60_000;
-      expect(gapMinutes).toBeGreaterThanOrEqual(30);
-      // The scheduler polls; on a 20,000x clock a few hundred wall-clock ms under load are an hour or two.
-      expect(gapMinutes).toBeLessThan(30 + 180);
+    expect(rounds).toHaveLength(3);
+    for (let round = 1; round < rounds.length; round++) {
+      const dueAt = rounds[round]!.due_at!.getTime();
+      expect(dueAt).toBe(rounds[round - 1]!.finished_at.getTime() + 30 * 60_000);
+      expect(rounds[round]!.created_at.getTime()).toBeGreaterThanOrEqual(dueAt);
     }
   });
 
