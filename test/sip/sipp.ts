@@ -25,6 +25,11 @@ export interface SippOptions {
   remote?: string;
   /** Global run limit (-timeout), seconds; default 30. */
   timeoutS?: number;
+  /**
+   * Keep SIPp's working directory (its -trace_counts file and other traces land there) after it exits;
+   * the caller then removes `dir` itself.
+   */
+  keepDir?: boolean;
 }
 
 export interface SippRun {
@@ -74,7 +79,7 @@ export function runSipp(o: SippOptions): SippRun {
   return {
     process: child,
     dir,
-    done: done.finally(() => rmSync(dir, { recursive: true, force: true })),
+    done: o.keepDir ? done : done.finally(() => rmSync(dir, { recursive: true, force: true })),
     stop: () => {
       if (child.exitCode === null) child.kill('SIGTERM');
     },
