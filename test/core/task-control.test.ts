@@ -57,16 +57,6 @@ describe('task settings acted on during calls, and task control', () => {
   const detail = async (id: number) => (await call<Detail>(`/voice/group/call/detail/${id}`)).data;
   const finished = (id: number) =>
     waitFor(`task ${id} finished`, async () => ((await detail(id)).status === 2 ? detail(id) : null), 60_000);
-  const record = async (taskId: number, callee: string) => {
-    const [row] = await service.db.query<{
-      call_status: number;
-      ring_duration: number;
-      call_duration: number;
-      call_time: Date;
-      termination_code: number;
-    }>('SELECT * FROM calls WHERE task_id = $1 AND callee = $2', [taskId, callee]);
-    return row!;
-  };
 
   it('waits for sendTime and dials only inside allowSendTime (account time zone UTC+8)', async () => {
     const zone = 'UTC+8';
