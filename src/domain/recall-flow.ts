@@ -11,7 +11,7 @@
  *   0 ──cancel type 3 (this node and later)──► 3;   0 ──cannot start──► 4
  */
 import { invalid } from './errors.ts';
-import { type NodeSettings, nodeFields, pick, type TaskSettings } from './task-settings.ts';
+import { type NodeSettings, nodeFields, pick, type TaskSettings, voiceFields } from './task-settings.ts';
 
 export const FlowStatus = Object.freeze({
   pending: 0,
@@ -65,15 +65,7 @@ export function effectiveRoundSettings(
   if (!given) return { ...original };
   const merged: TaskSettings = { ...original, ...given };
   if (given.source !== undefined) {
-    for (const field of [
-      'voiceFileId',
-      'uploadName',
-      'text',
-      'lan',
-      'speakingRate',
-      'ssmlGender',
-      'accent',
-    ] as const) {
+    for (const field of voiceFields) {
       if (given[field] === undefined) delete merged[field];
     }
     merged.speakingRate = given.speakingRate ?? 1;
