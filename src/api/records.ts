@@ -1,6 +1,7 @@
 /** Call records (spec §3): one by voiceId, or a page by time window (≤ 31 days) and optional task. */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { calleeInfoSql } from '../db/queries/callee-info.ts';
 import { type CallRow, toCallRecord } from '../domain/call-record.ts';
 import { invalid, notFound } from '../domain/errors.ts';
 import { parseIso } from '../domain/time.ts';
@@ -10,7 +11,7 @@ import { page, withPaging } from './schemas.ts';
 
 type RecordRow = CallRow & { source_task_id: number | null; round: number; display_num: string };
 
-const recordSelect = `SELECT c.*, t.source_task_id, t.round, t.settings->>'displayNum' AS display_num
+const recordSelect = `SELECT c.*, ${calleeInfoSql('c')} AS info, t.source_task_id, t.round, t.settings->>'displayNum' AS display_num
   FROM calls c JOIN tasks t ON t.id = c.task_id`;
 
 const QueryBody = withPaging(

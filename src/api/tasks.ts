@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AccountRow } from '../db/queries/accounts.ts';
 import { findApp } from '../db/queries/accounts.ts';
+import { calleeTextList } from '../db/queries/callee-info.ts';
 import { insertFlow } from '../db/queries/recall-flows.ts';
 import {
   type Callee,
@@ -242,8 +243,8 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
       callees: async (tx, newTaskId) => {
         const [{ n } = { n: 0 }] = await tx.query<{ n: number }>(
           `WITH copied AS (
-             INSERT INTO calls (task_id, account_id, seq, callee, info)
-             SELECT $1, account_id, seq, callee, info FROM calls
+             INSERT INTO calls (task_id, account_id, seq, callee, ${calleeTextList})
+             SELECT $1, account_id, seq, callee, ${calleeTextList} FROM calls
              WHERE task_id = $2 AND (NOT $3 OR call_status IS DISTINCT FROM 50) ORDER BY seq RETURNING 1)
            SELECT count(*)::int AS n FROM copied`,
           [newTaskId, source.id, onlyFailed],

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setAccountDisabled } from '../../src/db/queries/accounts.ts';
+import { calleeInfoSql } from '../../src/db/queries/callee-info.ts';
 import { defaultSimOptions, type SimOutcome, simOutcome } from '../../src/telephony/sim/sim-driver.ts';
 import {
   apiClient,
@@ -89,7 +90,10 @@ describe('automatic redial (recall flows)', () => {
         callee: string;
         call_status: number | null;
         info: Record<string, string> | null;
-      }>('SELECT callee, call_status, info FROM calls WHERE task_id = $1 ORDER BY seq', [taskId])
+      }>(
+        `SELECT callee, call_status, ${calleeInfoSql()} AS info FROM calls WHERE task_id = $1 ORDER BY seq`,
+        [taskId],
+      )
     ).map((row) => row);
 
   it('round-trips every seed field of a node through send → queryDetail', async () => {

@@ -124,7 +124,9 @@ CREATE TABLE calls (
   account_id integer NOT NULL,
   seq integer NOT NULL,
   callee text NOT NULL,
-  info jsonb,
+  -- the callee's text1..text10 (columns rather than JSON: COPY of 200,000 rows is several times faster)
+  text1 text, text2 text, text3 text, text4 text, text5 text,
+  text6 text, text7 text, text8 text, text9 text, text10 text,
   -- due -> dialling -> done; due -> cancelled
   state text NOT NULL DEFAULT 'due',
   lease_owner text,

@@ -1,5 +1,6 @@
 import { dialBudget } from '../../domain/pacing.ts';
 import type { Db } from '../db.ts';
+import { calleeInfoSql } from './callee-info.ts';
 
 export interface LeasedCall {
   id: number;
@@ -51,7 +52,7 @@ export async function leaseCalls(
        WHERE id IN (
          SELECT id FROM calls WHERE task_id = ANY($1::int[]) AND state = 'due'
          ORDER BY task_id, seq LIMIT $5 FOR UPDATE SKIP LOCKED)
-       RETURNING id, task_id, seq, callee, info`,
+       RETURNING id, task_id, seq, callee, ${calleeInfoSql()} AS info`,
       [args.taskIds, args.owner, new Date(args.now + args.leaseMs), new Date(args.now), limit],
     );
     await tx.query('UPDATE accounts SET dial_tokens = $2, tokens_at = $3 WHERE id = $1', [

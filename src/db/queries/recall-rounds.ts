@@ -3,6 +3,7 @@ import { effectiveRoundSettings, FlowStatus, RecallType, roundDueAt } from '../.
 import type { TaskSettings } from '../../domain/task-settings.ts';
 import { TaskStatus } from '../../domain/task-status.ts';
 import type { Db, Queryable } from '../db.ts';
+import { calleeTextList } from './callee-info.ts';
 import { completeFlowIfSettled, type FlowRow, type NodeRow } from './recall-flows.ts';
 import { insertTask } from './tasks.ts';
 
@@ -165,8 +166,8 @@ export async function startRound(
         ? [{ n: 0 }]
         : await tx.query<{ n: number }>(
             `WITH copied AS (
-               INSERT INTO calls (task_id, account_id, seq, callee, info)
-               SELECT $1, account_id, seq, callee, info FROM calls
+               INSERT INTO calls (task_id, account_id, seq, callee, ${calleeTextList})
+               SELECT $1, account_id, seq, callee, ${calleeTextList} FROM calls
                WHERE task_id = $2 AND ($3 = ${RecallType.all} OR call_status IS DISTINCT FROM 50)
                ORDER BY seq RETURNING 1)
              SELECT count(*)::int AS n FROM copied`,

@@ -4,6 +4,7 @@ import { smsDueFor } from '../../domain/sms-triggers.ts';
 import type { TaskSettings } from '../../domain/task-settings.ts';
 import { fillTemplate } from '../../domain/template.ts';
 import type { Db, Queryable } from '../db.ts';
+import { calleeInfoSql } from './callee-info.ts';
 
 export interface AttemptResult extends Outcome {
   ringingTime: number | null;
@@ -49,7 +50,7 @@ async function settleInTx(
      WHERE id = $1 AND state = 'dialling'
        AND ($2::text IS NULL OR lease_owner = $2)
        AND ($3::timestamptz IS NULL OR lease_until < $3)
-     RETURNING *`,
+     RETURNING *, ${calleeInfoSql()} AS info`,
     [
       args.callId,
       args.owner,

@@ -1,6 +1,7 @@
 import type { TaskSettings } from '../../domain/task-settings.ts';
 import { TaskStatus, TaskTransition } from '../../domain/task-status.ts';
 import type { Db, Queryable } from '../db.ts';
+import { calleeTextColumns } from './callee-info.ts';
 
 export interface TaskRow {
   id: number;
@@ -78,10 +79,16 @@ export async function insertCallees(
   function* rows() {
     for (let i = 0; i < callees.length; i++) {
       const c = callees[i]!;
-      yield [task, account, String(i), c.callee, c.info ? JSON.stringify(c.info) : null] as const;
+      yield [
+        task,
+        account,
+        String(i),
+        c.callee,
+        ...calleeTextColumns.map((column) => c.info?.[column] ?? null),
+      ];
     }
   }
-  await tx.copyRows('calls', ['task_id', 'account_id', 'seq', 'callee', 'info'], rows());
+  await tx.copyRows('calls', ['task_id', 'account_id', 'seq', 'callee', ...calleeTextColumns], rows());
   await tx.query('UPDATE tasks SET num_cnt = $2 WHERE id = $1', [taskId, callees.length]);
 }
 
