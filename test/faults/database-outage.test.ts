@@ -1,0 +1,140 @@
+/**
+ * The database connection drops while calls are in flight (a TCP proxy in front of PostgreSQL cuts every
+ * connection and refuses new ones for a while, then lets them through again). Calls that end during
+ * the outage are recorded once it is over; nothing is lost, nothing is dialled twice, nothing crashes.
+ * PostgreSQL only: the embedded PGlite has no connection to cut.
+ */
+
+import type { AddressInfo } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRingcast } from '../../src/app.ts';
+import { ScaledClock } from '../../src/clock.ts';
+import { loadConfig } from '../../src/config.ts';
+import { openDb } from '../../src/db/db.ts';
+import { createMediaService } from '../../src/media/service.ts';
+import { LogTransport } from '../../src/sms/log-transport.ts';
+import { silentLogger } from '../../src/sms/logger.ts';
+import type { CallLeg, OriginateRequest, TelephonyDriver } from '../../src/telephony/driver.ts';
+import { SimDriver } from '../../src/telephony/sim/sim-driver.ts';
+import { apiClient, newAccount, numbers, testDb, usingPostgres, waitFor } from '../helpers/harness.ts';
+
+/** A TCP proxy that can cut all its connections and refuse new ones until restored. */
+class CuttableProxy {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  private down = false;
+  port = 0;
+  constructor(private readonly target: { host: string; port: number }) {}
+  async start() {
+    this.server = createServer((client) => {
+      if (this.down) return client.destroy();
+      const upstream = connect(this.target.port, this.target.host);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+  cut() {
+    this.down = true;
+    for (const s of this.sockets) s.destroy();
+  }
+  restore() {
+    this.down = false;
+  }
+  close() {
+    this.cut();
+    this.server?.close();
+  }
+}
+
+class CountingSim implements TelephonyDriver {
+  readonly name = 'counting-sim';
+  readonly dialled: string[] = [];
+  constructor(private readonly inner: SimDriver) {}
+  originate(request: OriginateRequest): CallLeg {
+    this.dialled.push(request.callId);
+    return this.inner.originate(request);
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+describe.skipIf(!usingPostgres)('database outage (PostgreSQL only; PGlite is in-process)', () => {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('records every call once the database is back, with nothing lost or dialled twice', async () => {
+    const created = await testDb();
+    cleanups.push(created.drop);
+    const url = new URL(created.url!);
+    const proxy = new CuttableProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    await proxy.start();
+    cleanups.push(() => proxy.close());
+    const proxied = new URL(created.url!);
+    proxied.host = `127.0.0.1:${proxy.port}`;
+
+    const clock = new ScaledClock(200, Date.now(), Date.parse('2026-11-25T02:00:00Z'));
+    const carrier = new CountingSim(new SimDriver(clock, { seed: 'outage' }));
+    const db = await openDb({ databaseUrl: proxied.toString(), poolSize: 5 });
+    const ring = await createRingcast(
+      { ...loadConfig({}), pollMs: 10, leaseRealMs: 20_000, logLevel: 'silent' },
+      {
+        db,
+        clock,
+        driver: carrier,
+        media: createMediaService({ warmUp: false }),
+        sms: new LogTransport(silentLogger),
+        log: pino({ level: 'silent' }),
+      },
+    );
+    cleanups.push(() => ring.close());
+    ring.engine.start();
+    const account = await newAccount(created.db, { maxConcurrency: 20, callsPerSecond: 50 });
+    const call = apiClient({ ring, clock, db, close: async () => undefined }, account);
+    const sent = await call<number>('/voice/group/call/send', {
+      appId: account.appId,
+      taskName: 'outage',
+      source: 3,
+      text: 'hello',
+      lan: 'en',
+      numberList: numbers(80, '3470000'),
+    });
+    expect(sent.status).toBe('0');
+
+    await waitFor('calls in flight', async () => carrier.dialled.length >= 10);
+    proxy.cut();
+    await new Promise((r) => setTimeout(r, 2500));
+    proxy.restore();
+
+    await waitFor(
+      'task finished after the outage',
+      async () => {
+        const [row] = await created.db.query<{ status: number }>('SELECT status FROM tasks WHERE id = $1', [
+          sent.data,
+        ]);
+        return row?.status === 2;
+      },
+      90_000,
+    );
+    const rows = await created.db.query<{ id: number; state: string; reason: string | null }>(
+      'SELECT id, state, termination_reason AS reason FROM calls WHERE task_id = $1',
+      [sent.data],
+    );
+    expect(rows).toHaveLength(80);
+    expect(rows.every((r) => r.state === 'done')).toBe(true);
+    expect(new Set(carrier.dialled).size).toBe(carrier.dialled.length);
+    expect(carrier.dialled.length).toBe(80);
+    // The process was alive throughout, so none of its own calls was written off as interrupted.
+    expect(rows.filter((r) => r.reason === 'interrupted')).toEqual([]);
+  }, 150_000);
+});
