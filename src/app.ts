@@ -11,7 +11,7 @@ import type { MediaService } from './media/types.ts';
 import { createSmsTransport, smsConfigFromEnv } from './sms/index.ts';
 import type { SmsTransport } from './sms/transport.ts';
 import type { TelephonyDriver } from './telephony/driver.ts';
-import { SimDriver } from './telephony/sim/sim-driver.ts';
+import { defaultSimOptions, SimDriver } from './telephony/sim/sim-driver.ts';
 import { SipDriver, sipConfigFromEnv } from './telephony/sip/sip-driver.ts';
 
 export interface RingcastParts {
@@ -48,6 +48,8 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
       ? new SipDriver(sipConfigFromEnv(process.env))
       : new SimDriver(clock, {
           seed: config.simSeed,
+          rates: { ...defaultSimOptions.rates, ...config.simRates },
+          ...(config.simKeyRate !== undefined ? { keyRate: config.simKeyRate } : {}),
           ...(config.simDialLog ? { dialLog: config.simDialLog } : {}),
         }));
   const sms = parts.sms ?? createSmsTransport(smsConfigFromEnv(process.env), log);

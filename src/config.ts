@@ -2,6 +2,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { SimOutcomeKind } from './telephony/sim/sim-driver.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -20,6 +21,9 @@ export interface Config {
   simSeed: string;
   /** Optional file where the simulated carrier logs every dial (crash tests). */
   simDialLog: string | undefined;
+  /** Simulated carrier behaviour, e.g. SIM_RATES='answer=60,busy=10,no-answer=15,voicemail=5,unavailable=7,invalid=3'. */
+  simRates: Partial<Record<SimOutcomeKind, number>>;
+  simKeyRate: number | undefined;
   nodeId: string;
   leaseRealMs: number;
   pollMs: number;
@@ -37,6 +41,29 @@ function number(env: Env, name: string, fallback: number, min = 0): number {
   return value;
 }
 
+const outcomeKinds: readonly SimOutcomeKind[] = [
+  'answer',
+  'busy',
+  'no-answer',
+  'voicemail',
+  'unavailable',
+  'invalid',
+];
+
+function parseRates(raw: string | undefined): Partial<Record<SimOutcomeKind, number>> {
+  const rates: Partial<Record<SimOutcomeKind, number>> = {};
+  for (const part of (raw ?? '').split(',').filter(Boolean)) {
+    const [kind, value] = part.split('=').map((x) => x.trim());
+    if (!outcomeKinds.includes(kind as SimOutcomeKind) || !(Number(value) >= 0)) {
+      throw new Error(
+        `SIM_RATES: '${part}' must be <outcome>=<weight> with outcome one of ${outcomeKinds.join(', ')}`,
+      );
+    }
+    rates[kind as SimOutcomeKind] = Number(value);
+  }
+  return rates;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const telephony = (env.TELEPHONY_DRIVER ?? 'sim').toLowerCase();
   if (telephony !== 'sim' && telephony !== 'sip')
@@ -52,6 +79,8 @@ export function loadConfig(env: Env = process.env): Config {
     telephony,
     simSeed: env.SIM_SEED ?? 'ringcast',
     simDialLog: env.SIM_DIAL_LOG || undefined,
+    simRates: parseRates(env.SIM_RATES),
+    simKeyRate: env.SIM_KEY_RATE ? number(env, 'SIM_KEY_RATE', 0.3) : undefined,
     nodeId: env.NODE_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     leaseRealMs: number(env, 'LEASE_MS', 30_000, 100),
     pollMs: number(env, 'POLL_MS', 200, 5),

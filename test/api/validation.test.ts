@@ -179,6 +179,28 @@ describe('request validation', () => {
     expect(response.status).toBe('-23');
   });
 
+  it('stores 200,000 callees with text1..text10 in one request', async () => {
+    const list = Array.from({ length: 200_000 }, (_, i) => {
+      const entry: Record<string, string> = { calleeNumber: `86${String(i).padStart(10, '0')}` };
+      for (let t = 1; t <= 10; t++) entry[`text${t}`] = `t${t}-${i}`;
+      return entry;
+    });
+    const sent = await call<number>('/voice/group/call/send', {
+      ...base(),
+      taskName: 'two hundred thousand',
+      sendTime: '2030-01-01 00:00:00',
+      numberInfoList: list,
+    });
+    expect(sent.status, sent.reason).toBe('0');
+    const detail = await call<{ numCnt: number }>(`/voice/group/call/detail/${sent.data}`);
+    expect(detail.data.numCnt).toBe(200_000);
+    const [last] = await service.db.query<{ callee: string; text10: string }>(
+      'SELECT callee, text10 FROM calls WHERE task_id = $1 AND seq = 199999',
+      [sent.data],
+    );
+    expect(last).toEqual({ callee: '860000199999', text10: 't10-199999' });
+  }, 120_000);
+
   it('answers -20 for a duplicate task name and stores the first task only', async () => {
     expect((await call('/voice/group/call/send', { ...base(), taskName: 'twice' })).status).toBe('0');
     const again = await call('/voice/group/call/send', { ...base(), taskName: 'twice' });
