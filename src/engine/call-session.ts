@@ -33,7 +33,8 @@ export function runCall(deps: CallSessionDeps, plan: CallPlan): Promise<AttemptR
     callId: String(plan.callId),
     to: plan.callee,
     from: settings.displayNum,
-    ringTimeoutMs,
+    // A wall-clock driver (SIP) must cancel after the same span of engine time, even on a sped-up clock.
+    ringTimeoutMs: driver.timing === 'clock' ? ringTimeoutMs : clock.toRealMs(ringTimeoutMs),
     round: plan.round,
   });
   let ringingTime: number | null = null;

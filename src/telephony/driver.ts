@@ -67,6 +67,11 @@ export interface CallLeg extends EventEmitter<CallLegEvents> {
 
 export interface TelephonyDriver {
   readonly name: string;
+  /**
+   * 'clock': the driver's timers run on the engine's injected clock (the simulator), so durations in
+   * requests are clock ms. 'real' (default): it runs in wall-clock time (SIP), so the engine converts.
+   */
+  readonly timing?: 'clock' | 'real';
   originate(request: OriginateRequest): CallLeg;
   close(): Promise<void>;
 }

@@ -16,8 +16,8 @@ import { openDb } from '../../src/db/db.ts';
 import { createMediaService } from '../../src/media/service.ts';
 import { LogTransport } from '../../src/sms/log-transport.ts';
 import { silentLogger } from '../../src/sms/logger.ts';
-import type { CallLeg, OriginateRequest, TelephonyDriver } from '../../src/telephony/driver.ts';
 import { SimDriver } from '../../src/telephony/sim/sim-driver.ts';
+import { CountingSim } from '../helpers/counting-sim.ts';
 import { apiClient, newAccount, numbers, testDb, usingPostgres, waitFor } from '../helpers/harness.ts';
 
 /** A TCP proxy that can cut all its connections and refuse new ones until restored. */
@@ -51,19 +51,6 @@ class CuttableProxy {
   close() {
     this.cut();
     this.server?.close();
-  }
-}
-
-class CountingSim implements TelephonyDriver {
-  readonly name = 'counting-sim';
-  readonly dialled: string[] = [];
-  constructor(private readonly inner: SimDriver) {}
-  originate(request: OriginateRequest): CallLeg {
-    this.dialled.push(request.callId);
-    return this.inner.originate(request);
-  }
-  close() {
-    return this.inner.close();
   }
 }
 

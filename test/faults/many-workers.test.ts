@@ -11,8 +11,8 @@ import { Engine } from '../../src/engine/engine.ts';
 import { createMediaService } from '../../src/media/service.ts';
 import { LogTransport } from '../../src/sms/log-transport.ts';
 import { silentLogger } from '../../src/sms/logger.ts';
-import type { CallLeg, OriginateRequest, TelephonyDriver } from '../../src/telephony/driver.ts';
 import { SimDriver } from '../../src/telephony/sim/sim-driver.ts';
+import { CountingSim } from '../helpers/counting-sim.ts';
 import {
   apiClient,
   newAccount,
@@ -21,20 +21,6 @@ import {
   type TestService,
   waitFor,
 } from '../helpers/harness.ts';
-
-/** A simulated carrier per worker that remembers which calls it was asked to place. */
-class CountingSim implements TelephonyDriver {
-  readonly name = 'counting-sim';
-  readonly dialled: string[] = [];
-  constructor(private readonly inner: SimDriver) {}
-  originate(request: OriginateRequest): CallLeg {
-    this.dialled.push(request.callId);
-    return this.inner.originate(request);
-  }
-  close() {
-    return this.inner.close();
-  }
-}
 
 describe('several workers on one database', () => {
   let service: TestService;

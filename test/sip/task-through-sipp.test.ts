@@ -141,7 +141,8 @@ describe.skipIf(!hasTool('sipp'))('a whole task and its recall flow through SIPp
       source: 3,
       text: 'Hello',
       lan: 'en',
-      maxRingingTime: 20,
+      // Engine time: at 30x, 120 s of ringing is 4 s of wall-clock time for the SIP driver.
+      maxRingingTime: 120,
       maxCalls: 60,
       numberInfoList: list.map((n, i) => ({ calleeNumber: n, text1: `C${i}` })),
       recallFlow: { recallInterval: 1, recallNum: RECALL_NUM, recallType: 1 },

@@ -189,6 +189,7 @@ class SimLeg extends EventEmitter<CallLegEvents> implements CallLeg {
 
 export class SimDriver implements TelephonyDriver {
   readonly name = 'sim';
+  readonly timing = 'clock' as const;
   private readonly options: SimOptions;
 
   constructor(
