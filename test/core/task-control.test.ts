@@ -258,6 +258,33 @@ describe('call timing settings (maxRingingTime, loopCount, maxCalls) on a 10x cl
     expect(r.ring_duration).toBeLessThanOrEqual(26);
   });
 
+  it('renders text-to-speech per callee: each hears their own ${text1}', async () => {
+    const short = 'Al';
+    const long = 'Maximilian Alexander Worthing';
+    const id = await sendSlow({
+      taskName: 'personal',
+      text: 'Hello ${text1}',
+      maxCalls: 999,
+      numberInfoList: [
+        { calleeNumber: TALK_LONG, text1: short },
+        { calleeNumber: TALK_LONG_2, text1: long },
+      ],
+    });
+    await finishedSlow(id);
+    const [shortAudio, longAudio] = await Promise.all(
+      [short, long].map((name) => slow.ring.media.renderTts({ text: `Hello ${name}`, lan: 'en' })),
+    );
+    expect(longAudio!.durationMs).toBeGreaterThan(shortAudio!.durationMs + 1000);
+    const a = await recordSlow(id, TALK_LONG);
+    const b = await recordSlow(id, TALK_LONG_2);
+    // Each call lasts at least its own message (plus the render time after the answer), and the longer
+    // name makes the call longer by about the difference between the two renders.
+    expect(a.call_duration).toBeGreaterThanOrEqual(Math.floor(shortAudio!.durationMs / 1000));
+    expect(b.call_duration).toBeGreaterThanOrEqual(Math.floor(longAudio!.durationMs / 1000));
+    const gap = (longAudio!.durationMs - shortAudio!.durationMs) / 1000;
+    expect(b.call_duration - a.call_duration).toBeGreaterThanOrEqual(Math.floor(gap) - 2);
+  });
+
   it('plays the message loopCount times, and ends the call at maxCalls seconds after the answer', async () => {
     const audio = await slow.ring.media.renderTts({ text: 'Hello, this is your reminder.', lan: 'en' });
     const loops = await sendSlow({ taskName: 'loops', loopCount: 3, maxCalls: 999, numberList: [TALK_LONG] });
