@@ -50,8 +50,19 @@ export class Engine {
       { owner: options.owner, leaseRealMs: options.leaseRealMs, maxInFlight: options.maxInFlight },
     );
     this.recall = new RecallScheduler(db, clock);
-    this.push = new PushWorker(db, clock, log);
-    this.sms = new SmsOutboxWorker(db, clock, deps.sms, log);
+    // Outbox rows are leased like calls: a sender that dies leaves them due again after the lease.
+    const lease = Math.max(options.leaseRealMs, 1_000);
+    this.push = new PushWorker(db, clock, log, {
+      batchSize: 100,
+      maxAttempts: 20,
+      timeoutMs: 10_000,
+      leaseRealMs: lease,
+    });
+    this.sms = new SmsOutboxWorker(db, clock, deps.sms, log, {
+      batchSize: 50,
+      maxAttempts: 12,
+      leaseRealMs: lease,
+    });
   }
 
   start(): void {

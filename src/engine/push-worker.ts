@@ -71,9 +71,8 @@ export class PushWorker {
       const message = error instanceof Error ? error.message : String(error);
       this.log.warn({ appId, count: ids.length, attempts, error: message }, 'status push failed; will retry');
       await markOutboxFailed(this.db, 'push_outbox', {
-        ids,
+        leased: batch.map((row) => ({ id: row.id, attempts: row.attempts })),
         now: this.clock.now(),
-        attempts,
         error: message,
         giveUp: attempts >= this.options.maxAttempts,
       });

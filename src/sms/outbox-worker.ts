@@ -102,14 +102,15 @@ export class SmsOutboxWorker {
     const message = error instanceof Error ? error.message : String(error);
     const giveUp = !retryable || row.attempts >= this.options.maxAttempts;
     this.log.warn({ smsId: row.id, attempts: row.attempts, retryable, error: message }, 'SMS send failed');
-    await markOutboxFailed(this.db, 'sms_outbox', {
-      ids: [row.id],
+    const changed = await markOutboxFailed(this.db, 'sms_outbox', {
+      leased: [{ id: row.id, attempts: row.attempts }],
       now: this.clock.now(),
-      attempts: row.attempts,
       error: message,
       giveUp,
     });
-    if (giveUp) await this.db.query("UPDATE calls SET sms_status = 'failed' WHERE id = $1", [row.call_id]);
+    if (giveUp && changed.length > 0) {
+      await this.db.query("UPDATE calls SET sms_status = 'failed' WHERE id = $1", [row.call_id]);
+    }
   }
 
   private async recordReceipt(receipt: DeliveryReceipt): Promise<void> {

@@ -13,6 +13,7 @@ const A = '8613900000001'; // answers and presses 1
 const B = '8613900000002'; // busy (rang)
 const C = '8613900000003'; // unavailable (never rang)
 const D = '8613900000004'; // answers, no key
+const ROUNDS = '8613900000201'; // always busy: called in round 0 and round 1
 
 describe('hang-up SMS through SMPP', () => {
   const smsc = new FakeSmsc('ringcast', 'secret');
@@ -29,6 +30,7 @@ describe('hang-up SMS through SMPP', () => {
       [D]: { kind: 'answer' as const, ringMs: 3000, listenMs: 20_000, key: undefined, keyAtMs: undefined },
     };
     for (let i = 0; i < 10; i++) overrides[`86139000001${i}`] = { kind: 'busy' };
+    overrides[ROUNDS] = { kind: 'busy' };
     service = await startService({
       clockSpeed: 500,
       sim: { seed: 'sms', overrides },
@@ -118,6 +120,38 @@ describe('hang-up SMS through SMPP', () => {
       );
       return row?.sms_status === 'delivered';
     });
+  });
+
+  it("applies each recall node's own SMS settings to the calls of its round", async () => {
+    const sent = await call<number>('/voice/group/call/send', {
+      appId,
+      taskName: 'sms per round',
+      source: 3,
+      text: 'Hello',
+      lan: 'en',
+      hangUpSms: 1,
+      failedPush: 1,
+      smsContent: 'Round zero ${text1}',
+      numberInfoList: [{ calleeNumber: ROUNDS, text1: 'Kim' }],
+      recallFlow: {
+        recallInterval: 1,
+        recallNum: 1,
+        recallType: 1,
+        nodeList: [{ hangUpSms: 1, failedPush: 1, smsContent: 'Round one ${text1}', senderId: 'Second' }],
+      },
+    });
+    expect(sent.status, sent.reason).toBe('0');
+    await waitFor(
+      'two SMS for the number',
+      async () => smsc.submits.filter((s) => s.destination === ROUNDS).length >= 2,
+      30_000,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const texts = smsc.submits.filter((s) => s.destination === ROUNDS).map((s) => [s.text, s.source]);
+    expect(texts).toEqual([
+      ['Round zero Kim', ''],
+      ['Round one Kim', 'Second'],
+    ]);
   });
 
   it('loses nothing and sends nothing twice when the SMSC is down, then throttles, then recovers', async () => {

@@ -25,14 +25,28 @@ export function backoffMs(attempts: number): number {
   return Math.min(5_000 * 2 ** Math.max(0, attempts - 1), 3_600_000);
 }
 
+/**
+ * Records a failed delivery of leased rows and schedules the retry. `leased` pairs each id with the
+ * attempts count its lease set: a sender whose lease lapsed and whose rows were taken over (attempts
+ * moved on) changes nothing, so a late failure cannot re-queue what another sender already delivered.
+ */
 export async function markOutboxFailed(
   db: Queryable,
   table: OutboxTable,
-  args: { ids: number[]; now: number; attempts: number; error: string; giveUp: boolean },
-): Promise<void> {
-  await db.query(
-    `UPDATE ${table} SET state = CASE WHEN $4 THEN 'failed' ELSE 'queued' END, next_at = $2, last_error = $3
-     WHERE id = ANY($1::int[])`,
-    [args.ids, new Date(args.now + backoffMs(args.attempts)), args.error.slice(0, 500), args.giveUp],
+  args: { leased: Array<{ id: number; attempts: number }>; now: number; error: string; giveUp: boolean },
+): Promise<number[]> {
+  const attempts = Math.max(...args.leased.map((row) => row.attempts));
+  const rows = await db.query<{ id: number }>(
+    `UPDATE ${table} SET state = CASE WHEN $5 THEN 'failed' ELSE 'queued' END, next_at = $3, last_error = $4
+     WHERE state = 'queued' AND (id, attempts) IN (SELECT * FROM unnest($1::int[], $2::int[]))
+     RETURNING id`,
+    [
+      args.leased.map((row) => row.id),
+      args.leased.map((row) => row.attempts),
+      new Date(args.now + backoffMs(attempts)),
+      args.error.slice(0, 500),
+      args.giveUp,
+    ],
   );
+  return rows.map((row) => row.id);
 }
