@@ -7,6 +7,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { ResultCode } from '../domain/errors.ts';
 import { authenticate } from './auth.ts';
+import { registerConsoleRoutes } from './console.ts';
 import type { ApiContext } from './context.ts';
 import { failure, toEnvelope } from './envelope.ts';
 import { registerRecallFlowRoutes } from './recall-flows.ts';
@@ -97,5 +98,6 @@ export async function buildServer(ctx: ApiContext) {
   await app.register(api);
   await app.register(api, { prefix: '/v3' });
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  registerConsoleRoutes(app);
   return app;
 }
