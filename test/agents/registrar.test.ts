@@ -18,11 +18,7 @@ import {
   serialize,
 } from '../../src/telephony/sip/message.ts';
 import { Registrar } from '../../src/telephony/sip/registrar.ts';
-import {
-  type Remote,
-  type SipTransport,
-  type TransportEvents,
-} from '../../src/telephony/sip/transport.ts';
+import type { Remote, SipTransport, TransportEvents } from '../../src/telephony/sip/transport.ts';
 import { newAccount, testDb } from '../helpers/harness.ts';
 
 /** A transport that records what the registrar sends, so RFC rules can be checked message by message. */
