@@ -17,7 +17,7 @@ import {
   type SipResponse,
   serialize,
 } from '../../src/telephony/sip/message.ts';
-import { Registrar } from '../../src/telephony/sip/registrar.ts';
+import { Registrar, registrarConfigFromEnv } from '../../src/telephony/sip/registrar.ts';
 import type { Remote, SipTransport, TransportEvents } from '../../src/telephony/sip/transport.ts';
 import { newAccount, testDb } from '../helpers/harness.ts';
 
@@ -196,5 +196,25 @@ describe('SIP registrar (RFC 3261 §10.3, digest per RFC 2617)', () => {
     expect(transport.sent[0]?.status).toBe(405);
     expect(transport.sent[0]?.headers.get('allow')).toBe('REGISTER');
     expect(serialize(transport.sent[0]!).toString()).toContain('SIP/2.0 405');
+  });
+
+  it('RINGCAST_SIP_REGISTRAR_PORT turns the registrar on; unset, there is none', () => {
+    expect(registrarConfigFromEnv({})).toBeNull();
+    expect(registrarConfigFromEnv({ RINGCAST_SIP_REGISTRAR_PORT: '5070' })).toEqual({
+      localHost: '127.0.0.1',
+      localPort: 5070,
+      realm: 'ringcast',
+    });
+    expect(() => registrarConfigFromEnv({ RINGCAST_SIP_REGISTRAR_PORT: 'x' })).toThrow(/port/);
+  });
+
+  it('a retransmitted REGISTER gets the very same response (§17.2.2), not a second challenge', async () => {
+    const transport = new RecordingTransport();
+    new Registrar(transport, db, clock);
+    const request = headers(agents[0]!.username, ['Contact: <sip:a@127.0.0.1:5070>']);
+    const first = await transport.register(request);
+    const again = await transport.register(request);
+    expect(again.status).toBe(401);
+    expect(serialize(again).toString()).toBe(serialize(first).toString());
   });
 });

@@ -26,6 +26,8 @@ interface Detail {
   callLossNum: number;
   callLossNumRate: number;
   sipGroupName: string | null;
+  receivedSeatNum: number;
+  onineSeatNum: number;
 }
 
 interface CallRow {
@@ -150,6 +152,8 @@ describe('transfer to an agent (toSeat=1) on the simulated carrier', () => {
       toseatNumRate: 100,
       callLossNum: 0,
       sipGroupName: 'after-message',
+      receivedSeatNum: 1,
+      onineSeatNum: 1,
     });
     const row = await record(taskId);
     expect(row.seat).toBe(seats.usernames[0]);

@@ -13,8 +13,16 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { Clock } from '../../clock.ts';
 import type { Queryable } from '../../db/db.ts';
 import { bindRegistration, findSipAccount, unbindRegistration } from '../../db/queries/agents.ts';
-import { makeResponse, parseNameAddr, parseSipUri, type SipRequest, unquote } from './message.ts';
-import type { Remote, SipTransport } from './transport.ts';
+import {
+  makeResponse,
+  parseNameAddr,
+  parseSipUri,
+  type SipRequest,
+  type SipResponse,
+  topVia,
+  unquote,
+} from './message.ts';
+import { type Remote, type SipTransport, UdpTransport } from './transport.ts';
 import { randomToken } from './user-agent-core.ts';
 
 export interface RegistrarOptions {
@@ -81,14 +89,38 @@ export class Registrar {
     this.secret = this.options.nonceSecret ?? randomBytes(32);
     transport.on('message', (message, remote) => {
       if (message.kind !== 'request' || message.method === 'ACK') return;
-      void this.onRequest(message, remote).catch(() => {
-        this.send(makeResponse(message, 500, randomToken()), remote);
-      });
+      // §17.2.2: a retransmitted request gets the same final response again (or nothing while the first
+      // is still being worked on), so a client never sees two different answers to one request.
+      const key = `${topVia(message)?.params.get('branch') ?? ''}|${message.headers.get('call-id')}|${message.headers.get('cseq')}`;
+      if (this.answered.has(key)) {
+        const cached = this.answered.get(key);
+        if (cached) this.transport.send(cached, remote).catch(() => {});
+        return;
+      }
+      if (this.answered.size >= 10_000) return;
+      this.answered.set(key, null);
+      setTimeout(() => this.answered.delete(key), 64 * 500).unref();
+      void this.onRequest(message, remote)
+        .catch(() => this.makeAndSend(message, 500, 'Server Internal Error', remote))
+        .finally(() => {
+          if (this.answered.get(key) === null) this.answered.delete(key);
+        });
     });
   }
 
-  private send(response: ReturnType<typeof makeResponse>, remote: Remote): void {
+  /** Final responses by request (branch, Call-ID, CSeq), kept 64·T1 for retransmissions; null = in progress. */
+  private readonly answered = new Map<string, SipResponse | null>();
+
+  private makeAndSend(req: SipRequest, status: number, reason: string, remote: Remote): void {
+    this.send(makeResponse(req, status, randomToken(), reason), remote, req);
+  }
+
+  private send(response: SipResponse, remote: Remote, req?: SipRequest): void {
     response.headers.set('user-agent', 'ringcast');
+    const key = req
+      ? `${topVia(req)?.params.get('branch') ?? ''}|${req.headers.get('call-id')}|${req.headers.get('cseq')}`
+      : undefined;
+    if (key && this.answered.has(key)) this.answered.set(key, response);
     this.transport.send(response, remote).catch(() => {});
   }
 
@@ -114,7 +146,7 @@ export class Registrar {
       'www-authenticate',
       `Digest realm="${this.options.realm}", nonce="${this.nonce()}", algorithm=MD5, qop="auth"${staleParam}`,
     );
-    this.send(res, remote);
+    this.send(res, remote, req);
     this.onOutcome?.({ kind: 'challenge', stale }, remote);
   }
 
@@ -122,7 +154,7 @@ export class Registrar {
     if (req.method !== 'REGISTER') {
       const res = makeResponse(req, 405, randomToken(), 'Method Not Allowed');
       res.headers.append('allow', 'REGISTER');
-      this.send(res, remote);
+      this.send(res, remote, req);
       return;
     }
     // §10.3 step 4: authenticate (RFC 2617 digest; we are a registrar, so 401 + WWW-Authenticate).
@@ -150,7 +182,7 @@ export class Registrar {
     // §10.3 step 6: the authenticated user may only register its own address of record (the To URI).
     const aor = parseSipUri(parseNameAddr(req.headers.get('to') ?? '')?.uri ?? '');
     if (aor?.user !== username) {
-      this.send(makeResponse(req, 403, randomToken(), 'Forbidden'), remote);
+      this.send(makeResponse(req, 403, randomToken(), 'Forbidden'), remote, req);
       this.onOutcome?.({ kind: 'forbidden', reason: 'To is not the authenticated account' }, remote);
       return;
     }
@@ -166,7 +198,7 @@ export class Registrar {
       const res = makeResponse(req, 200, randomToken(), 'OK');
       if (contact) res.headers.append('contact', `<${contact}>;expires=${expiresS}`);
       res.headers.append('date', new Date(now).toUTCString());
-      this.send(res, remote);
+      this.send(res, remote, req);
     };
     if (contacts.length === 0) {
       const account = await findSipAccount(this.db, username);
@@ -180,7 +212,7 @@ export class Registrar {
     // "Contact: *" with Expires 0 removes every binding (§10.2.2).
     if (contacts.some((c) => c.trim() === '*')) {
       if (headerExpires?.trim() !== '0' || contacts.length > 1) {
-        this.send(makeResponse(req, 400, randomToken(), 'Bad Request'), remote);
+        this.send(makeResponse(req, 400, randomToken(), 'Bad Request'), remote, req);
         return;
       }
       await unbindRegistration(this.db, username, now);
@@ -190,7 +222,7 @@ export class Registrar {
     }
     const contact = parseNameAddr(contacts[contacts.length - 1]!);
     if (!contact || !parseSipUri(contact.uri)) {
-      this.send(makeResponse(req, 400, randomToken(), 'Bad Request'), remote);
+      this.send(makeResponse(req, 400, randomToken(), 'Bad Request'), remote, req);
       return;
     }
     const asked = contact.params.get('expires') ?? headerExpires?.trim();
@@ -205,7 +237,7 @@ export class Registrar {
     if (requested < this.options.minExpiresS) {
       const res = makeResponse(req, 423, randomToken(), 'Interval Too Brief');
       res.headers.append('min-expires', String(this.options.minExpiresS));
-      this.send(res, remote);
+      this.send(res, remote, req);
       this.onOutcome?.({ kind: 'too-brief' }, remote);
       return;
     }
@@ -215,4 +247,33 @@ export class Registrar {
     ok(contact.uri, expiresS);
     this.onOutcome?.({ kind: 'bound', username, contact: uri, expiresS }, remote);
   }
+}
+
+/**
+ * Where the registrar listens, from the environment (composition root): RINGCAST_SIP_REGISTRAR_PORT
+ * (UDP; unset = no registrar) and RINGCAST_SIP_LOCAL_HOST (default 127.0.0.1), RINGCAST_SIP_REALM.
+ */
+export function registrarConfigFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): { localHost: string; localPort: number; realm: string } | null {
+  const port = env.RINGCAST_SIP_REGISTRAR_PORT;
+  if (!port) return null;
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535)
+    throw new Error('RINGCAST_SIP_REGISTRAR_PORT must be a port number');
+  return {
+    localHost: env.RINGCAST_SIP_LOCAL_HOST || '127.0.0.1',
+    localPort: Number(port),
+    realm: env.RINGCAST_SIP_REALM || defaultRegistrarOptions.realm,
+  };
+}
+
+/** Opens a UDP transport and serves REGISTER on it; `close` stops both. */
+export async function listenRegistrar(
+  at: { localHost: string; localPort: number; realm: string },
+  db: Queryable,
+  clock: Clock,
+): Promise<{ registrar: Registrar; close(): Promise<void> }> {
+  const transport = await UdpTransport.open({ localHost: at.localHost, localPort: at.localPort });
+  const registrar = new Registrar(transport, db, clock, { realm: at.realm });
+  return { registrar, close: () => transport.close() };
 }
