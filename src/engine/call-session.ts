@@ -46,8 +46,9 @@ export function runCall(deps: CallSessionDeps, plan: CallPlan): Promise<AttemptR
   // toSeat=1: after the message (toSeatType 1) or on toSeatKey (toSeatType 2) the call goes to an agent.
   const transferTo = settings.toSeat === 1 ? deps.transfer : undefined;
   let transferring: Promise<SeatOutcome> | null = null;
+  let ended = false;
   const startTransfer = () => {
-    if (!transferTo || transferring) return;
+    if (!transferTo || transferring || ended) return;
     leg.stopPlayback();
     transferring = transferTo(leg, plan).then((outcome) => {
       void leg.hangup();
@@ -60,6 +61,7 @@ export function runCall(deps: CallSessionDeps, plan: CallPlan): Promise<AttemptR
     const finish = (cause: HangupCause) => {
       if (settled) return;
       settled = true;
+      ended = true;
       stop.abort();
       const outcome = classifyOutcome({ rang: ringingTime !== null, answered: answerTime !== null, cause });
       const hangupTime = clock.now();
