@@ -12,6 +12,7 @@ import { createSmsTransport, smsConfigFromEnv } from './sms/index.ts';
 import type { SmsTransport } from './sms/transport.ts';
 import type { TelephonyDriver } from './telephony/driver.ts';
 import { defaultSimOptions, SimDriver } from './telephony/sim/sim-driver.ts';
+import { listenRegistrar, registrarConfigFromEnv } from './telephony/sip/registrar.ts';
 import { SipDriver, sipConfigFromEnv } from './telephony/sip/sip-driver.ts';
 
 export interface RingcastParts {
@@ -64,6 +65,9 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
     },
   );
   const server = await buildServer({ db, clock, media, log, trustProxy: config.trustProxy });
+  // Agents' softphones register here (SIP driver only; RINGCAST_SIP_REGISTRAR_PORT unset = none).
+  const registrarAt = config.telephony === 'sip' ? registrarConfigFromEnv(process.env) : null;
+  const registrar = registrarAt ? await listenRegistrar(registrarAt, db, clock) : null;
   return {
     config,
     db,
@@ -74,6 +78,7 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
     media,
     async close() {
       await server.close();
+      await registrar?.close();
       await engine.stopAndDrain();
       await driver.close();
       await sms.close();

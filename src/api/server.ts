@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { ResultCode } from '../domain/errors.ts';
+import { registerAgentRoutes } from './agents.ts';
 import { authenticate } from './auth.ts';
 import { registerConsoleRoutes } from './console.ts';
 import type { ApiContext } from './context.ts';
@@ -94,6 +95,7 @@ export async function buildServer(ctx: ApiContext) {
     registerRecordRoutes(scope, ctx);
     registerRecallFlowRoutes(scope, ctx);
     registerTtsRoutes(scope, ctx);
+    registerAgentRoutes(scope, ctx);
   };
   await app.register(api);
   await app.register(api, { prefix: '/v3' });

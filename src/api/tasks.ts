@@ -130,7 +130,11 @@ async function createTask(
   }
 }
 
-export function taskDetail(task: TaskRow, zone: string, extra: { sipGroupName: string | null }) {
+export function taskDetail(
+  task: TaskRow,
+  zone: string,
+  extra: { sipGroupName: string | null; onlineSeats?: number },
+) {
   const s = task.settings;
   const settled = task.call_num;
   return {
@@ -169,7 +173,7 @@ export function taskDetail(task: TaskRow, zone: string, extra: { sipGroupName: s
     allowSendTime: s.allowSendTime,
     sipGroupName: extra.sipGroupName,
     receivedSeatNum: task.toseat_num,
-    onineSeatNum: 0,
+    onineSeatNum: extra.onlineSeats ?? 0,
     sourceTaskId: task.source_task_id ?? task.id,
     outRecallCount: task.round,
   };
@@ -309,10 +313,17 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const [group] =
       task.settings.sipGroupId === undefined
         ? []
-        : await ctx.db.query<{ group_name: string }>('SELECT group_name FROM seat_groups WHERE id = $1', [
-            task.settings.sipGroupId,
-          ]);
-    return ok(taskDetail(task, account.time_zone, { sipGroupName: group?.group_name ?? null }));
+        : await ctx.db.query<{ group_name: string; online: number }>(
+            `SELECT g.group_name, (SELECT count(*)::int FROM sip_accounts s WHERE s.group_id = g.id AND s.expires_at > $2)
+               AS online FROM seat_groups g WHERE g.id = $1`,
+            [task.settings.sipGroupId, new Date(ctx.clock.now())],
+          );
+    return ok(
+      taskDetail(task, account.time_zone, {
+        sipGroupName: group?.group_name ?? null,
+        onlineSeats: group?.online ?? 0,
+      }),
+    );
   };
   const DetailParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
   app.get('/voice/group/call/detail/:id', { schema: { params: DetailParams } }, async (request) =>

@@ -9,6 +9,7 @@ import { classifyOutcome } from '../domain/outcome.ts';
 import type { TaskSettings } from '../domain/task-settings.ts';
 import type { CalleeInfo } from '../domain/template.ts';
 import type { HangupCause, PreparedAudio, TelephonyDriver } from '../telephony/driver.ts';
+import type { SeatOutcome, SeatTransfer } from './seat-transfer.ts';
 
 export interface CallPlan {
   callId: number;
@@ -23,6 +24,8 @@ export interface CallSessionDeps {
   driver: TelephonyDriver;
   prepareAudio(settings: TaskSettings, info: CalleeInfo): Promise<PreparedAudio>;
   onError(error: unknown, callId: number): void;
+  /** Transfer to an agent (toSeat=1); without it toSeat is ignored. See seat-transfer.ts. */
+  transfer?: SeatTransfer;
 }
 
 export function runCall(deps: CallSessionDeps, plan: CallPlan): Promise<AttemptResult> {
@@ -41,30 +44,51 @@ export function runCall(deps: CallSessionDeps, plan: CallPlan): Promise<AttemptR
   let answerTime: number | null = null;
   const keys: string[] = [];
   const stop = new AbortController();
+  // toSeat=1: after the message (toSeatType 1) or on toSeatKey (toSeatType 2) the call goes to an agent.
+  const transferTo = settings.toSeat === 1 ? deps.transfer : undefined;
+  let transferring: Promise<SeatOutcome> | null = null;
+  let ended = false;
+  const startTransfer = () => {
+    if (!transferTo || transferring || ended) return;
+    leg.stopPlayback();
+    transferring = transferTo(leg, plan).then((outcome) => {
+      void leg.hangup();
+      return outcome;
+    });
+  };
 
   return new Promise<AttemptResult>((resolve) => {
     let settled = false;
     const finish = (cause: HangupCause) => {
       if (settled) return;
       settled = true;
+      ended = true;
       stop.abort();
       const outcome = classifyOutcome({ rang: ringingTime !== null, answered: answerTime !== null, cause });
-      resolve({
+      const hangupTime = clock.now();
+      const result = (seat: SeatOutcome | null): AttemptResult => ({
         ...outcome,
         ringingTime,
         answerTime,
-        hangupTime: clock.now(),
+        hangupTime,
         keys,
-        seat: null,
-        transferred: false,
-        callLoss: false,
+        seat: seat?.seat ?? null,
+        transferred: seat?.transferred ?? false,
+        callLoss: seat?.callLoss ?? false,
+        ...(seat ? { seatWaitMs: seat.waitMs, seatTalkMs: seat.talkMs } : {}),
       });
+      // A transfer in progress ends with the callee's leg; its outcome completes the record.
+      if (transferring) void transferring.then((seat) => resolve(result(seat)));
+      else resolve(result(null));
     };
     leg.on('hangup', finish);
     leg.on('ringing', () => {
       ringingTime ??= clock.now();
     });
-    leg.on('dtmf', (digit) => keys.push(digit));
+    leg.on('dtmf', (digit) => {
+      keys.push(digit);
+      if (settings.toSeatType === 2 && digit === settings.toSeatKey) startTransfer();
+    });
     leg.on('answered', () => {
       answerTime = clock.now();
       // maxCalls bounds the call from the answer, whatever else is going on.
@@ -73,9 +97,12 @@ export function runCall(deps: CallSessionDeps, plan: CallPlan): Promise<AttemptR
       });
       void deps
         .prepareAudio(settings, plan.info)
-        .then((audio) => leg.play(audio, settings.loopCount))
+        .then((audio) => (transferring ? false : leg.play(audio, settings.loopCount)))
         .then((completed) => {
-          if (completed) void leg.hangup();
+          // A transfer (toSeatKey pressed) owns the call from here on.
+          if (!completed || transferring) return;
+          if (transferTo && settings.toSeatType === 1) startTransfer();
+          else void leg.hangup();
         })
         .catch((error: unknown) => {
           deps.onError(error, plan.callId);

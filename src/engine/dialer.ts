@@ -22,6 +22,11 @@ export interface DialerOptions {
   maxInFlight: number;
 }
 
+/** outboundControl=1 with a seat group: concurrency follows the group's idle agents (spec §5). */
+function isProportional(task: RunningTask): boolean {
+  return task.settings.outboundControl === 1 && task.settings.sipGroupId !== undefined;
+}
+
 export class Dialer {
   private readonly inFlight = new Map<number, Promise<void>>();
 
@@ -53,18 +58,34 @@ export class Dialer {
     for (const task of open)
       byAccount.set(task.account_id, [...(byAccount.get(task.account_id) ?? []), task]);
     for (const [accountId, tasks] of byAccount) {
-      const room = this.options.maxInFlight - this.inFlight.size;
-      if (room <= 0) break;
-      const leased = await leaseCalls(this.db, {
-        accountId,
-        taskIds: tasks.map((task) => task.id),
-        owner: this.options.owner,
-        now: this.clock.now(),
-        leaseMs: this.leaseMs,
-        max: room,
-      });
-      const taskById = new Map(tasks.map((task) => [task.id, task]));
-      for (const call of leased) this.start(call, taskById.get(call.task_id)!);
+      // Proportional tasks (outboundControl=1) are leased one by one, each within its own agent limit.
+      const batches = [
+        tasks.filter((task) => !isProportional(task)),
+        ...tasks.filter(isProportional).map((task) => [task]),
+      ];
+      for (const batch of batches) {
+        const room = this.options.maxInFlight - this.inFlight.size;
+        if (room <= 0 || batch.length === 0) continue;
+        const [first] = batch;
+        const leased = await leaseCalls(this.db, {
+          accountId,
+          taskIds: batch.map((task) => task.id),
+          owner: this.options.owner,
+          now: this.clock.now(),
+          leaseMs: this.leaseMs,
+          max: room,
+          ...(first && isProportional(first)
+            ? {
+                proportional: {
+                  groupId: first.settings.sipGroupId!,
+                  calloutRate: first.settings.calloutRate,
+                },
+              }
+            : {}),
+        });
+        const taskById = new Map(batch.map((task) => [task.id, task]));
+        for (const call of leased) this.start(call, taskById.get(call.task_id)!);
+      }
     }
     await finishDrainedTasks(this.db, this.clock.now());
   }

@@ -10,12 +10,15 @@ import { Dialer } from './dialer.ts';
 import { runLoop } from './loop.ts';
 import { PushWorker } from './push-worker.ts';
 import { RecallScheduler } from './recall-scheduler.ts';
+import { createSeatTransfer, type SeatTransferOptions } from './seat-transfer.ts';
 
 export interface EngineOptions {
   owner: string;
   leaseRealMs: number;
   pollMs: number;
   maxInFlight: number;
+  /** Agent wait and ring bounds for transfers (defaults in seat-transfer.ts). */
+  seatTransfer?: Partial<SeatTransferOptions>;
 }
 
 export class Engine {
@@ -45,6 +48,14 @@ export class Engine {
         driver,
         prepareAudio: (settings, info) => content.prepare(settings, info),
         onError: (error, callId) => log.error({ err: error, callId }, 'call media failed'),
+        transfer: createSeatTransfer({
+          db,
+          clock,
+          driver,
+          log,
+          prepareAudio: (settings, info) => content.prepare(settings, info),
+          ...(options.seatTransfer ? { options: options.seatTransfer } : {}),
+        }),
       },
       log,
       { owner: options.owner, leaseRealMs: options.leaseRealMs, maxInFlight: options.maxInFlight },

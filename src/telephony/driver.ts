@@ -30,6 +30,11 @@ export interface OriginateRequest {
   from: string;
   /** Give up (CANCEL) when not answered within this many ms. */
   ringTimeoutMs: number;
+  /**
+   * Where to send the call instead of `to` at the carrier: a registered agent's Contact URI. Drivers
+   * that cannot reach a URI (the simulator) ignore it.
+   */
+  uri?: string;
   /** Recall round of this attempt (0 = the original task); only the simulator uses it, to vary outcomes. */
   round?: number;
 }

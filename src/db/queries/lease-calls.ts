@@ -1,5 +1,6 @@
-import { dialBudget } from '../../domain/pacing.ts';
+import { dialBudget, proportionalLimit } from '../../domain/pacing.ts';
 import type { Db } from '../db.ts';
+import { countIdleAgents } from './agents.ts';
 import { calleeInfoSql } from './callee-info.ts';
 
 export interface LeasedCall {
@@ -17,7 +18,19 @@ export interface LeasedCall {
  */
 export async function leaseCalls(
   db: Db,
-  args: { accountId: number; taskIds: number[]; owner: string; now: number; leaseMs: number; max: number },
+  args: {
+    accountId: number;
+    taskIds: number[];
+    owner: string;
+    now: number;
+    leaseMs: number;
+    max: number;
+    /**
+     * Proportional outbound (spec §5, outboundControl=1): the tasks' calls in flight stay within the
+     * group's idle agents × calloutRate, counted under the same account lock so processes agree.
+     */
+    proportional?: { groupId: number; calloutRate: number };
+  },
 ): Promise<LeasedCall[]> {
   if (args.taskIds.length === 0 || args.max <= 0) return [];
   return db.transaction(async (tx) => {
@@ -45,7 +58,15 @@ export async function leaseCalls(
       tokensAt: account.tokens_at?.getTime() ?? null,
       now: args.now,
     });
-    const limit = Math.min(budget, args.max);
+    let limit = Math.min(budget, args.max);
+    if (args.proportional) {
+      const idle = await countIdleAgents(tx, args.proportional.groupId, args.now);
+      const [{ n } = { n: 0 }] = await tx.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM calls WHERE task_id = ANY($1::int[]) AND state = 'dialling'",
+        [args.taskIds],
+      );
+      limit = Math.min(limit, proportionalLimit(idle, args.proportional.calloutRate) - n);
+    }
     if (limit <= 0) return [];
     const leased = await tx.query<LeasedCall>(
       `UPDATE calls SET state = 'dialling', lease_owner = $2, lease_until = $3, submit_time = $4, call_time = $4

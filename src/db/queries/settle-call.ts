@@ -14,6 +14,9 @@ export interface AttemptResult extends Outcome {
   seat: string | null;
   transferred: boolean;
   callLoss: boolean;
+  /** Transferred calls: wait for the agent's answer, and agent talk time (ms). */
+  seatWaitMs?: number | null;
+  seatTalkMs?: number | null;
 }
 
 interface TaskForSettle {
@@ -46,7 +49,7 @@ async function settleInTx(
     `UPDATE calls SET state = 'done', lease_owner = NULL, lease_until = NULL,
        ringing_time = $4, answer_time = $5, hangup_time = $6,
        ring_duration = $7, call_duration = $8, termination_code = $9, termination_reason = $10,
-       call_status = $11, feedback_value = $12, seat = $13
+       call_status = $11, feedback_value = $12, seat = $13, seat_wait_ms = $14, seat_talk_ms = $15
      WHERE id = $1 AND state = 'dialling'
        AND ($2::text IS NULL OR lease_owner = $2)
        AND ($3::timestamptz IS NULL OR lease_until < $3)
@@ -65,6 +68,8 @@ async function settleInTx(
       r.callStatus,
       firstKey,
       r.seat,
+      r.seatWaitMs ?? null,
+      r.seatTalkMs ?? null,
     ],
   );
   if (!call) return null;

@@ -183,13 +183,16 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     const core = this.core!;
     const c = this.cfg;
     const tp = c.transport === 'tcp' ? ';transport=tcp' : '';
-    const uri = `sip:${this.request.to}@${c.trunkHost}:${c.trunkPort}${tp}`;
+    // A registered agent is called at its Contact (OriginateRequest.uri); everyone else via the trunk.
+    const target =
+      this.request.uri && /^sips?:[^\s<>"]+$/i.test(this.request.uri) ? this.request.uri : undefined;
+    const uri = target ?? `sip:${this.request.to}@${c.trunkHost}:${c.trunkPort}${tp}`;
     const via = core.newVia();
     const fromUser = /^[0-9A-Za-z+._-]{1,64}$/.test(this.request.from) ? this.request.from : 'anonymous';
     const h = core.baseHeaders(
       via.value,
       `<sip:${fromUser}@${c.trunkHost}>;tag=${this.localTag}`,
-      `<sip:${this.request.to}@${c.trunkHost}>`,
+      target ? `<${target}>` : `<sip:${this.request.to}@${c.trunkHost}>`,
       this.sipCallId,
       `${++this.localSeq} INVITE`,
     );
@@ -323,7 +326,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     const core = this.core!;
     const inv = this.invite!;
     const via = core.newVia();
-    const to = `<sip:${this.request.to}@${this.cfg.trunkHost}>${this.remoteTag ? `;tag=${this.remoteTag}` : ''}`;
+    const to = `${inv.headers.get('to')!}${this.remoteTag ? `;tag=${this.remoteTag}` : ''}`;
     const h = core.baseHeaders(
       via.value,
       inv.headers.get('from')!,

@@ -1,0 +1,205 @@
+/**
+ * Agents (spec §3 "Agents"): SIP phone accounts and seat groups.
+ *
+ * [ours] `/voice/sipAdd` creates the seat group named `groupName` when the app has none by that name
+ * (callinStrategy 1), because the originals' sipAdd takes a group *name*, not an id; `/cc/seatGroup/addGroup`
+ * on an existing name is still -20. Accounts (SIP user names) are numbers unique across the service, since
+ * the registrar knows an agent by user name alone.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { AccountRow } from '../db/queries/accounts.ts';
+import { findApp } from '../db/queries/accounts.ts';
+import {
+  findSeatGroupByName,
+  insertSeatGroup,
+  insertSipAccounts,
+  newSipPassword,
+  type SeatGroupRow,
+} from '../db/queries/agents.ts';
+import { effectiveState } from '../domain/agent-state.ts';
+import { ApiError, notFound, ResultCode } from '../domain/errors.ts';
+import { formatInZone } from '../domain/time.ts';
+import type { ApiContext } from './context.ts';
+import { ok } from './envelope.ts';
+import { page, withPaging } from './schemas.ts';
+
+const groupName = Type.String({ minLength: 4, maxLength: 32 });
+const appId = Type.Integer({ minimum: 1 });
+const callinStrategy = Type.Integer({
+  minimum: 1,
+  maximum: 4,
+  description: '1 longest idle, 2 fewest calls, 3 priority, 4 round-robin',
+});
+
+const SipAddBody = Type.Object({
+  appId,
+  groupName,
+  phoneName: Type.String({ minLength: 4, maxLength: 32 }),
+  quantity: Type.Integer({ minimum: 1, maximum: 50 }),
+  displayNum: Type.Optional(Type.String({ pattern: '^[0-9]{0,20}$' })),
+});
+
+const SipQueryBody = withPaging(
+  Type.Object({
+    appId: Type.Optional(appId),
+    groupName: Type.Optional(Type.String({ maxLength: 32 })),
+    account: Type.Optional(Type.String({ maxLength: 32 })),
+  }),
+);
+
+const SipResetBody = Type.Object({
+  account: Type.String({
+    minLength: 1,
+    maxLength: 32,
+    description: 'the SIP account whose password is reset',
+  }),
+});
+
+const AddGroupBody = Type.Object({ appId, groupName, callinStrategy: Type.Optional(callinStrategy) });
+
+const GroupQueryBody = Type.Object({ appId: Type.Optional(appId), groupName: Type.Optional(Type.String()) });
+
+async function ownedApp(ctx: ApiContext, account: AccountRow, id: number) {
+  const app = await findApp(ctx.db, account.id, id);
+  if (!app) throw notFound(`appId ${id}`);
+  return app;
+}
+
+export function registerAgentRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.post('/cc/seatGroup/addGroup', { schema: { body: AddGroupBody } }, async (request) => {
+    const body = request.body as typeof AddGroupBody.static;
+    const account = request.account;
+    await ownedApp(ctx, account, body.appId);
+    const group = await insertSeatGroup(ctx.db, {
+      accountId: account.id,
+      appId: body.appId,
+      name: body.groupName,
+      strategy: body.callinStrategy ?? 1,
+      now: ctx.clock.now(),
+    });
+    if (!group) throw new ApiError(ResultCode.alreadyExists, 'groupName: already exists in this app');
+    return ok(group.id);
+  });
+
+  app.post('/cc/seatGroup/query', { schema: { body: GroupQueryBody } }, async (request) => {
+    const body = request.body as typeof GroupQueryBody.static;
+    const account = request.account;
+    if (body.appId !== undefined) await ownedApp(ctx, account, body.appId);
+    const rows = await ctx.db.query<SeatGroupRow & { count_seat: number; online_seat: number }>(
+      `SELECT g.*, count(s.id)::int AS count_seat,
+         count(s.id) FILTER (WHERE s.expires_at > $4)::int AS online_seat
+       FROM seat_groups g LEFT JOIN sip_accounts s ON s.group_id = g.id
+       WHERE g.account_id = $1 AND ($2::int IS NULL OR g.app_id = $2) AND ($3::text IS NULL OR g.group_name = $3)
+       GROUP BY g.id ORDER BY g.id`,
+      [account.id, body.appId ?? null, body.groupName ?? null, new Date(ctx.clock.now())],
+    );
+    return ok(
+      rows.map((row) => ({
+        voiceGroupId: row.id,
+        groupName: row.group_name,
+        callinStrategy: row.callin_strategy,
+        countSeat: row.count_seat,
+        appId: row.app_id,
+        onlineSeat: row.online_seat,
+        createdTime: formatInZone(row.created_at, account.time_zone),
+      })),
+    );
+  });
+
+  app.post('/voice/sipAdd', { schema: { body: SipAddBody } }, async (request) => {
+    const body = request.body as typeof SipAddBody.static;
+    const account = request.account;
+    await ownedApp(ctx, account, body.appId);
+    const now = ctx.clock.now();
+    const created = await ctx.db.transaction(async (tx) => {
+      await insertSeatGroup(tx, {
+        accountId: account.id,
+        appId: body.appId,
+        name: body.groupName,
+        strategy: 1,
+        now,
+      });
+      const group = await findSeatGroupByName(tx, body.appId, body.groupName);
+      if (!group) throw new Error('seat group vanished');
+      return insertSipAccounts(tx, {
+        group,
+        phoneName: body.phoneName,
+        displayNum: body.displayNum ?? '',
+        quantity: body.quantity,
+        now,
+      });
+    });
+    return ok(
+      created.map((row) => ({
+        groupName: body.groupName,
+        phoneName: row.phone_name,
+        account: row.username,
+        password: row.password,
+        displayNum: row.display_num,
+      })),
+    );
+  });
+
+  app.post('/voice/sipQuery', { schema: { body: SipQueryBody } }, async (request) => {
+    const body = request.body as typeof SipQueryBody.static;
+    const account = request.account;
+    const p = body.params ?? {};
+    const where = `s.account_id = $1 AND ($2::int IS NULL OR s.app_id = $2)
+      AND ($3::text IS NULL OR g.group_name = $3) AND ($4::text IS NULL OR s.username = $4)`;
+    const params = [account.id, p.appId ?? null, p.groupName ?? null, p.account ?? null];
+    const [{ total } = { total: 0 }] = await ctx.db.query<{ total: number }>(
+      `SELECT count(*)::int AS total FROM sip_accounts s JOIN seat_groups g ON g.id = s.group_id WHERE ${where}`,
+      params,
+    );
+    const rows = await ctx.db.query<{
+      group_name: string;
+      phone_name: string;
+      username: string;
+      password: string;
+      display_num: string;
+      state: 'offline' | 'idle' | 'ringing' | 'busy' | 'wrapup';
+      expires_at: Date | null;
+      wrapup_until: Date | null;
+      call_count: number;
+      app_id: number;
+      group_id: number;
+    }>(
+      `SELECT g.group_name, s.* FROM sip_accounts s JOIN seat_groups g ON g.id = s.group_id
+       WHERE ${where} ORDER BY s.id LIMIT $5 OFFSET $6`,
+      [...params, body.size, (body.current - 1) * body.size],
+    );
+    const now = ctx.clock.now();
+    const records = rows.map((row) => ({
+      groupName: row.group_name,
+      phoneName: row.phone_name,
+      account: row.username,
+      password: row.password,
+      displayNum: row.display_num,
+      appId: row.app_id,
+      voiceGroupId: row.group_id,
+      state: effectiveState(
+        {
+          state: row.state,
+          expiresAt: row.expires_at?.getTime() ?? null,
+          wrapupUntil: row.wrapup_until?.getTime() ?? null,
+        },
+        now,
+      ),
+      registeredUntil: row.expires_at ? formatInZone(row.expires_at, account.time_zone) : null,
+      callCount: row.call_count,
+    }));
+    return ok(page(records, total, body.current, body.size));
+  });
+
+  app.post('/voice/sipReset', { schema: { body: SipResetBody } }, async (request) => {
+    const body = request.body as typeof SipResetBody.static;
+    const password = newSipPassword();
+    const rows = await ctx.db.query<{ username: string }>(
+      'UPDATE sip_accounts SET password = $3 WHERE username = $1 AND account_id = $2 RETURNING username',
+      [body.account, request.account.id, password],
+    );
+    if (rows.length === 0) throw notFound(`account ${body.account}`);
+    return ok({ account: body.account, password });
+  });
+}

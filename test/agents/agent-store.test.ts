@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/db/db.ts';
+import {
+  bindRegistration,
+  claimAgent,
+  countIdleAgents,
+  insertSeatGroup,
+  insertSipAccounts,
+  moveAgent,
+  type SeatGroupRow,
+  type SipAccountRow,
+  unbindRegistration,
+} from '../../src/db/queries/agents.ts';
+import { newAccount, testDb } from '../helpers/harness.ts';
+
+describe('agents in the database: registration, guarded moves, claiming', () => {
+  let db: Db;
+  let drop: () => Promise<void>;
+  let group: SeatGroupRow;
+  let agents: SipAccountRow[];
+  const t0 = Date.parse('2026-11-25T02:00:00Z');
+
+  beforeAll(async () => {
+    ({ db, drop } = await testDb());
+    const account = await newAccount(db);
+    group = (await insertSeatGroup(db, {
+      accountId: account.accountId,
+      appId: account.appId,
+      name: 'store-group',
+      strategy: 4,
+      now: t0,
+    }))!;
+    agents = await insertSipAccounts(db, { group, phoneName: 'phone', displayNum: '', quantity: 3, now: t0 });
+  });
+  afterAll(async () => drop?.());
+
+  it('unregistered agents are never claimed; registered ones are, round-robin', async () => {
+    expect(await claimAgent(db, group.id, t0)).toBeNull();
+    for (const a of agents) {
+      await bindRegistration(db, {
+        username: a.username,
+        contact: `sip:${a.username}@127.0.0.1:5060`,
+        expiresAt: t0 + 60_000,
+        now: t0,
+      });
+    }
+    expect(await countIdleAgents(db, group.id, t0)).toBe(3);
+    const first = await claimAgent(db, group.id, t0);
+    const second = await claimAgent(db, group.id, t0);
+    expect([first?.id, second?.id]).toEqual([agents[0]!.id, agents[1]!.id]);
+    expect(await countIdleAgents(db, group.id, t0)).toBe(1);
+    // the claimed agents go back: one after no answer, one after a call and its wrap-up
+    expect(await moveAgent(db, { id: first!.id, from: 'ringing', to: 'idle', now: t0 })).toBe(true);
+    expect(await moveAgent(db, { id: second!.id, from: 'ringing', to: 'busy', now: t0 })).toBe(true);
+    expect(await moveAgent(db, { id: second!.id, from: 'ringing', to: 'busy', now: t0 })).toBe(false);
+    expect(
+      await moveAgent(db, {
+        id: second!.id,
+        from: 'busy',
+        to: 'wrapup',
+        now: t0 + 5000,
+        wrapupUntil: t0 + 8000,
+      }),
+    ).toBe(true);
+    expect(await countIdleAgents(db, group.id, t0 + 7000)).toBe(2);
+    expect(await countIdleAgents(db, group.id, t0 + 8000)).toBe(3);
+    await expect(moveAgent(db, { id: first!.id, from: 'idle', to: 'busy', now: t0 })).rejects.toThrow(
+      /invalid agent state/,
+    );
+  });
+
+  it('an expired binding is offline: counted out and never claimed', async () => {
+    const later = t0 + 60_000;
+    expect(await countIdleAgents(db, group.id, later)).toBe(0);
+    expect(await claimAgent(db, group.id, later)).toBeNull();
+  });
+
+  it('an unregistered agent (expires 0) is never claimed, a re-registered one is', async () => {
+    const now = t0 + 70_000;
+    for (const a of agents) {
+      await bindRegistration(db, {
+        username: a.username,
+        contact: 'sip:x@127.0.0.1',
+        expiresAt: now + 60_000,
+        now,
+      });
+    }
+    await unbindRegistration(db, agents[0]!.username, now);
+    await unbindRegistration(db, agents[1]!.username, now);
+    const claimed = await claimAgent(db, group.id, now);
+    expect(claimed?.id).toBe(agents[2]!.id);
+    expect(await claimAgent(db, group.id, now)).toBeNull();
+  });
+
+  it('concurrent claims never take the same agent twice', async () => {
+    const now = t0 + 80_000;
+    for (const a of agents) {
+      await unbindRegistration(db, a.username, now);
+      await bindRegistration(db, {
+        username: a.username,
+        contact: 'sip:x@127.0.0.1',
+        expiresAt: now + 60_000,
+        now,
+      });
+    }
+    const claims = await Promise.all(Array.from({ length: 8 }, () => claimAgent(db, group.id, now)));
+    const ids = claims.filter((c) => c !== null).map((c) => c.id);
+    expect(ids.length).toBe(3);
+    expect(new Set(ids).size).toBe(3);
+  });
+});
