@@ -118,6 +118,8 @@ describe.skipIf(!hasTool('sipp'))(
       const callee = runSipp({
         scenario: '../../agents/scenarios/uas-answer-press-5-play-g711a-expect-bye',
         ...CALLEE,
+        // Echoing what it receives lets the test see that the agent's audio reached the callee's SIPp.
+        extra: ['-rtp_echo'],
         timeoutS: 60,
       });
       sipps.push(callee);
@@ -185,6 +187,9 @@ describe.skipIf(!hasTool('sipp'))(
       expect(a.packetsReceived).toBeGreaterThan(40);
       expect(c.packetsSent).toBeGreaterThan(40);
       expect(c.dtmfEvents).toBeGreaterThan(0);
+      // The callee's SIPp echoes what reaches it: beyond its own audio (the 236-packet g711a.pcap and the
+      // key press), what we relayed to it came back, so the agent's side was heard at the callee's end.
+      expect(c.packetsReceived - 300).toBeGreaterThanOrEqual(c.packetsSent * 0.8);
 
       const [row] = await service.db.query<{
         seat: string;
