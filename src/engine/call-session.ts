@@ -51,10 +51,16 @@ export function runCall(deps: CallSessionDeps, plan: CallPlan): Promise<AttemptR
   const startTransfer = () => {
     if (!transferTo || transferring || ended) return;
     leg.stopPlayback();
-    transferring = transferTo(leg, plan).then((outcome) => {
-      void leg.hangup();
-      return outcome;
-    });
+    transferring = transferTo(leg, plan)
+      .catch((error: unknown): SeatOutcome => {
+        // A failing transfer must still end the call and let the attempt be recorded (as a call loss).
+        deps.onError(error, plan.callId);
+        return { seat: null, transferred: false, callLoss: true, waitMs: null, talkMs: null };
+      })
+      .then((outcome) => {
+        void leg.hangup();
+        return outcome;
+      });
   };
 
   return new Promise<AttemptResult>((resolve) => {
