@@ -9,6 +9,7 @@ import {
   startService,
   type TestAccount,
   type TestService,
+  taskSender,
   waitFor,
 } from '../helpers/harness.ts';
 
@@ -49,17 +50,8 @@ describe('automatic redial (recall flows)', () => {
   });
   afterAll(async () => service?.close());
 
-  const send = async (body: Record<string, unknown>) => {
-    const response = await call<number>('/voice/group/call/send', {
-      appId: account.appId,
-      source: 3,
-      text: 'Reminder for ${text1}',
-      lan: 'en',
-      ...body,
-    });
-    expect(response, JSON.stringify(response)).toMatchObject({ status: '0' });
-    return response.data;
-  };
+  const send = (body: Record<string, unknown>) =>
+    taskSender(call, account.appId, { text: 'Reminder for ${text1}' })(body);
   const flowOf = async (taskId: number) => {
     const page = await call<{ records: Array<{ keyId: number; taskId: number }> }>(
       '/voice/recallFlow/queryPage',

@@ -8,6 +8,7 @@ import {
   startService,
   type TestAccount,
   type TestService,
+  taskSender,
   waitFor,
 } from '../helpers/harness.ts';
 
@@ -43,17 +44,7 @@ describe('task settings acted on during calls, and task control', () => {
   });
   afterAll(async () => service?.close());
 
-  const send = async (body: Record<string, unknown>) => {
-    const response = await call<number>('/voice/group/call/send', {
-      appId: account.appId,
-      source: 3,
-      text: 'Hello, this is your reminder.',
-      lan: 'en',
-      ...body,
-    });
-    expect(response.status, JSON.stringify(response)).toBe('0');
-    return response.data;
-  };
+  const send = (body: Record<string, unknown>) => taskSender(call, account.appId)(body);
   const detail = async (id: number) => (await call<Detail>(`/voice/group/call/detail/${id}`)).data;
   const finished = (id: number) =>
     waitFor(`task ${id} finished`, async () => ((await detail(id)).status === 2 ? detail(id) : null), 60_000);
@@ -221,17 +212,7 @@ describe('call timing settings (maxRingingTime, loopCount, maxCalls) on a 10x cl
   });
   afterAll(async () => slow?.close());
 
-  const sendSlow = async (body: Record<string, unknown>) => {
-    const response = await slowCall<number>('/voice/group/call/send', {
-      appId: slowAccount.appId,
-      source: 3,
-      text: 'Hello, this is your reminder.',
-      lan: 'en',
-      ...body,
-    });
-    expect(response.status, JSON.stringify(response)).toBe('0');
-    return response.data;
-  };
+  const sendSlow = (body: Record<string, unknown>) => taskSender(slowCall, slowAccount.appId)(body);
   const finishedSlow = (id: number) =>
     waitFor(
       `task ${id} finished`,

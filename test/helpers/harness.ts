@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import pino from 'pino';
+import { expect } from 'vitest';
 import { createRingcast, type Ringcast } from '../../src/app.ts';
 import { ScaledClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -189,4 +190,26 @@ export async function waitFor<T>(
 
 export function numbers(count: number, prefix = '8613800'): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(6, '0')}`);
+}
+
+/**
+ * Sends group-call tasks for tests: a TTS task of the account's app unless `body` says otherwise, and
+ * insists the send succeeded. Returns the task id.
+ */
+export function taskSender(
+  call: ReturnType<typeof apiClient>,
+  appId: number,
+  defaults: Record<string, unknown> = { text: 'Hello, this is your reminder.' },
+) {
+  return async (body: Record<string, unknown>): Promise<number> => {
+    const response = await call<number>('/voice/group/call/send', {
+      appId,
+      source: 3,
+      lan: 'en',
+      ...defaults,
+      ...body,
+    });
+    expect(response.status, JSON.stringify(response)).toBe('0');
+    return response.data;
+  };
 }

@@ -1,6 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { PDU, Server, Session } from 'smpp';
 import smpp from 'smpp';
+import { createSmsTransport } from '../../src/sms/index.ts';
+import { silentLogger } from '../../src/sms/logger.ts';
+import type { SmsTransport } from '../../src/sms/transport.ts';
 
 /** One submit_sm as the SMSC decoded it with the `smpp` library's own filters. */
 export interface ReceivedSubmit {
@@ -126,4 +129,24 @@ export function reassemble(parts: ReceivedSubmit[]): string {
     .sort((a, b) => (a.concat?.seq ?? 0) - (b.concat?.seq ?? 0))
     .map((p) => p.text)
     .join('');
+}
+
+/** Our SMPP transport, bound to `smsc` with the credentials it accepts by default. */
+export function transportTo(smsc: FakeSmsc): SmsTransport {
+  return createSmsTransport(
+    {
+      kind: 'smpp',
+      host: '127.0.0.1',
+      port: smsc.port,
+      systemId: 'ringcast',
+      password: 'secret',
+      bindMode: 'transceiver',
+      destTon: 1,
+      destNpi: 1,
+      enquireLinkMs: 5000,
+      responseTimeoutMs: 2000,
+      connectTimeoutMs: 2000,
+    },
+    silentLogger,
+  );
 }

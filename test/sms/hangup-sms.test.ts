@@ -3,11 +3,9 @@
  * real SMPP server (the `smpp` package's) started here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSmsTransport } from '../../src/sms/index.ts';
-import { silentLogger } from '../../src/sms/logger.ts';
 import type { SimOutcome } from '../../src/telephony/sim/sim-driver.ts';
 import { apiClient, newAccount, startService, type TestService, waitFor } from '../helpers/harness.ts';
-import { FakeSmsc } from './fake-smsc.ts';
+import { FakeSmsc, transportTo } from './fake-smsc.ts';
 
 const A = '8613900000001'; // answers and presses 1
 const B = '8613900000002'; // busy (rang)
@@ -34,22 +32,7 @@ describe('hang-up SMS through SMPP', () => {
     service = await startService({
       clockSpeed: 500,
       sim: { seed: 'sms', overrides },
-      sms: createSmsTransport(
-        {
-          kind: 'smpp',
-          host: '127.0.0.1',
-          port: smsc.port,
-          systemId: 'ringcast',
-          password: 'secret',
-          bindMode: 'transceiver',
-          destTon: 1,
-          destNpi: 1,
-          enquireLinkMs: 5000,
-          responseTimeoutMs: 2000,
-          connectTimeoutMs: 2000,
-        },
-        silentLogger,
-      ),
+      sms: transportTo(smsc),
     });
     const account = await newAccount(service.db);
     appId = account.appId;

@@ -4,8 +4,6 @@
  */
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSmsTransport } from '../../src/sms/index.ts';
-import { silentLogger } from '../../src/sms/logger.ts';
 import { SmsOutboxWorker } from '../../src/sms/outbox-worker.ts';
 import { SmsSendError, type SmsTransport } from '../../src/sms/transport.ts';
 import {
@@ -16,7 +14,7 @@ import {
   type TestService,
   waitFor,
 } from '../helpers/harness.ts';
-import { FakeSmsc } from './fake-smsc.ts';
+import { FakeSmsc, transportTo } from './fake-smsc.ts';
 
 /** A transport whose sends never finish, like a process frozen or killed mid-send. */
 class StuckTransport implements SmsTransport {
@@ -90,22 +88,7 @@ describe('SMS outbox across a sender that dies mid-send', () => {
     });
 
     // The replacement sender, as a restarted process would run it.
-    const transport = createSmsTransport(
-      {
-        kind: 'smpp',
-        host: '127.0.0.1',
-        port: smsc.port,
-        systemId: 'ringcast',
-        password: 'secret',
-        bindMode: 'transceiver',
-        destTon: 1,
-        destNpi: 1,
-        enquireLinkMs: 5000,
-        responseTimeoutMs: 2000,
-        connectTimeoutMs: 2000,
-      },
-      silentLogger,
-    );
+    const transport = transportTo(smsc);
     const replacement = new SmsOutboxWorker(service.db, service.clock, transport, pino({ level: 'silent' }), {
       batchSize: 50,
       maxAttempts: 12,
