@@ -5,13 +5,13 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
-import { sleepReal } from '../clock.ts';
 import type { Db } from '../db/db.ts';
 import { extendLeases, type LeasedCall, leaseCalls } from '../db/queries/lease-calls.ts';
 import { type AttemptResult, settleCall, settleInterrupted } from '../db/queries/settle-call.ts';
 import { finishDrainedTasks, type RunningTask, runningTasks, startDueTasks } from '../db/queries/tasks.ts';
 import { isOpenAt } from '../domain/windows.ts';
 import { type CallSessionDeps, runCall } from './call-session.ts';
+import { retryUntilDone } from './loop.ts';
 
 export interface DialerOptions {
   /** This process's lease owner id. */
@@ -108,15 +108,10 @@ export class Dialer {
 
   /** Records the attempt, retrying while the database is unreachable; the lease is renewed meanwhile. */
   private async settle(callId: number, result: AttemptResult): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await settleCall(this.db, { callId, owner: this.options.owner, result });
-        return;
-      } catch (error) {
-        this.log.warn({ err: error, callId, attempt }, 'settling call failed; retrying');
-        await sleepReal(Math.min(100 * 2 ** attempt, 5_000));
-      }
-    }
+    await retryUntilDone(
+      () => settleCall(this.db, { callId, owner: this.options.owner, result }),
+      (error, attempt) => this.log.warn({ err: error, callId, attempt }, 'settling call failed; retrying'),
+    );
   }
 
   /** Waits for the calls in flight (graceful shutdown). */

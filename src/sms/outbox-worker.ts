@@ -5,9 +5,9 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
-import { sleepReal } from '../clock.ts';
 import type { Db, Queryable } from '../db/db.ts';
 import { leaseOutbox, markOutboxFailed } from '../db/queries/outbox.ts';
+import { retryUntilDone } from '../engine/loop.ts';
 import { type DeliveryReceipt, SmsSendError, type SmsSendResult, type SmsTransport } from './transport.ts';
 
 interface SmsRow {
@@ -60,15 +60,11 @@ export class SmsOutboxWorker {
     }
     // The carrier has the message now: recording that must not lead to sending it again, so a failing
     // database write is retried here (the row's lease keeps other workers off it meanwhile).
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.markSent(row, result);
-        return;
-      } catch (error) {
-        this.log.warn({ err: error, smsId: row.id, attempt }, 'recording a sent SMS failed; retrying');
-        await sleepReal(Math.min(100 * 2 ** attempt, 5_000));
-      }
-    }
+    await retryUntilDone(
+      () => this.markSent(row, result),
+      (error, attempt) =>
+        this.log.warn({ err: error, smsId: row.id, attempt }, 'recording a sent SMS failed; retrying'),
+    );
   }
 
   private async markSent(row: SmsRow, result: SmsSendResult): Promise<void> {
