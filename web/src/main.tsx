@@ -96,6 +96,7 @@ function Shell({ session, onSignOut }: { session: Session; onSignOut: () => void
   const [liveState, setLiveState] = useState(session.live.state);
   useEffect(() => {
     session.live.onState = setLiveState;
+    setLiveState(session.live.state);
   }, [session]);
   const [path, query = ''] = hash.slice(1).split('?');
   const params = new URLSearchParams(query);
@@ -180,4 +181,6 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+root.textContent = '';
+render(<App />, root);
