@@ -67,12 +67,7 @@ const QueryBody = withPaging(
     idxAppId: Type.Optional(Type.Integer({ minimum: 1 })),
     searchCondition: Type.Optional(Type.String({ maxLength: 64 })),
     sort: Type.Optional(
-      Type.Union(
-        Object.keys(taskOrders).map((key) => Type.Literal(key)),
-        {
-          description: '[ours] list order, default newest first',
-        },
-      ),
+      Type.String({ enum: Object.keys(taskOrders), description: '[ours] list order, default newest first' }),
     ),
   }),
 );
