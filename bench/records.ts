@@ -5,8 +5,8 @@
  *   keyset  — the last page by `afterVoiceId`;
  *   count   — the total shown beside every page;
  *   no index — the same without migration 007's partial indexes on (task_id, id) and (account_id, id).
- * The table also holds an earlier task of another account with as many settled calls (ids are given at
- * COPY time, so a task's records are one id range, and an older campaign's range lies before it).
+ * The table also holds 20 earlier campaigns of another account with as many settled calls in all (ids are
+ * given at COPY time, so a task's records are one id range, and older campaigns' ranges lie before it).
  * Runs on PGlite, and on PostgreSQL too when DATABASE_URL (or TEST_DATABASE_URL) is set.
  */
 import { type Db, openDb } from '../src/db/db.ts';
@@ -49,7 +49,7 @@ async function bench(label: string, db: Db) {
       now,
     );
   const settings = { ...settingDefaults, source: 3, text: 'hi', lan: 'en' } as unknown as TaskSettings;
-  const settledTask = async (owner: Awaited<ReturnType<typeof newAccount>>, name: string) => {
+  const settledTask = async (owner: Awaited<ReturnType<typeof newAccount>>, name: string, count = total) => {
     const id = await db.transaction(async (tx) => {
       const created = await insertTask(tx, {
         accountId: owner.account.id,
@@ -62,7 +62,7 @@ async function bench(label: string, db: Db) {
         sourceTaskId: null,
         now,
       });
-      const callees = Array.from({ length: total }, (_, i) => ({
+      const callees = Array.from({ length: count }, (_, i) => ({
         callee: `86${13_000_000_000 + i}`,
         info: { text1: `name ${i}` },
       }));
@@ -79,7 +79,8 @@ async function bench(label: string, db: Db) {
     );
     return id;
   };
-  await settledTask(await newAccount('earlier'), 'earlier campaign');
+  const earlier = await newAccount('earlier');
+  for (let i = 0; i < 20; i++) await settledTask(earlier, `earlier campaign ${i}`, total / 20);
   const owner = await newAccount('bench');
   const { account } = owner;
   const taskId = await settledTask(owner, 'bench');
