@@ -83,7 +83,7 @@ describe.skipIf(!haveChromium)('console: a whole campaign from the browser', () 
     service = await startService({ clockSpeed: 3000, sim: { seed: 'console-campaign' } });
     url = await serveConsole(service);
     browser = await launchChromium();
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await browser?.close();
     await service?.close();
@@ -259,7 +259,7 @@ describe.skipIf(!haveChromium)('console: pause, resume and cancel change what th
     };
     url = await serveConsole(service);
     browser = await launchChromium();
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await browser?.close();
     await service?.close();
@@ -267,7 +267,11 @@ describe.skipIf(!haveChromium)('console: pause, resume and cancel change what th
 
   const afterTicks = async (dialerTicks: number, recallTicks: number) => {
     const target = { dialer: ticks.dialer + dialerTicks, recall: ticks.recall + recallTicks };
-    await waitFor('engine ticks', async () => ticks.dialer >= target.dialer && ticks.recall >= target.recall);
+    await waitFor(
+      'engine ticks',
+      async () => ticks.dialer >= target.dialer && ticks.recall >= target.recall,
+      180_000,
+    );
   };
   const inFlight = async (taskIds: number[]) => {
     const [row] = await service.db.query<{ n: number }>(

@@ -76,7 +76,7 @@ describe.skipIf(!haveChromium)('web console (headless Chromium, plain HTTP, non-
       const detail = await call<{ status: number }>(`/voice/group/call/detail/${finishedTask}`);
       return detail.data.status === 2;
     });
-  }, 90_000);
+  }, 180_000);
   afterAll(async () => {
     await browser?.close();
     await service?.close();

@@ -74,7 +74,7 @@ describe.skipIf(!haveChromium)('console: CSV export of call records', () => {
     service = await startService({ clockSpeed: 3000, sim: { seed: 'console-export' } });
     url = await serveConsole(service);
     browser = await launchChromium();
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await browser?.close();
     await service?.close();
