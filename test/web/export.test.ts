@@ -88,7 +88,8 @@ describe.skipIf(!haveChromium)('console: CSV export of call records', () => {
       appId: account.appId,
       taskName: 'Export me',
       source: 3,
-      text: 'Hello ${text1}',
+      // One prompt for all (per-callee TTS would render 10,000 prompts); the texts travel in calledInfo.
+      text: 'Hello, this is your reminder.',
       lan: 'en',
       displayNum: '4420000000',
       numberInfoList: list.map((calleeNumber, i) => ({
