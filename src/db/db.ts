@@ -145,7 +145,11 @@ class PgliteQueryable implements Queryable {
 class PgliteDb extends PgliteQueryable implements Db {
   readonly kind = 'pglite' as const;
 
-  constructor(readonly lite: PGlite) {
+  constructor(
+    readonly lite: PGlite,
+    /** Releases the data folder's lock (undefined for an in-memory database). */
+    private readonly unlock?: () => void,
+  ) {
     super(lite);
   }
 
@@ -153,8 +157,9 @@ class PgliteDb extends PgliteQueryable implements Db {
     return this.lite.transaction((tx) => work(new PgliteQueryable(tx)));
   }
 
-  close(): Promise<void> {
-    return this.lite.close();
+  async close(): Promise<void> {
+    await this.lite.close();
+    this.unlock?.();
   }
 }
 
@@ -162,7 +167,7 @@ class PgliteDb extends PgliteQueryable implements Db {
  * PGlite is one process's database: a second process opening the same folder would corrupt it. A pid
  * file refuses that with a clear message (a stale file from a killed process is taken over).
  */
-function lockDataDir(dataDir: string): void {
+function lockDataDir(dataDir: string): () => void {
   const lockFile = join(dataDir, 'ringcast.pid');
   try {
     const holder = Number(readFileSync(lockFile, 'utf8'));
@@ -175,13 +180,20 @@ function lockDataDir(dataDir: string): void {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   writeFileSync(lockFile, String(process.pid));
-  process.once('exit', () => {
+  const unlock = () => {
     try {
       if (Number(readFileSync(lockFile, 'utf8')) === process.pid) rmSync(lockFile);
     } catch {
       // already gone
     }
-  });
+  };
+  process.once('exit', unlock);
+  // A database closed before the process ends gives the folder back at once (a test or CLI command
+  // that opened it must not keep the service from starting).
+  return () => {
+    process.off('exit', unlock);
+    unlock();
+  };
 }
 
 function processAlive(pid: number): boolean {
@@ -250,13 +262,13 @@ export async function openDb(options: OpenDbOptions): Promise<Db> {
   // PGlite creates only the last folder of the path; a fresh checkout has no ./data yet.
   if (options.dataDir) {
     mkdirSync(options.dataDir, { recursive: true });
-    lockDataDir(options.dataDir);
   }
+  const unlock = options.dataDir ? lockDataDir(options.dataDir) : undefined;
   const lite = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.pgliteTemplate ? { loadDataDir: options.pgliteTemplate } : {}),
   });
-  return new PgliteDb(lite);
+  return new PgliteDb(lite, unlock);
 }
 
 /** Dumps an in-memory PGlite database (tests use it as a migrated template). */
