@@ -355,22 +355,7 @@ describe('automatic redial (recall flows)', () => {
     expect((await call('/voice/recallFlow/cancel', { type: 2, id: running })).status).toBe('-41');
     expect((await call('/voice/recallFlow/cancel', { type: 3, id: 99_999_999 })).status).toBe('-24');
     expect((await call('/voice/recallFlow/cancel', { type: 1, id: 99_999_999 })).status).toBe('-24');
-
-    // [ours] a running flow: its running task is cancelled with it.
-    const runningD = await send({
-      taskName: 'cancel-4',
-      numberList: numbers(40, '5511910'),
-      maxRingingTime: 120,
-      recallFlow: { recallInterval: 60, recallNum: 2, recallType: 0 },
-    });
-    const keyD = await flowOf(runningD);
-    await waitFlow(keyD, 1);
-    expect((await call('/voice/recallFlow/cancel', { type: 1, id: keyD })).status).toBe('0');
-    const cancelled = await detail(keyD);
-    expect(cancelled.status).toBe(3);
-    expect(cancelled.nodeList.map((n) => n.nodeStatus)).toEqual([3, 3]);
-    const task = await call<{ status: number }>(`/voice/group/call/detail/${runningD}`);
-    expect(task.data.status).toBe(4);
+    // A running flow's cancel (types 1 and 2) is tested in stop-means-stop.test.ts.
   });
 
   it("cancels the flow's later rounds when a round's task is cancelled through the task API", async () => {

@@ -38,7 +38,11 @@ describe('stop means stop: a cancel ends the task and every later round', () => 
     service = await startService({
       clockSpeed: 1000,
       driver: (clock) => {
-        carrier = new CountingSim(new SimDriver(clock, { seed: 'stop' }));
+        // Calls of half a minute or more (30+ ms real): a task of 100+ numbers at 8 at a time is still
+        // running when the test cancels it, however loaded the machine is.
+        carrier = new CountingSim(
+          new SimDriver(clock, { seed: 'stop', ringMs: [30_000, 50_000], listenMs: [30_000, 90_000] }),
+        );
         return carrier;
       },
     });
