@@ -10,7 +10,7 @@
 export const up = `
 ALTER TABLE tasks ADD COLUMN next_dial_at timestamptz;
 UPDATE tasks SET next_dial_at = COALESCE(started_at, created_at) WHERE status = 1;
-CREATE INDEX tasks_runnable ON tasks (account_id, next_dial_at) WHERE status = 1 AND next_dial_at IS NOT NULL;
+CREATE INDEX tasks_runnable ON tasks (account_id, next_dial_at, id) WHERE status = 1 AND next_dial_at IS NOT NULL;
 CREATE INDEX tasks_drained ON tasks (id) WHERE status = 1 AND next_dial_at IS NULL;
 CREATE INDEX tasks_to_start ON tasks (send_time) WHERE status = 0;
 
