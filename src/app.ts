@@ -32,7 +32,7 @@ export interface Ringcast {
   engine: Engine;
   server: Awaited<ReturnType<typeof buildServer>>;
   media: MediaService;
-  /** Stops the API and the engine (waiting for calls in flight) and closes everything. */
+  /** Stops the API and the engine (waiting up to the shutdown grace for calls in flight) and closes everything. */
   close(): Promise<void>;
 }
 
@@ -41,7 +41,11 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
   const clock = parts.clock ?? new ScaledClock(config.clockSpeed, config.clockAnchor, config.clockStart);
   const db =
     parts.db ??
-    (await openDb(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: config.dataDir }));
+    (await openDb(
+      config.databaseUrl
+        ? { databaseUrl: config.databaseUrl, timeouts: config.dbTimeouts }
+        : { dataDir: config.dataDir },
+    ));
   await migrate(db);
   const driver =
     parts.driver ??
@@ -79,7 +83,7 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
     async close() {
       await server.close();
       await registrar?.close();
-      await engine.stopAndDrain();
+      await engine.stopAndDrain(config.shutdownGraceMs);
       await driver.close();
       await sms.close();
       await media.close();

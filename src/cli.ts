@@ -6,7 +6,7 @@ import { createRingcast } from './app.ts';
 import { loadConfig } from './config.ts';
 import { openDb } from './db/db.ts';
 import { migrate } from './db/migrate.ts';
-import { createAccount, findAccountByKey, setAccountDisabled } from './db/queries/accounts.ts';
+import { countAccounts, createAccount, findAccountByKey, setAccountDisabled } from './db/queries/accounts.ts';
 import { runDemo } from './demo.ts';
 import { isValidZone } from './domain/time.ts';
 import { mediaFromEnv } from './media/from-env.ts';
@@ -20,21 +20,32 @@ function positive(value: string): number {
 async function openConfiguredDb() {
   const config = loadConfig();
   const db = await openDb(
-    config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: config.dataDir },
+    config.databaseUrl
+      ? { databaseUrl: config.databaseUrl, timeouts: config.dbTimeouts }
+      : { dataDir: config.dataDir },
   );
   await migrate(db);
   return db;
 }
 
+/**
+ * The host's time zone (IANA name), for the account made on the first start: its times in bodies and
+ * its allowed hours then read as the operator's wall clock (spec §1 [ours]).
+ */
+export function hostTimeZone(): string {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return zone && isValidZone(zone) ? zone : 'UTC';
+}
+
 /** On the very first start there is no account yet: create one so the API can be tried at once. */
 async function ensureFirstAccount(db: import('./db/db.ts').Db) {
-  const [{ n } = { n: 0 }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM accounts');
-  if (n > 0) return null;
+  if ((await countAccounts(db)) > 0) return null;
+  const timeZone = hostTimeZone();
   const { account: created, app } = await createAccount(
     db,
     {
       name: 'default',
-      timeZone: 'UTC+8',
+      timeZone,
       ipAllowList: [],
       maxConcurrency: 30,
       callsPerSecond: 10,
@@ -43,7 +54,7 @@ async function ensureFirstAccount(db: import('./db/db.ts').Db) {
     },
     Date.now(),
   );
-  return { apiKey: created.api_key, apiSecret: created.api_secret, appId: app.id };
+  return { apiKey: created.api_key, apiSecret: created.api_secret, appId: app.id, timeZone };
 }
 
 const program = new Command('ringcast').description('Voice broadcast with automatic redial');
@@ -71,14 +82,21 @@ program
         (config.databaseUrl ? '' : ' (with the service stopped: PGlite is single-process)'),
     ];
     if (firstAccount) {
-      lines.push(`first start: created account 'default' — ${JSON.stringify(firstAccount)}`);
+      lines.push(
+        `first start: created account 'default' in time zone ${firstAccount.timeZone} (times in bodies and allowed hours read in it) — ${JSON.stringify(firstAccount)}`,
+      );
     }
     console.log(lines.join('\n'));
     let closing = false;
     const shutdown = async (signal: string) => {
-      if (closing) return;
+      if (closing) {
+        console.log(`${signal} again: exiting now; calls in flight are left to lease expiry`);
+        process.exit(1);
+      }
       closing = true;
-      console.log(`${signal}: finishing calls in flight, then stopping`);
+      console.log(
+        `${signal}: finishing calls in flight for up to ${config.shutdownGraceMs} ms, then stopping (again to exit now)`,
+      );
       await ring.close();
       process.exit(0);
     };

@@ -2,6 +2,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { type DbTimeouts, defaultDbTimeouts } from './db/db.ts';
 import type { SimOutcomeKind } from './telephony/sim/sim-driver.ts';
 
 type Env = Record<string, string | undefined>;
@@ -30,6 +31,10 @@ export interface Config {
   maxCallsPerNode: number;
   trustProxy: boolean;
   logLevel: string;
+  /** PostgreSQL bounds (DB_CONNECT_TIMEOUT_MS, DB_QUERY_TIMEOUT_MS, DB_IDLE_TX_TIMEOUT_MS). */
+  dbTimeouts: DbTimeouts;
+  /** Wall-clock ms a graceful shutdown waits for calls in flight before leaving them to lease expiry. */
+  shutdownGraceMs: number;
 }
 
 function number(env: Env, name: string, fallback: number, min = 0): number {
@@ -87,5 +92,12 @@ export function loadConfig(env: Env = process.env): Config {
     maxCallsPerNode: number(env, 'MAX_CALLS_PER_NODE', 500, 1),
     trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
     logLevel: env.LOG_LEVEL ?? 'info',
+    dbTimeouts: {
+      connectMs: number(env, 'DB_CONNECT_TIMEOUT_MS', defaultDbTimeouts.connectMs, 100),
+      queryMs: number(env, 'DB_QUERY_TIMEOUT_MS', defaultDbTimeouts.queryMs, 100),
+      idleInTransactionMs: number(env, 'DB_IDLE_TX_TIMEOUT_MS', defaultDbTimeouts.idleInTransactionMs, 100),
+    },
+    // Below Docker's default 10 s stop timeout, so a container stop is a graceful one.
+    shutdownGraceMs: number(env, 'SHUTDOWN_GRACE_MS', 8_000, 0),
   };
 }

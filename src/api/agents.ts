@@ -161,6 +161,7 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: ApiContext): void
       state: 'offline' | 'idle' | 'ringing' | 'busy' | 'wrapup';
       expires_at: Date | null;
       wrapup_until: Date | null;
+      hold_until: Date | null;
       call_count: number;
       app_id: number;
       group_id: number;
@@ -183,6 +184,7 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: ApiContext): void
           state: row.state,
           expiresAt: row.expires_at?.getTime() ?? null,
           wrapupUntil: row.wrapup_until?.getTime() ?? null,
+          holdUntil: row.hold_until?.getTime() ?? null,
         },
         now,
       ),

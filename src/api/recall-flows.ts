@@ -3,7 +3,6 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import {
   cancelNodeAndLater,
-  cancelPendingFlow,
   type FlowRow,
   flowNodes,
   getFlow,
@@ -11,6 +10,7 @@ import {
   type NodeRow,
   replacePendingFlow,
 } from '../db/queries/recall-flows.ts';
+import { cancelWholeFlow } from '../db/queries/task-control.ts';
 import { getTask } from '../db/queries/tasks.ts';
 import { notFound, stateConflict } from '../domain/errors.ts';
 import { effectiveRoundSettings, FlowStatus } from '../domain/recall-flow.ts';
@@ -166,11 +166,15 @@ export function registerRecallFlowRoutes(app: FastifyInstance, ctx: ApiContext):
     const flow =
       type === 1 ? await getFlow(ctx.db, account.id, id) : await getFlowByTask(ctx.db, account.id, id);
     if (!flow) throw notFound(type === 1 ? `recall flow ${id}` : `recall flow of task ${id}`);
-    const done = await ctx.db.transaction((tx) => cancelPendingFlow(tx, flow.id, now));
-    if (!done)
+    const result = await ctx.db.transaction((tx) =>
+      cancelWholeFlow(tx, { accountId: account.id, flowId: flow.id, now }),
+    );
+    if (result === 'not-found') throw notFound(`recall flow ${flow.id}`);
+    if (result === 'ended') {
       throw stateConflict(
-        `recall flow ${flow.id} has status ${flow.status}; only pending (0) flows can be cancelled`,
+        `recall flow ${flow.id} has status ${flow.status}; only a pending (0) or running (1) flow can be cancelled`,
       );
+    }
     return ok(null);
   });
 }

@@ -5,19 +5,21 @@ import type { AccountRow } from '../db/queries/accounts.ts';
 import { findApp } from '../db/queries/accounts.ts';
 import { calleeTextList } from '../db/queries/callee-info.ts';
 import { insertFlow } from '../db/queries/recall-flows.ts';
+import { cancelTasks, lockTasks } from '../db/queries/task-control.ts';
 import {
   type Callee,
-  dropUndialledCalls,
   getTask,
   insertCallees,
   insertTask,
   type TaskRow,
   transitionTasks,
 } from '../db/queries/tasks.ts';
+import { waitFacts } from '../db/queries/wait-facts.ts';
 import { ApiError, invalid, notFound, ResultCode, stateConflict } from '../domain/errors.ts';
 import { checkSmsPlaceholders } from '../domain/task-settings.ts';
 import { editableStatuses, endedStatuses, TaskStatus, type TaskTransition } from '../domain/task-status.ts';
 import { formatInZone, parseInZone } from '../domain/time.ts';
+import { type Wait, waitOf } from '../domain/wait-reason.ts';
 import type { ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
 import {
@@ -132,6 +134,37 @@ async function createTask(
       throw new ApiError(ResultCode.alreadyExists, 'taskName: already exists');
     throw error;
   }
+}
+
+/** Why each task waits, from one statement for the whole page (see src/domain/wait-reason.ts). */
+async function waitsOf(ctx: ApiContext, account: AccountRow, tasks: readonly TaskRow[]) {
+  const facts = await waitFacts(
+    ctx.db,
+    account.id,
+    tasks.map((task) => task.id),
+  );
+  const now = ctx.clock.now();
+  const waits = new Map<number, Wait>();
+  for (const task of tasks) {
+    const own = facts.tasks.get(task.id);
+    waits.set(
+      task.id,
+      waitOf({
+        now,
+        status: task.status,
+        sendTime: task.send_time?.getTime() ?? null,
+        windows: task.settings.allowSendTime ?? [],
+        zone: account.time_zone,
+        hasDue: own?.hasDue ?? false,
+        account: facts.account,
+        nextRound: own?.nextRound ?? null,
+      }),
+    );
+  }
+  return (task: TaskRow) => {
+    const wait = waits.get(task.id)!;
+    return { waitReason: wait.waitReason, nextDialAt: formatInZone(wait.nextDialAt, account.time_zone) };
+  };
 }
 
 export function taskDetail(
@@ -294,6 +327,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
       `SELECT * FROM tasks WHERE ${where} ORDER BY ${taskOrders[(p.sort ?? 'newest') as keyof typeof taskOrders]} LIMIT $8 OFFSET $9`,
       [...params, body.size, (body.current - 1) * body.size],
     );
+    const waitOfTask = await waitsOf(ctx, account, rows);
     const records = rows.map((task) => ({
       jobId: task.id,
       taskId: task.id,
@@ -307,6 +341,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
       createdTime: formatInZone(task.created_at, zone),
       sourceTaskId: task.source_task_id ?? task.id,
       outRecallCount: task.round,
+      ...waitOfTask(task),
     }));
     return ok(page(records, total, body.current, body.size));
   });
@@ -322,12 +357,14 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
                AS online FROM seat_groups g WHERE g.id = $1`,
             [task.settings.sipGroupId, new Date(ctx.clock.now())],
           );
-    return ok(
-      taskDetail(task, account.time_zone, {
+    const waitOfTask = await waitsOf(ctx, account, [task]);
+    return ok({
+      ...taskDetail(task, account.time_zone, {
         sipGroupName: group?.group_name ?? null,
         onlineSeats: group?.online ?? 0,
       }),
-    );
+      ...waitOfTask(task),
+    });
   };
   const DetailParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
   app.get('/voice/group/call/detail/:id', { schema: { params: DetailParams } }, async (request) =>
@@ -345,25 +382,19 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
       const account = request.account;
       const now = ctx.clock.now();
       await ctx.db.transaction(async (tx) => {
-        const owned = await tx.query<{ id: number }>(
-          'SELECT id FROM tasks WHERE id = ANY($1::int[]) AND account_id = $2 FOR UPDATE',
-          [ids, account.id],
-        );
-        const missing = ids.filter((id) => !owned.some((row) => row.id === id));
+        const owned = await lockTasks(tx, account.id, ids);
+        const missing = ids.filter((id) => !owned.includes(id));
         if (missing.length > 0) throw notFound(`${listField}: task ${missing.join(', ')}`);
-        const moved = await transitionTasks(tx, {
-          accountId: account.id,
-          taskIds: ids,
-          transition: name,
-          now,
-        });
+        const moved =
+          name === 'cancel'
+            ? await cancelTasks(tx, { accountId: account.id, taskIds: ids, now })
+            : await transitionTasks(tx, { accountId: account.id, taskIds: ids, transition: name, now });
         const refused = ids.filter((id) => !moved.includes(id));
         if (refused.length > 0) {
           throw stateConflict(
             `${listField}: task ${refused.join(', ')} cannot ${name} in its current status`,
           );
         }
-        if (name === 'cancel') await dropUndialledCalls(tx, ids);
       });
       return ok(null);
     });

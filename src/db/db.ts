@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { isConnectionLost } from './retry.ts';
 
 export interface Queryable {
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
@@ -94,9 +95,13 @@ class PostgresDb extends PostgresQueryable implements Db {
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
+      // A lost or stuck connection would only time out again on ROLLBACK; the server rolls back when
+      // the discarded connection closes.
+      if (broken || isConnectionLost(error)) broken = true;
+      else
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
       throw error;
     } finally {
       client.off('error', onError);
@@ -140,7 +145,11 @@ class PgliteQueryable implements Queryable {
 class PgliteDb extends PgliteQueryable implements Db {
   readonly kind = 'pglite' as const;
 
-  constructor(readonly lite: PGlite) {
+  constructor(
+    readonly lite: PGlite,
+    /** Releases the data folder's lock (undefined for an in-memory database). */
+    private readonly unlock?: () => void,
+  ) {
     super(lite);
   }
 
@@ -148,8 +157,9 @@ class PgliteDb extends PgliteQueryable implements Db {
     return this.lite.transaction((tx) => work(new PgliteQueryable(tx)));
   }
 
-  close(): Promise<void> {
-    return this.lite.close();
+  async close(): Promise<void> {
+    await this.lite.close();
+    this.unlock?.();
   }
 }
 
@@ -157,7 +167,7 @@ class PgliteDb extends PgliteQueryable implements Db {
  * PGlite is one process's database: a second process opening the same folder would corrupt it. A pid
  * file refuses that with a clear message (a stale file from a killed process is taken over).
  */
-function lockDataDir(dataDir: string): void {
+function lockDataDir(dataDir: string): () => void {
   const lockFile = join(dataDir, 'ringcast.pid');
   try {
     const holder = Number(readFileSync(lockFile, 'utf8'));
@@ -170,13 +180,20 @@ function lockDataDir(dataDir: string): void {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   writeFileSync(lockFile, String(process.pid));
-  process.once('exit', () => {
+  const unlock = () => {
     try {
       if (Number(readFileSync(lockFile, 'utf8')) === process.pid) rmSync(lockFile);
     } catch {
       // already gone
     }
-  });
+  };
+  process.once('exit', unlock);
+  // A database closed before the process ends gives the folder back at once (a test or CLI command
+  // that opened it must not keep the service from starting).
+  return () => {
+    process.off('exit', unlock);
+    unlock();
+  };
 }
 
 function processAlive(pid: number): boolean {
@@ -194,19 +211,49 @@ pgTypes.setTypeParser(20, (value) => Number.parseInt(value, 10));
 // NUMERIC (AVG, SUM of ints): parse as numbers.
 pgTypes.setTypeParser(1700, (value) => Number.parseFloat(value));
 
+/**
+ * Bounds on waiting for PostgreSQL, so a database that stops answering (a black-holed connection, a
+ * failover) costs a request or an engine tick a known time instead of whatever TCP gives up after.
+ */
+export interface DbTimeouts {
+  /** Opening a connection, and waiting for a free one in the pool. */
+  connectMs: number;
+  /** One statement's round trip, measured by the client (works even when no byte comes back). */
+  queryMs: number;
+  /** The server ends a session that sits idle inside a transaction this long (a client that vanished). */
+  idleInTransactionMs: number;
+}
+
+export const defaultDbTimeouts: DbTimeouts = {
+  connectMs: 5_000,
+  queryMs: 30_000,
+  idleInTransactionMs: 60_000,
+};
+
 export interface OpenDbOptions {
   /** PostgreSQL connection string; when absent the embedded PGlite is used. */
   databaseUrl?: string;
   /** PGlite data folder; undefined = in memory. */
   dataDir?: string;
   poolSize?: number;
+  /** PostgreSQL only (PGlite runs in this process). */
+  timeouts?: Partial<DbTimeouts>;
   /** A PGlite data dump (from dumpDataDir) to start from, used by tests as a template. */
   pgliteTemplate?: Blob;
 }
 
 export async function openDb(options: OpenDbOptions): Promise<Db> {
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    const timeouts = { ...defaultDbTimeouts, ...options.timeouts };
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: timeouts.connectMs,
+      query_timeout: timeouts.queryMs,
+      idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+      // Notices a peer that vanished without a FIN (a cut network) on idle pooled connections.
+      keepAlive: true,
+    });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
     await pool.query('SELECT 1');
@@ -215,13 +262,13 @@ export async function openDb(options: OpenDbOptions): Promise<Db> {
   // PGlite creates only the last folder of the path; a fresh checkout has no ./data yet.
   if (options.dataDir) {
     mkdirSync(options.dataDir, { recursive: true });
-    lockDataDir(options.dataDir);
   }
+  const unlock = options.dataDir ? lockDataDir(options.dataDir) : undefined;
   const lite = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.pgliteTemplate ? { loadDataDir: options.pgliteTemplate } : {}),
   });
-  return new PgliteDb(lite);
+  return new PgliteDb(lite, unlock);
 }
 
 /** Dumps an in-memory PGlite database (tests use it as a migrated template). */

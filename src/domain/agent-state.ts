@@ -7,11 +7,13 @@
  *      │ unregister/expire │  └──── no answer ────────┘                        ▼
  *      └───── (any) ───────┘◄──────────── wrap-up over ──────────────────── wrapup
  *
- * Two edges are taken lazily, by reading stored times instead of running timers, so every process sees
+ * Three edges are taken lazily, by reading stored times instead of running timers, so every process sees
  * the same thing without one of them having to be alive at the right moment:
  *  - a registration whose `expiresAt` has passed reads as offline (RFC 3261 §10.3: a binding lives
  *    only for its expiry), whatever the stored state says;
- *  - a wrap-up whose `wrapupUntil` has passed reads as idle.
+ *  - a wrap-up whose `wrapupUntil` has passed reads as idle;
+ *  - a ringing or busy agent whose hold has lapsed (`holdUntil` passed: the process running that call
+ *    died and stopped renewing it) reads as idle.
  */
 export const AgentState = Object.freeze({
   offline: 'offline',
@@ -55,6 +57,8 @@ export interface AgentStateFacts {
   /** When the registration binding ends (epoch ms); null = never registered or unregistered. */
   expiresAt: number | null;
   wrapupUntil: number | null;
+  /** Until when the call holding a ringing/busy agent is known alive; null/absent = no lease. */
+  holdUntil?: number | null;
 }
 
 export function isRegistered(facts: Pick<AgentStateFacts, 'expiresAt'>, now: number): boolean {
@@ -65,6 +69,10 @@ export function isRegistered(facts: Pick<AgentStateFacts, 'expiresAt'>, now: num
 export function effectiveState(facts: AgentStateFacts, now: number): AgentStateValue {
   if (!isRegistered(facts, now)) return AgentState.offline;
   if (facts.state === AgentState.wrapup && (facts.wrapupUntil === null || facts.wrapupUntil <= now)) {
+    return AgentState.idle;
+  }
+  const held = facts.state === AgentState.ringing || facts.state === AgentState.busy;
+  if (held && facts.holdUntil !== undefined && facts.holdUntil !== null && facts.holdUntil <= now) {
     return AgentState.idle;
   }
   return facts.state;

@@ -53,3 +53,16 @@ export const interruptedOutcome: Outcome = {
   terminationCode: 0,
   terminationReason: 'interrupted',
 };
+
+/**
+ * The outcome of an attempt the carrier driver refused to place (it threw): recorded, never retried in
+ * that round, with the driver's message (shortened) as the reason.
+ */
+export function dialFailedOutcome(error: unknown): Outcome {
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    callStatus: CallStatus.other,
+    terminationCode: 0,
+    terminationReason: `dial-failed: ${message}`.slice(0, 200),
+  };
+}

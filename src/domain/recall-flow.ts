@@ -9,6 +9,7 @@
  *   0 pending ──due (recallInterval after round i-1 ended)──► 1 in progress ──its task ends──► 2
  *   0 ──no callees in round i──► 2 (and every later node, with no task)
  *   0 ──cancel type 3 (this node and later)──► 3;   0 ──cannot start──► 4
+ *   0/1 ──flow cancelled──► 3
  */
 import { invalid } from './errors.ts';
 import { type NodeSettings, nodeFields, pick, type TaskSettings, voiceFields } from './task-settings.ts';
@@ -78,7 +79,10 @@ export function roundDueAt(previousEndedAt: number, recallIntervalMinutes: numbe
   return previousEndedAt + recallIntervalMinutes * 60_000;
 }
 
-/** Which cancel requests a flow in `status` accepts (spec §3 recallFlow/cancel). */
+/**
+ * Whether a whole-flow cancel (recallFlow/cancel types 1 and 2) applies to a flow in `status`: pending,
+ * and [ours] in progress too (its running round's task is then cancelled); an ended flow is -41.
+ */
 export function canCancelWholeFlow(status: number): boolean {
-  return status === FlowStatus.pending;
+  return status === FlowStatus.pending || status === FlowStatus.inProgress;
 }

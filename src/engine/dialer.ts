@@ -1,20 +1,34 @@
 /**
- * The dialer: each tick it starts waiting tasks whose time has come, leases due calls of open tasks
- * within each account's limits, runs them, and finishes drained tasks. Leases are renewed while calls
- * run; leases of a dead process expire and are settled as interrupted (spec §6).
+ * The dialer: each tick it settles attempts whose lease expired, starts waiting tasks whose time has
+ * come, leases due calls account by account (round robin) within each account's limits, hands them to
+ * the carrier, and finishes drained tasks. Leases carry this run's token and are renewed by the ids in
+ * flight, so a restarted process with the same NODE_ID never mistakes a dead run's calls for its own.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/db.ts';
-import { extendLeases, type LeasedCall, leaseCalls } from '../db/queries/lease-calls.ts';
-import { type AttemptResult, settleCall, settleInterrupted } from '../db/queries/settle-call.ts';
-import { finishDrainedTasks, type RunningTask, runningTasks, startDueTasks } from '../db/queries/tasks.ts';
-import { isOpenAt } from '../domain/windows.ts';
+import { extendAgentHolds } from '../db/queries/agents.ts';
+import {
+  dispatchLeased,
+  extendLeases,
+  type LeasedCall,
+  type LeasedTask,
+  leaseCalls,
+  runnableAccounts,
+} from '../db/queries/lease-calls.ts';
+import {
+  type AttemptResult,
+  attemptWithoutProgress,
+  settleCall,
+  settleExpiredLeases,
+} from '../db/queries/settle-call.ts';
+import { finishDrainedTasks, startDueTasks } from '../db/queries/tasks.ts';
+import { withRetries } from '../db/retry.ts';
+import { dialFailedOutcome } from '../domain/outcome.ts';
 import { type CallSessionDeps, runCall } from './call-session.ts';
-import { retryUntilDone } from './loop.ts';
 
 export interface DialerOptions {
-  /** This process's lease owner id. */
+  /** This run's lease token: unique per process start (see Engine). */
   owner: string;
   /** Wall-clock time a lease lives without renewal. */
   leaseRealMs: number;
@@ -22,13 +36,13 @@ export interface DialerOptions {
   maxInFlight: number;
 }
 
-/** outboundControl=1 with a seat group: concurrency follows the group's idle agents (spec §5). */
-function isProportional(task: RunningTask): boolean {
-  return task.settings.outboundControl === 1 && task.settings.sipGroupId !== undefined;
-}
-
 export class Dialer {
+  /** Calls leased by this run and not yet settled or given back: their leases are renewed. */
   private readonly inFlight = new Map<number, Promise<void>>();
+  /** Calls handed to the carrier and not yet settled. */
+  private readonly running = new Set<number>();
+  /** Round robin: the account served last; the next tick starts after it. */
+  private lastAccount = 0;
 
   constructor(
     private readonly db: Db,
@@ -36,82 +50,114 @@ export class Dialer {
     private readonly session: Omit<CallSessionDeps, 'clock'>,
     private readonly log: Logger,
     private readonly options: DialerOptions,
+    /** Aborted at the end of the shutdown grace: settling still failing then is left to the lease sweep. */
+    private readonly giveUp: AbortSignal = new AbortController().signal,
   ) {}
+
+  /** Completed ticks (tests wait on ticks rather than on wall time). */
+  ticks = 0;
 
   get activeCalls(): number {
     return this.inFlight.size;
   }
 
   /** Clock-time length of a lease: renewals happen in wall-clock time, so the lease scales with the clock. */
-  private get leaseMs(): number {
+  get leaseMs(): number {
     return this.options.leaseRealMs * this.clock.speed;
   }
 
   async tick(): Promise<void> {
-    const now = this.clock.now();
-    await settleInterrupted(this.db, now, this.options.owner);
-    await startDueTasks(this.db, now);
-    const open = (await runningTasks(this.db)).filter((task) =>
-      isOpenAt(task.settings.allowSendTime ?? [], task.time_zone, now),
-    );
-    const byAccount = new Map<number, RunningTask[]>();
-    for (const task of open)
-      byAccount.set(task.account_id, [...(byAccount.get(task.account_id) ?? []), task]);
-    for (const [accountId, tasks] of byAccount) {
-      // Proportional tasks (outboundControl=1) are leased one by one, each within its own agent limit.
-      const batches = [
-        tasks.filter((task) => !isProportional(task)),
-        ...tasks.filter(isProportional).map((task) => [task]),
-      ];
-      for (const batch of batches) {
-        const room = this.options.maxInFlight - this.inFlight.size;
-        if (room <= 0 || batch.length === 0) continue;
-        const [first] = batch;
-        const leased = await leaseCalls(this.db, {
-          accountId,
-          taskIds: batch.map((task) => task.id),
-          owner: this.options.owner,
-          now: this.clock.now(),
-          leaseMs: this.leaseMs,
-          max: room,
-          ...(first && isProportional(first)
-            ? {
-                proportional: {
-                  groupId: first.settings.sipGroupId!,
-                  calloutRate: first.settings.calloutRate,
-                },
-              }
-            : {}),
-        });
-        const taskById = new Map(batch.map((task) => [task.id, task]));
-        for (const call of leased) this.start(call, taskById.get(call.task_id)!);
+    const swept = await settleExpiredLeases(this.db, {
+      now: this.clock.now(),
+      skipIds: [...this.inFlight.keys()],
+    });
+    if (swept > 0) this.log.info({ count: swept }, 'settled calls whose lease expired as interrupted');
+    await startDueTasks(this.db, this.clock.now());
+    await this.leaseAndDial();
+    await finishDrainedTasks(this.db, this.clock.now());
+    this.ticks++;
+  }
+
+  /**
+   * Accounts take turns, starting after the one served last; each gets at most an equal share of this
+   * process's free room per tick, so one account's backlog cannot crowd another out.
+   */
+  private async leaseAndDial(): Promise<void> {
+    if (this.options.maxInFlight - this.inFlight.size <= 0) return;
+    const accounts = await runnableAccounts(this.db, this.clock.now());
+    if (accounts.length === 0) return;
+    const start = accounts.findIndex((id) => id > this.lastAccount);
+    const order = start <= 0 ? accounts : [...accounts.slice(start), ...accounts.slice(0, start)];
+    const share = Math.ceil((this.options.maxInFlight - this.inFlight.size) / order.length);
+    for (const accountId of order) {
+      const room = Math.min(share, this.options.maxInFlight - this.inFlight.size);
+      if (room <= 0) break;
+      this.lastAccount = accountId;
+      const lease = await leaseCalls(this.db, {
+        accountId,
+        owner: this.options.owner,
+        now: this.clock.now(),
+        leaseMs: this.leaseMs,
+        max: room,
+      });
+      if (lease.calls.length === 0) continue;
+      // Registered before the hand-over so lease renewal covers them from the start.
+      for (const call of lease.calls) this.inFlight.set(call.id, Promise.resolve());
+      try {
+        await dispatchLeased(this.db, { owner: this.options.owner, calls: lease.calls }, (call) =>
+          this.start(call, lease.tasks.get(call.task_id)!),
+        );
+      } finally {
+        // Calls given back (task paused or cancelled meanwhile) or never handed over (the hand-over
+        // failed: they stay leased and the lease sweep settles them) are not ours to renew.
+        for (const call of lease.calls) {
+          if (!this.running.has(call.id)) this.inFlight.delete(call.id);
+        }
       }
     }
-    await finishDrainedTasks(this.db, this.clock.now());
   }
 
   async renewLeases(): Promise<void> {
     if (this.inFlight.size === 0) return;
-    await extendLeases(this.db, this.options.owner, this.clock.now() + this.leaseMs);
+    const callIds = [...this.inFlight.keys()];
+    const until = this.clock.now() + this.leaseMs;
+    await extendLeases(this.db, { owner: this.options.owner, callIds, until });
+    await extendAgentHolds(this.db, { owner: this.options.owner, callIds, until });
   }
 
-  private start(call: LeasedCall, task: RunningTask): void {
-    const run = runCall(
-      { ...this.session, clock: this.clock },
-      { callId: call.id, callee: call.callee, info: call.info, round: task.round, settings: task.settings },
-    )
+  /** Starts one call; must not throw (it runs inside the hand-over transaction). */
+  private start(call: LeasedCall, task: LeasedTask): void {
+    this.running.add(call.id);
+    let attempt: Promise<AttemptResult>;
+    try {
+      attempt = runCall(
+        { ...this.session, clock: this.clock },
+        { callId: call.id, callee: call.callee, info: call.info, round: task.round, settings: task.settings },
+      );
+    } catch (error) {
+      // The driver refused synchronously: the attempt is recorded as failed, the batch goes on.
+      this.log.error({ err: error, callId: call.id }, 'the carrier driver failed to place the call');
+      attempt = Promise.resolve(attemptWithoutProgress(dialFailedOutcome(error), this.clock.now()));
+    }
+    const run = attempt
       .then((result) => this.settle(call.id, result))
-      .catch((error: unknown) => this.log.error({ err: error, callId: call.id }, 'call failed'))
-      .finally(() => this.inFlight.delete(call.id));
+      .catch((error: unknown) =>
+        this.log.error({ err: error, callId: call.id }, 'recording the call failed; left to the lease sweep'),
+      )
+      .finally(() => {
+        this.running.delete(call.id);
+        this.inFlight.delete(call.id);
+      });
     this.inFlight.set(call.id, run);
   }
 
-  /** Records the attempt, retrying while the database is unreachable; the lease is renewed meanwhile. */
+  /** Records the attempt, retrying transient database failures; the lease is renewed meanwhile. */
   private async settle(callId: number, result: AttemptResult): Promise<void> {
-    await retryUntilDone(
-      () => settleCall(this.db, { callId, owner: this.options.owner, result }),
-      (error, attempt) => this.log.warn({ err: error, callId, attempt }, 'settling call failed; retrying'),
-    );
+    await withRetries(() => settleCall(this.db, { callId, owner: this.options.owner, result }), {
+      signal: this.giveUp,
+      onRetry: (error, attempt) =>
+        this.log.warn({ err: error, callId, attempt }, 'settling call failed; retrying'),
+    });
   }
 
   /** Waits for the calls in flight (graceful shutdown). */

@@ -1,4 +1,5 @@
 /** Runs the background loops of one process: dialer, lease renewal, recall scheduler, push and SMS outboxes. */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/db.ts';
@@ -13,6 +14,7 @@ import { RecallScheduler } from './recall-scheduler.ts';
 import { createSeatTransfer, type SeatTransferOptions } from './seat-transfer.ts';
 
 export interface EngineOptions {
+  /** NODE_ID: names this process in leases; each start adds a fresh token to it. */
   owner: string;
   leaseRealMs: number;
   pollMs: number;
@@ -26,7 +28,14 @@ export class Engine {
   readonly recall: RecallScheduler;
   readonly push: PushWorker;
   readonly sms: SmsOutboxWorker;
+  /**
+   * This run's lease token: NODE_ID plus a fresh random part per process start, so a restart under the
+   * same NODE_ID can never renew, settle or hand over the leases of the run that died.
+   */
+  readonly leaseToken: string;
   private readonly stop = new AbortController();
+  /** Aborted when the shutdown grace is over: retries stop, what is left goes to lease expiry. */
+  private readonly giveUp = new AbortController();
   private loops: Promise<void>[] = [];
 
   constructor(
@@ -41,6 +50,8 @@ export class Engine {
     private readonly options: EngineOptions,
   ) {
     const { db, clock, driver, content, log } = deps;
+    this.leaseToken = `${options.owner}/${randomBytes(4).toString('hex')}`;
+    const leaseMs = () => options.leaseRealMs * clock.speed;
     this.dialer = new Dialer(
       db,
       clock,
@@ -55,10 +66,12 @@ export class Engine {
           log,
           prepareAudio: (settings, info) => content.prepare(settings, info),
           ...(options.seatTransfer ? { options: options.seatTransfer } : {}),
+          holdFor: (callId) => ({ owner: this.leaseToken, callId, until: clock.now() + leaseMs() }),
         }),
       },
       log,
-      { owner: options.owner, leaseRealMs: options.leaseRealMs, maxInFlight: options.maxInFlight },
+      { owner: this.leaseToken, leaseRealMs: options.leaseRealMs, maxInFlight: options.maxInFlight },
+      this.giveUp.signal,
     );
     this.recall = new RecallScheduler(db, clock);
     // Outbox rows are leased like calls: a sender that dies leaves them due again after the lease.
@@ -69,11 +82,14 @@ export class Engine {
       timeoutMs: 10_000,
       leaseRealMs: lease,
     });
-    this.sms = new SmsOutboxWorker(db, clock, deps.sms, log, {
-      batchSize: 50,
-      maxAttempts: 12,
-      leaseRealMs: lease,
-    });
+    this.sms = new SmsOutboxWorker(
+      db,
+      clock,
+      deps.sms,
+      log,
+      { batchSize: 50, maxAttempts: 12, leaseRealMs: lease },
+      this.giveUp.signal,
+    );
   }
 
   start(): void {
@@ -89,10 +105,20 @@ export class Engine {
     ];
   }
 
-  /** Stops taking new work and waits for calls in flight to end. */
-  async stopAndDrain(): Promise<void> {
+  /**
+   * Stops taking new work and waits for calls in flight to end, for at most `graceMs` (wall clock).
+   * After that, retries give up and whatever is still in flight is left to lease expiry: another
+   * process (or this one's next start) settles it as interrupted and never dials it again (spec §6).
+   */
+  async stopAndDrain(graceMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.stop.abort();
     await Promise.all(this.loops);
-    await this.dialer.drain();
+    const timer = Number.isFinite(graceMs) ? setTimeout(() => this.giveUp.abort(), graceMs) : undefined;
+    await Promise.race([
+      this.dialer.drain(),
+      new Promise<void>((resolve) => this.giveUp.signal.addEventListener('abort', () => resolve())),
+    ]);
+    clearTimeout(timer);
+    this.giveUp.abort();
   }
 }

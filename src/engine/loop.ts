@@ -24,23 +24,3 @@ export async function runLoop(
     await sleepReal(failures > 0 ? Math.min(intervalMs * 2 ** failures, 5_000) : intervalMs, signal);
   }
 }
-
-/**
- * Runs `work` until it succeeds, backing off from 100 ms to 5 s between tries. For writes that must
- * not be given up (recording an attempt or a sent SMS) while the database is unreachable; the row's
- * lease keeps other processes off it meanwhile.
- */
-export async function retryUntilDone(
-  work: () => Promise<unknown>,
-  onFailure: (error: unknown, attempt: number) => void,
-): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await work();
-      return;
-    } catch (error) {
-      onFailure(error, attempt);
-      await sleepReal(Math.min(100 * 2 ** attempt, 5_000));
-    }
-  }
-}

@@ -20,6 +20,9 @@ async function cannotStart(tx: Queryable, accountId: number, settings: TaskSetti
 }
 
 export class RecallScheduler {
+  /** Completed ticks (tests wait on ticks rather than on wall time). */
+  ticks = 0;
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
@@ -31,5 +34,6 @@ export class RecallScheduler {
     for (const nodeId of await dueNodeIds(this.db, now)) {
       await startRound(this.db, nodeId, this.clock.now(), { cannotStart });
     }
+    this.ticks++;
   }
 }

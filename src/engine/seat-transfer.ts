@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/db.ts';
-import { type ClaimedAgent, claimAgent, moveAgent } from '../db/queries/agents.ts';
+import { type AgentHold, type ClaimedAgent, claimAgent, moveAgent } from '../db/queries/agents.ts';
 import type { TaskSettings } from '../domain/task-settings.ts';
 import type { CalleeInfo } from '../domain/template.ts';
 import type { CallLeg, PreparedAudio, TelephonyDriver } from '../telephony/driver.ts';
@@ -76,6 +76,11 @@ export interface SeatTransferDeps {
   log: Logger;
   prepareAudio(settings: TaskSettings, info: CalleeInfo): Promise<PreparedAudio>;
   options?: Partial<SeatTransferOptions>;
+  /**
+   * The hold a claimed agent gets: the dialer's lease token and an expiry renewed with the call's lease,
+   * so an agent held by a process that dies reads as idle again after one lease. Absent = no expiry.
+   */
+  holdFor?: (callId: number) => AgentHold;
 }
 
 const noSeat = (callLoss: boolean): SeatOutcome => ({
@@ -176,7 +181,9 @@ export function createSeatTransfer(deps: SeatTransferDeps): SeatTransfer {
     const started = clock.now();
     const deadline = started + options.agentWaitMs;
     while (!gone.signal.aborted && clock.now() < deadline) {
-      const agent = await claimAgent(db, groupId, clock.now());
+      const hold = deps.holdFor?.(plan.callId);
+      const owner = hold ? { owner: hold.owner } : {};
+      const agent = await claimAgent(db, groupId, clock.now(), hold);
       if (!agent) {
         await clock.sleep(Math.min(options.pollMs, deadline - clock.now()), gone.signal);
         continue;
@@ -195,11 +202,11 @@ export function createSeatTransfer(deps: SeatTransferDeps): SeatTransfer {
         log.warn({ err: error, callId: plan.callId }, 'agent-ringing push failed'),
       );
       if (!(await answered)) {
-        await moveAgent(db, { id: agent.id, from: 'ringing', to: 'idle', now: clock.now() });
+        await moveAgent(db, { id: agent.id, from: 'ringing', to: 'idle', now: clock.now(), ...owner });
         continue;
       }
       const answeredAt = clock.now();
-      await moveAgent(db, { id: agent.id, from: 'ringing', to: 'busy', now: answeredAt });
+      await moveAgent(db, { id: agent.id, from: 'ringing', to: 'busy', now: answeredAt, ...owner });
       const agentEnded = ended(agentLeg);
       if (gone.signal.aborted) {
         // The callee left as the agent answered: nothing to bridge.
@@ -210,6 +217,7 @@ export function createSeatTransfer(deps: SeatTransferDeps): SeatTransfer {
           to: 'wrapup',
           now: clock.now(),
           wrapupUntil: clock.now(),
+          ...owner,
         });
         return noSeat(true);
       }
@@ -225,6 +233,7 @@ export function createSeatTransfer(deps: SeatTransferDeps): SeatTransfer {
         to: 'wrapup',
         now,
         wrapupUntil: now + agent.wrapupSeconds * 1000,
+        ...owner,
       });
       return {
         seat: agent.username,

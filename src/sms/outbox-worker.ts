@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Db, Queryable } from '../db/db.ts';
 import { leaseOutbox, markOutboxFailed } from '../db/queries/outbox.ts';
-import { retryUntilDone } from '../engine/loop.ts';
+import { withRetries } from '../db/retry.ts';
 import { type DeliveryReceipt, SmsSendError, type SmsSendResult, type SmsTransport } from './transport.ts';
 
 interface SmsRow {
@@ -26,6 +26,8 @@ export class SmsOutboxWorker {
     private readonly transport: SmsTransport,
     private readonly log: Logger,
     private readonly options = { batchSize: 50, maxAttempts: 12, leaseRealMs: 60_000 },
+    /** Aborted at shutdown: a write still failing then is left to the row's lease. */
+    private readonly signal?: AbortSignal,
   ) {
     transport.onReceipt((receipt) => {
       void this.recordReceipt(receipt).catch((error: unknown) =>
@@ -60,10 +62,15 @@ export class SmsOutboxWorker {
     }
     // The carrier has the message now: recording that must not lead to sending it again, so a failing
     // database write is retried here (the row's lease keeps other workers off it meanwhile).
-    await retryUntilDone(
-      () => this.markSent(row, result),
-      (error, attempt) =>
+    await withRetries(() => this.markSent(row, result), {
+      ...(this.signal ? { signal: this.signal } : {}),
+      onRetry: (error, attempt) =>
         this.log.warn({ err: error, smsId: row.id, attempt }, 'recording a sent SMS failed; retrying'),
+    }).catch((error: unknown) =>
+      this.log.error(
+        { err: error, smsId: row.id },
+        'recording a sent SMS failed for good; left to its lease',
+      ),
     );
   }
 

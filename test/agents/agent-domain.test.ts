@@ -62,6 +62,15 @@ describe('agent state machine', () => {
     );
     expect(effectiveState({ state: 'wrapup', expiresAt: registered, wrapupUntil: now }, now)).toBe('idle');
     expect(effectiveState({ state: 'busy', expiresAt: registered, wrapupUntil: null }, now)).toBe('busy');
+    // A hold that lapsed (the process running the call died) reads as idle; a live one as it is.
+    for (const state of ['ringing', 'busy'] as const) {
+      expect(effectiveState({ state, expiresAt: registered, wrapupUntil: null, holdUntil: now }, now)).toBe(
+        'idle',
+      );
+      expect(
+        effectiveState({ state, expiresAt: registered, wrapupUntil: null, holdUntil: now + 1 }, now),
+      ).toBe(state);
+    }
   });
 });
 

@@ -4,6 +4,7 @@ import {
   bindRegistration,
   claimAgent,
   countIdleAgents,
+  extendAgentHolds,
   insertSeatGroup,
   insertSipAccounts,
   moveAgent,
@@ -107,5 +108,73 @@ describe('agents in the database: registration, guarded moves, claiming', () => 
     const ids = claims.filter((c) => c !== null).map((c) => c.id);
     expect(ids.length).toBe(3);
     expect(new Set(ids).size).toBe(3);
+  });
+
+  it('an agent held by a run that died is idle again after one lease; the dead run can no longer move it', async () => {
+    const t = t0 + 200_000;
+    const lease = 30_000;
+    const held = (await insertSeatGroup(db, {
+      accountId: group.account_id,
+      appId: group.app_id,
+      name: 'hold-group',
+      strategy: 1,
+      now: t,
+    }))!;
+    const [agent] = await insertSipAccounts(db, {
+      group: held,
+      phoneName: 'held',
+      displayNum: '',
+      quantity: 1,
+      now: t,
+    });
+    await bindRegistration(db, {
+      username: agent!.username,
+      contact: 'sip:h@127.0.0.1',
+      expiresAt: t + 600_000,
+      now: t,
+    });
+
+    const claimed = await claimAgent(db, held.id, t, { owner: 'run-dead', callId: 1, until: t + lease });
+    expect(claimed?.id).toBe(agent!.id);
+    expect(
+      await moveAgent(db, { id: agent!.id, from: 'ringing', to: 'busy', now: t, owner: 'run-dead' }),
+    ).toBe(true);
+    // A live run renews the hold with its call's lease.
+    await extendAgentHolds(db, { owner: 'run-dead', callIds: [1], until: t + 2 * lease });
+    expect(await countIdleAgents(db, held.id, t + lease + 1)).toBe(0);
+    expect(
+      await claimAgent(db, held.id, t + lease + 1, { owner: 'run-b', callId: 2, until: t + 3 * lease }),
+    ).toBeNull();
+    // Renewals stop (the process was killed): one lease later the agent reads as idle and is offered again.
+    expect(await countIdleAgents(db, held.id, t + 2 * lease + 1)).toBe(1);
+    const retaken = await claimAgent(db, held.id, t + 2 * lease + 1, {
+      owner: 'run-b',
+      callId: 2,
+      until: t + 4 * lease,
+    });
+    expect(retaken?.id).toBe(agent!.id);
+    expect(
+      await moveAgent(db, {
+        id: agent!.id,
+        from: 'busy',
+        to: 'wrapup',
+        now: t + 2 * lease + 2,
+        owner: 'run-dead',
+      }),
+    ).toBe(false);
+    expect(
+      await moveAgent(db, {
+        id: agent!.id,
+        from: 'ringing',
+        to: 'idle',
+        now: t + 2 * lease + 3,
+        owner: 'run-b',
+      }),
+    ).toBe(true);
+    const [row] = await db.query<{ state: string; hold_owner: string | null }>(
+      'SELECT state, hold_owner FROM sip_accounts WHERE id = $1',
+      [agent!.id],
+    );
+    expect(row).toEqual({ state: 'idle', hold_owner: null });
   });
 });

@@ -3,6 +3,7 @@ import { setAccountDisabled } from '../../src/db/queries/accounts.ts';
 import { calleeInfoSql } from '../../src/db/queries/callee-info.ts';
 import { defaultSimOptions, type SimOutcome, simOutcome } from '../../src/telephony/sim/sim-driver.ts';
 import {
+  afterEngineTicks,
   apiClient,
   newAccount,
   numbers,
@@ -317,7 +318,7 @@ describe('automatic redial (recall flows)', () => {
     await fast.close();
   }, 120_000);
 
-  it('cancels: type 1 and 2 only a pending flow, type 3 a pending node and all later ones', async () => {
+  it('cancels: types 1 and 2 a pending or running flow, type 3 a pending node and all later ones; an ended flow is -41', async () => {
     const pendingA = await send({
       taskName: 'cancel-1',
       sendTime: '2030-01-01 09:00:00',
@@ -345,16 +346,19 @@ describe('automatic redial (recall flows)', () => {
     });
     const keyC = await flowOf(running);
     await waitFlow(keyC, 1);
-    expect((await call('/voice/recallFlow/cancel', { type: 1, id: keyC })).status).toBe('-41');
     const nodes = (await detail(keyC)).nodeList;
     expect((await call('/voice/recallFlow/cancel', { type: 3, id: nodes[1]!.keyId })).status).toBe('0');
     const done = await waitFlow(keyC, 2);
     expect(done.nodeList.map((n) => n.nodeStatus)).toEqual([2, 3, 3]);
     expect((await call('/voice/recallFlow/cancel', { type: 3, id: nodes[0]!.keyId })).status).toBe('-41');
+    expect((await call('/voice/recallFlow/cancel', { type: 1, id: keyC })).status).toBe('-41');
+    expect((await call('/voice/recallFlow/cancel', { type: 2, id: running })).status).toBe('-41');
     expect((await call('/voice/recallFlow/cancel', { type: 3, id: 99_999_999 })).status).toBe('-24');
+    expect((await call('/voice/recallFlow/cancel', { type: 1, id: 99_999_999 })).status).toBe('-24');
+    // A running flow's cancel (types 1 and 2) is tested in stop-means-stop.test.ts.
   });
 
-  it("keeps later rounds when a round's task is cancelled through the task API", async () => {
+  it("cancels the flow's later rounds when a round's task is cancelled through the task API", async () => {
     const taskId = await send({
       taskName: 'cancel-child',
       numberList: numbers(3, '5511908'),
@@ -363,10 +367,12 @@ describe('automatic redial (recall flows)', () => {
     });
     const keyId = await flowOf(taskId);
     const first = await waitFor('round 1 task', async () => (await detail(keyId)).nodeList[0]!.taskId);
-    await call('/voice/group/call/cancel', { taskIdList: [first] });
-    const flow = await waitFlow(keyId, 2);
-    expect(flow.nodeList.map((n) => n.nodeStatus)).toEqual([2, 2]);
-    expect(flow.nodeList[1]!.taskId).not.toBeNull();
+    expect((await call('/voice/group/call/cancel', { taskIdList: [first] })).status).toBe('0');
+    const flow = await detail(keyId);
+    expect(flow.status).toBe(3);
+    expect(flow.nodeList.map((n) => n.nodeStatus)).toEqual([3, 3]);
+    await afterEngineTicks(service, 3);
+    expect((await detail(keyId)).nodeList[1]!.taskId).toBeNull();
   });
 
   it('sets node and flow to execution exception with the reason when a round cannot start', async () => {

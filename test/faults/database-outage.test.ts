@@ -20,33 +20,59 @@ import { SimDriver } from '../../src/telephony/sim/sim-driver.ts';
 import { CountingSim } from '../helpers/counting-sim.ts';
 import { apiClient, newAccount, numbers, testDb, usingPostgres, waitFor } from '../helpers/harness.ts';
 
-/** A TCP proxy that can cut all its connections and refuse new ones until restored. */
-class CuttableProxy {
+/**
+ * A TCP proxy in front of PostgreSQL that can cut all its connections and refuse new ones, or black-hole
+ * them (connections accepted, no byte forwarded either way: a partitioned network), until restored.
+ */
+class FaultyProxy {
   private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  private down = false;
+  private readonly pairs = new Set<{ client: Socket; upstream: Socket | null }>();
+  private mode: 'up' | 'refuse' | 'blackhole' = 'up';
   port = 0;
   constructor(private readonly target: { host: string; port: number }) {}
   async start() {
     this.server = createServer((client) => {
-      if (this.down) return client.destroy();
+      if (this.mode === 'refuse') return client.destroy();
+      client.on('error', () => undefined);
+      const pair = { client, upstream: null as Socket | null };
+      this.pairs.add(pair);
+      client.on('close', () => this.pairs.delete(pair));
+      if (this.mode === 'blackhole') return; // accepted, never answered
       const upstream = connect(this.target.port, this.target.host);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
+      upstream.on('error', () => undefined);
+      upstream.on('close', () => client.destroy());
+      pair.upstream = upstream;
       client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.address() as AddressInfo).port;
   }
   cut() {
-    this.down = true;
-    for (const s of this.sockets) s.destroy();
+    this.mode = 'refuse';
+    for (const { client, upstream } of this.pairs) {
+      client.destroy();
+      upstream?.destroy();
+    }
   }
+  /** Stops forwarding on every connection, old and new, without closing any. */
+  blackhole() {
+    this.mode = 'blackhole';
+    for (const { client, upstream } of this.pairs) {
+      client.unpipe();
+      upstream?.unpipe();
+      client.pause();
+      upstream?.pause();
+    }
+  }
+  /** Back up: black-holed connections are reset (their peers gave up on them), new ones forward. */
   restore() {
-    this.down = false;
+    if (this.mode === 'blackhole') {
+      for (const { client, upstream } of this.pairs) {
+        client.destroy();
+        upstream?.destroy();
+      }
+    }
+    this.mode = 'up';
   }
   close() {
     this.cut();
@@ -64,7 +90,7 @@ describe.skipIf(!usingPostgres)('database outage (PostgreSQL only; PGlite is in-
     const created = await testDb();
     cleanups.push(created.drop);
     const url = new URL(created.url!);
-    const proxy = new CuttableProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    const proxy = new FaultyProxy({ host: url.hostname, port: Number(url.port || 5432) });
     await proxy.start();
     cleanups.push(() => proxy.close());
     const proxied = new URL(created.url!);
@@ -122,6 +148,82 @@ describe.skipIf(!usingPostgres)('database outage (PostgreSQL only; PGlite is in-
     expect(new Set(carrier.dialled).size).toBe(carrier.dialled.length);
     expect(carrier.dialled.length).toBe(80);
     // The process was alive throughout, so none of its own calls was written off as interrupted.
+    expect(rows.filter((r) => r.reason === 'interrupted')).toEqual([]);
+  }, 150_000);
+
+  it('answers -18 within the configured bound while the database is black-holed, then resumes with nothing lost or doubled', async () => {
+    const created = await testDb();
+    cleanups.push(created.drop);
+    const url = new URL(created.url!);
+    const proxy = new FaultyProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    await proxy.start();
+    cleanups.push(() => proxy.close());
+    const proxied = new URL(created.url!);
+    proxied.host = `127.0.0.1:${proxy.port}`;
+
+    const timeouts = { connectMs: 1_000, queryMs: 1_500, idleInTransactionMs: 10_000 };
+    const clock = new ScaledClock(200, Date.now(), Date.parse('2026-11-25T02:00:00Z'));
+    const carrier = new CountingSim(new SimDriver(clock, { seed: 'blackhole' }));
+    const db = await openDb({ databaseUrl: proxied.toString(), poolSize: 5, timeouts });
+    const ring = await createRingcast(
+      { ...loadConfig({}), pollMs: 10, leaseRealMs: 30_000, logLevel: 'silent', dbTimeouts: timeouts },
+      {
+        db,
+        clock,
+        driver: carrier,
+        media: createMediaService({ warmUp: false }),
+        sms: new LogTransport(silentLogger),
+        log: pino({ level: 'silent' }),
+      },
+    );
+    cleanups.push(() => ring.close());
+    ring.engine.start();
+    const account = await newAccount(created.db, { maxConcurrency: 20, callsPerSecond: 50 });
+    const call = apiClient({ ring, clock, db, close: async () => undefined }, account);
+    const sent = await call<number>('/voice/group/call/send', {
+      appId: account.appId,
+      taskName: 'blackhole',
+      source: 3,
+      text: 'hello',
+      lan: 'en',
+      numberList: numbers(80, '3470001'),
+    });
+    expect(sent.status).toBe('0');
+    await waitFor('calls in flight', async () => carrier.dialled.length >= 10);
+
+    proxy.blackhole();
+    const bound = Math.max(timeouts.connectMs, timeouts.queryMs);
+    const answers: Array<{ status: string; ms: number }> = [];
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      const answer = await call(`/voice/group/call/detail/${sent.data}`);
+      answers.push({ status: answer.status, ms: Date.now() - started });
+    }
+    console.info(`black-holed database: API answers ${JSON.stringify(answers)} (bound ${bound} ms)`);
+    for (const answer of answers) {
+      expect(answer.status).toBe('-18');
+      expect(answer.ms).toBeLessThan(bound + 1_000);
+    }
+    proxy.restore();
+
+    await waitFor(
+      'task finished after the black hole',
+      async () => {
+        const [row] = await created.db.query<{ status: number }>('SELECT status FROM tasks WHERE id = $1', [
+          sent.data,
+        ]);
+        return row?.status === 2;
+      },
+      90_000,
+    );
+    const rows = await created.db.query<{ state: string; reason: string | null }>(
+      'SELECT state, termination_reason AS reason FROM calls WHERE task_id = $1',
+      [sent.data],
+    );
+    expect(rows).toHaveLength(80);
+    expect(rows.every((r) => r.state === 'done')).toBe(true);
+    expect(new Set(carrier.dialled).size).toBe(carrier.dialled.length);
+    expect(carrier.dialled.length).toBe(80);
     expect(rows.filter((r) => r.reason === 'interrupted')).toEqual([]);
   }, 150_000);
 });

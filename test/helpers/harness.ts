@@ -9,7 +9,7 @@ import pino from 'pino';
 import { expect } from 'vitest';
 import { createRingcast, type Ringcast } from '../../src/app.ts';
 import { ScaledClock } from '../../src/clock.ts';
-import { loadConfig } from '../../src/config.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
 import { type Db, dumpPglite, openDb } from '../../src/db/db.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createAccount, type NewAccount } from '../../src/db/queries/accounts.ts';
@@ -64,11 +64,13 @@ export interface TestServiceOptions {
   /** What the clock reads when the service starts. */
   clockStart?: number;
   sim?: Partial<SimOptions>;
-  driver?: TelephonyDriver;
+  /** A carrier, or one built on the service's clock (e.g. a CountingSim around a SimDriver). */
+  driver?: TelephonyDriver | ((clock: ScaledClock) => TelephonyDriver);
   media?: MediaService;
   sms?: SmsTransport;
   leaseRealMs?: number;
   start?: boolean;
+  config?: Partial<Config>;
 }
 
 export interface TestService {
@@ -90,12 +92,16 @@ export async function startService(options: TestServiceOptions = {}): Promise<Te
     pollMs: 10,
     leaseRealMs: options.leaseRealMs ?? 10_000,
     logLevel: 'silent',
+    ...options.config,
   };
   const ring = await createRingcast(config, {
     db,
     clock,
     media: options.media ?? createMediaService({ warmUp: false }),
-    driver: options.driver ?? new SimDriver(clock, { seed: 'test', ...options.sim }),
+    driver:
+      typeof options.driver === 'function'
+        ? options.driver(clock)
+        : (options.driver ?? new SimDriver(clock, { seed: 'test', ...options.sim })),
     sms: options.sms ?? new LogTransport(silentLogger),
     log: pino({ level: 'silent' }),
   });
@@ -186,6 +192,17 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * Resolves once the engine's dialer and recall scheduler have each completed `n` more ticks: what a
+ * "nothing more happens" check waits for, instead of a wall-clock sleep that passes vacuously on a slow
+ * machine.
+ */
+export async function afterEngineTicks(service: { ring: Ringcast }, n = 2): Promise<void> {
+  const { dialer, recall } = service.ring.engine;
+  const [d, r] = [dialer.ticks, recall.ticks];
+  await waitFor(`${n} engine ticks`, async () => dialer.ticks >= d + n && recall.ticks >= r + n);
 }
 
 export function numbers(count: number, prefix = '8613800'): string[] {

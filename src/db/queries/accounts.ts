@@ -104,3 +104,8 @@ export async function useNonce(
   );
   return rows.length === 1;
 }
+
+export async function countAccounts(db: Queryable): Promise<number> {
+  const [row] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM accounts');
+  return row?.n ?? 0;
+}

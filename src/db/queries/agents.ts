@@ -37,17 +37,28 @@ export interface SipAccountRow {
   call_count: number;
   last_call_start: Date | null;
   last_call_end: Date | null;
+  hold_owner: string | null;
+  hold_call: number | null;
+  hold_until: Date | null;
   created_at: Date;
 }
 
 /**
  * SQL for "reads as idle at $now" — the same rule as effectiveState() in src/domain/agent-state.ts:
- * registered and unexpired, and idle or in a wrap-up that has ended.
+ * registered and unexpired, and idle, or in a wrap-up that has ended, or held by a call whose lease lapsed.
  */
 export function idleAt(now: string, alias = ''): string {
   const c = (name: string) => (alias ? `${alias}.${name}` : name);
   return `(${c('expires_at')} > ${now} AND (${c('state')} = 'idle'
-    OR (${c('state')} = 'wrapup' AND (${c('wrapup_until')} IS NULL OR ${c('wrapup_until')} <= ${now}))))`;
+    OR (${c('state')} = 'wrapup' AND (${c('wrapup_until')} IS NULL OR ${c('wrapup_until')} <= ${now}))
+    OR (${c('state')} IN ('ringing', 'busy') AND ${c('hold_until')} <= ${now})))`;
+}
+
+/** The call holding an agent: its run's lease token, the call id, and until when it is known alive. */
+export interface AgentHold {
+  owner: string;
+  callId: number;
+  until: number;
 }
 
 export function newSipPassword(): string {
@@ -131,10 +142,21 @@ export async function unbindRegistration(db: Queryable, username: string, now: n
   );
 }
 
-/** Guarded state change; false when the agent was not in one of `from` (someone else moved it). */
+/**
+ * Guarded state change; false when the agent was not in `from` (someone else moved it). With `owner`,
+ * only the holder of the agent's hold may move it: a run whose hold lapsed and was taken over changes
+ * nothing. Leaving ringing/busy for anything but busy releases the hold.
+ */
 export async function moveAgent(
   db: Queryable,
-  args: { id: number; from: AgentStateValue; to: AgentStateValue; now: number; wrapupUntil?: number },
+  args: {
+    id: number;
+    from: AgentStateValue;
+    to: AgentStateValue;
+    now: number;
+    wrapupUntil?: number;
+    owner?: string;
+  },
 ): Promise<boolean> {
   stateTransition(args.from, args.to);
   const rows = await db.query(
@@ -142,17 +164,34 @@ export async function moveAgent(
        wrapup_until = CASE WHEN $3 = 'wrapup' THEN $5::timestamptz ELSE wrapup_until END,
        last_call_start = CASE WHEN $3 = 'busy' THEN $4 ELSE last_call_start END,
        last_call_end = CASE WHEN $2 = 'busy' THEN $4 ELSE last_call_end END,
-       call_count = call_count + CASE WHEN $3 = 'busy' THEN 1 ELSE 0 END
-     WHERE id = $1 AND state = $2 RETURNING id`,
+       call_count = call_count + CASE WHEN $3 = 'busy' THEN 1 ELSE 0 END,
+       hold_owner = CASE WHEN $3 IN ('ringing', 'busy') THEN hold_owner END,
+       hold_call = CASE WHEN $3 IN ('ringing', 'busy') THEN hold_call END,
+       hold_until = CASE WHEN $3 IN ('ringing', 'busy') THEN hold_until END
+     WHERE id = $1 AND state = $2 AND ($6::text IS NULL OR hold_owner = $6) RETURNING id`,
     [
       args.id,
       args.from,
       args.to,
       new Date(args.now),
       args.wrapupUntil === undefined ? null : new Date(args.wrapupUntil),
+      args.owner ?? null,
     ],
   );
   return rows.length > 0;
+}
+
+/** Renews the holds of agents taken by the calls this run has in flight, with their calls' leases. */
+export async function extendAgentHolds(
+  db: Queryable,
+  args: { owner: string; callIds: readonly number[]; until: number },
+): Promise<void> {
+  if (args.callIds.length === 0) return;
+  await db.query(
+    `UPDATE sip_accounts SET hold_until = $3
+     WHERE hold_call = ANY($1::int[]) AND hold_owner = $2 AND state IN ('ringing', 'busy')`,
+    [args.callIds, args.owner, new Date(args.until)],
+  );
 }
 
 export async function countIdleAgents(db: Queryable, groupId: number, now: number): Promise<number> {
@@ -179,6 +218,7 @@ export async function claimAgent(
   db: { transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> },
   groupId: number,
   now: number,
+  hold?: AgentHold,
 ): Promise<ClaimedAgent | null> {
   return db.transaction(async (tx) => {
     const [group] = await tx.query<SeatGroupRow>('SELECT * FROM seat_groups WHERE id = $1 FOR UPDATE', [
@@ -195,6 +235,7 @@ export async function claimAgent(
       state: row.state,
       expiresAt: row.expires_at?.getTime() ?? null,
       wrapupUntil: row.wrapup_until?.getTime() ?? null,
+      holdUntil: row.hold_until?.getTime() ?? null,
       idleSince:
         row.state === AgentState.wrapup
           ? (row.wrapup_until?.getTime() ?? row.state_at.getTime())
@@ -205,8 +246,16 @@ export async function claimAgent(
     const chosen = selectAgent(candidates, group.callin_strategy, now, group.last_offered_id);
     if (!chosen) return null;
     const moved = await tx.query(
-      `UPDATE sip_accounts SET state = 'ringing', state_at = $3 WHERE id = $1 AND state = $2 RETURNING id`,
-      [chosen.id, chosen.row.state, new Date(now)],
+      `UPDATE sip_accounts SET state = 'ringing', state_at = $3, hold_owner = $4, hold_call = $5, hold_until = $6
+       WHERE id = $1 AND state = $2 RETURNING id`,
+      [
+        chosen.id,
+        chosen.row.state,
+        new Date(now),
+        hold?.owner ?? null,
+        hold?.callId ?? null,
+        hold ? new Date(hold.until) : null,
+      ],
     );
     if (moved.length === 0) return null;
     await tx.query('UPDATE seat_groups SET last_offered_id = $2 WHERE id = $1', [groupId, chosen.id]);

@@ -110,22 +110,6 @@ export async function flowNodes(db: Queryable, flowId: number): Promise<NodeRow[
   return db.query<NodeRow>('SELECT * FROM recall_nodes WHERE flow_id = $1 ORDER BY round', [flowId]);
 }
 
-/** Cancels a whole flow that has not started (spec: types 1 and 2 only while the flow is 0). */
-export async function cancelPendingFlow(tx: Queryable, flowId: number, now: number): Promise<boolean> {
-  const rows = await tx.query(
-    'UPDATE recall_flows SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4 RETURNING id',
-    [flowId, FlowStatus.cancelled, new Date(now), FlowStatus.pending],
-  );
-  if (rows.length === 0) return false;
-  await tx.query('UPDATE recall_nodes SET status = $2, updated_at = $3 WHERE flow_id = $1 AND status = $4', [
-    flowId,
-    FlowStatus.cancelled,
-    new Date(now),
-    FlowStatus.pending,
-  ]);
-  return true;
-}
-
 /** Cancels a pending node and every later pending node (type 3); false when that node is not pending. */
 export async function cancelNodeAndLater(tx: Queryable, node: NodeRow, now: number): Promise<boolean> {
   const [locked] = await tx.query<{ id: number }>(

@@ -150,33 +150,42 @@ async function settleInTx(
   return call;
 }
 
+/** An attempt with the given outcome and no progress: nothing rang, nothing was answered. */
+export function attemptWithoutProgress(outcome: Outcome, at: number): AttemptResult {
+  return {
+    ...outcome,
+    ringingTime: null,
+    answerTime: null,
+    hangupTime: at,
+    keys: [],
+    seat: null,
+    transferred: false,
+    callLoss: false,
+  };
+}
+
 /**
- * Settles attempts whose owner stopped renewing the lease (it died mid-call) as callStatus 60
- * 'interrupted'. They are never re-dialled in that round: a duplicate call is worse than a missed one.
+ * Settles attempts whose lease expired as callStatus 60 'interrupted', whoever leased them: their run
+ * died, lost its database, or leased them and never got to dial them. They are never re-dialled in that
+ * round: a duplicate call is worse than a missed one (spec §6). `skipIds` are calls the sweeping run is
+ * itself still running (its renewal may simply be late); another process would still take them over.
  */
-export async function settleInterrupted(db: Db, now: number, self: string, batch = 200): Promise<number> {
-  // A live process never declares its own calls interrupted, even if its renewals ran late.
+export async function settleExpiredLeases(
+  db: Db,
+  args: { now: number; skipIds?: readonly number[]; batch?: number },
+): Promise<number> {
   const expired = await db.query<{ id: number }>(
-    `SELECT id FROM calls WHERE state = 'dialling' AND lease_until < $1 AND lease_owner IS DISTINCT FROM $3
+    `SELECT id FROM calls WHERE state = 'dialling' AND lease_until < $1 AND NOT (id = ANY($3::int[]))
      ORDER BY lease_until LIMIT $2`,
-    [new Date(now), batch, self],
+    [new Date(args.now), args.batch ?? 200, args.skipIds ?? []],
   );
   let settled = 0;
   for (const { id } of expired) {
     const row = await settleCall(db, {
       callId: id,
       owner: null,
-      expiredBefore: now,
-      result: {
-        ...interruptedOutcome,
-        ringingTime: null,
-        answerTime: null,
-        hangupTime: now,
-        keys: [],
-        seat: null,
-        transferred: false,
-        callLoss: false,
-      },
+      expiredBefore: args.now,
+      result: attemptWithoutProgress(interruptedOutcome, args.now),
     });
     if (row) settled++;
   }

@@ -119,18 +119,14 @@ export async function transitionTasks(
   return rows.map((row) => row.id);
 }
 
-/** A cancelled task's callees that were never dialled will not be: they get no record. */
-export async function dropUndialledCalls(db: Queryable, taskIds: number[]): Promise<void> {
-  await db.query("UPDATE calls SET state = 'cancelled' WHERE task_id = ANY($1::int[]) AND state = 'due'", [
-    taskIds,
-  ]);
-}
-
-/** Waiting tasks whose sendTime has come start calling; their recall flows become in progress. */
+/**
+ * Waiting tasks whose sendTime has come start calling (runnable at once); their recall flows become in
+ * progress.
+ */
 export async function startDueTasks(db: Db, now: number): Promise<number[]> {
   return db.transaction(async (tx) => {
     const started = await tx.query<{ id: number; flow_id: number | null }>(
-      `UPDATE tasks SET status = $1, started_at = COALESCE(started_at, $3), updated_at = $3
+      `UPDATE tasks SET status = $1, started_at = COALESCE(started_at, $3), updated_at = $3, next_dial_at = $3
        WHERE status = $2 AND (send_time IS NULL OR send_time <= $3) RETURNING id, flow_id`,
       [TaskStatus.calling, TaskStatus.waiting, new Date(now)],
     );
@@ -145,28 +141,16 @@ export async function startDueTasks(db: Db, now: number): Promise<number[]> {
   });
 }
 
-export interface RunningTask {
-  id: number;
-  account_id: number;
-  settings: TaskSettings;
-  time_zone: string;
-  round: number;
-}
-
-export async function runningTasks(db: Queryable): Promise<RunningTask[]> {
-  return db.query<RunningTask>(
-    `SELECT t.id, t.account_id, t.settings, t.round, a.time_zone FROM tasks t JOIN accounts a ON a.id = t.account_id
-     WHERE t.status = $1 AND NOT a.disabled ORDER BY t.id`,
-    [TaskStatus.calling],
-  );
-}
-
-/** Calling tasks with nothing left due or in flight are finished. */
+/**
+ * Drained calling tasks (nothing left to lease) with no call in flight are finished. Only drained tasks
+ * are looked at (`tasks_drained`), so the cost follows the calls in flight, not the tasks open.
+ */
 export async function finishDrainedTasks(db: Queryable, now: number): Promise<number[]> {
   const rows = await db.query<{ id: number }>(
     `UPDATE tasks t SET status = $1, finished_at = $3, updated_at = $3
-     WHERE t.status = $2 AND NOT EXISTS (
-       SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state IN ('due', 'dialling'))
+     WHERE t.status = $2 AND t.next_dial_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = 'dialling')
+       AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = 'due')
      RETURNING id`,
     [TaskStatus.finished, TaskStatus.calling, new Date(now)],
   );

@@ -1,0 +1,66 @@
+/** What src/domain/wait-reason.ts needs to say why tasks wait: one statement per page of tasks. */
+import { FlowStatus } from '../../domain/recall-flow.ts';
+import type { Queryable } from '../db.ts';
+
+export interface AccountPace {
+  inFlight: number;
+  maxConcurrency: number;
+  callsPerSecond: number;
+  tokens: number;
+  tokensAt: number | null;
+}
+
+export interface TaskWaitFacts {
+  hasDue: boolean;
+  /** The task ended and its flow's next round is pending: when it is due (null = being scheduled). */
+  nextRound: { dueAt: number | null } | null;
+}
+
+export async function waitFacts(
+  db: Queryable,
+  accountId: number,
+  taskIds: readonly number[],
+): Promise<{ account: AccountPace; tasks: Map<number, TaskWaitFacts> }> {
+  const rows = await db.query<{
+    id: number | null;
+    has_due: boolean | null;
+    next_round: boolean | null;
+    next_round_due_at: Date | null;
+    in_flight: number;
+    max_concurrency: number;
+    calls_per_second: number;
+    dial_tokens: number;
+    tokens_at: Date | null;
+  }>(
+    `WITH pace AS MATERIALIZED (
+       SELECT a.id, a.max_concurrency, a.calls_per_second, a.dial_tokens, a.tokens_at,
+         (SELECT count(*)::int FROM calls c WHERE c.account_id = a.id AND c.state = 'dialling') AS in_flight
+       FROM accounts a WHERE a.id = $1)
+     SELECT t.id,
+       EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = 'due') AS has_due,
+       n.id IS NOT NULL AS next_round, n.due_at AS next_round_due_at,
+       p.in_flight, p.max_concurrency, p.calls_per_second, p.dial_tokens, p.tokens_at
+     FROM pace p
+     LEFT JOIN tasks t ON t.account_id = p.id AND t.id = ANY($2::int[])
+     LEFT JOIN recall_flows f ON f.id = t.flow_id AND f.status = ${FlowStatus.inProgress}
+     LEFT JOIN recall_nodes n ON n.flow_id = f.id AND n.round = t.round + 1 AND n.status = ${FlowStatus.pending}`,
+    [accountId, taskIds],
+  );
+  const first = rows[0];
+  const account: AccountPace = {
+    inFlight: first?.in_flight ?? 0,
+    maxConcurrency: first?.max_concurrency ?? 0,
+    callsPerSecond: first?.calls_per_second ?? 0,
+    tokens: first?.dial_tokens ?? 0,
+    tokensAt: first?.tokens_at?.getTime() ?? null,
+  };
+  const tasks = new Map<number, TaskWaitFacts>();
+  for (const row of rows) {
+    if (row.id === null) continue;
+    tasks.set(row.id, {
+      hasDue: row.has_due === true,
+      nextRound: row.next_round ? { dueAt: row.next_round_due_at?.getTime() ?? null } : null,
+    });
+  }
+  return { account, tasks };
+}
