@@ -124,6 +124,43 @@ describe.skipIf(!haveChromium)('web console (headless Chromium, plain HTTP, non-
     expect(refused.status).toBe('-41');
   }, 60_000);
 
+  it('says what a waiting task waits for, as the API reports it (allowed hours)', async () => {
+    // A window (UTC+8, the account's zone) that opens 20 h of engine time from now: about 24 s of wall
+    // time at this clock speed.
+    const opensAt = new Date(service.clock.now() + 8 * 3600_000 + 20 * 3600_000);
+    const hhmm = opensAt.toISOString().slice(11, 16);
+    const closes = new Date(opensAt.getTime() + 3600_000).toISOString().slice(11, 16);
+    const waiting = await taskSender(
+      call,
+      account.appId,
+    )({
+      taskName: 'Waits for its hours',
+      numberList: numbers(3, '4479450'),
+      allowSendTime: [{ strTime: hhmm, endTime: closes }],
+    });
+    const detail = async () =>
+      (
+        await call<{ waitReason: string | null; nextDialAt: string | null }>(
+          `/voice/group/call/detail/${waiting}`,
+        )
+      ).data;
+    await waitFor('the API to report the wait', async () => (await detail()).waitReason === 'window');
+    const { nextDialAt } = await detail();
+    expect(nextDialAt?.slice(11, 16)).toBe(hhmm);
+    const page = await newPage(browser, errors);
+    await signIn(page, url, account);
+    await page.goto(`${url}#/campaign/${waiting}`);
+    await expect
+      .poll(() => page.locator('tr[data-round="0"] .wait').textContent(), { timeout: 20_000 })
+      .toMatch(new RegExp(` · allowed hours start (\\d\\d-\\d\\d )?${hhmm} UTC\\+8$`));
+    await page.goto(`${url}#/tasks`);
+    await expect
+      .poll(() => page.locator(`tr.task[data-task-id="${waiting}"] .wait`).textContent(), { timeout: 20_000 })
+      .toContain(`allowed hours start`);
+    await call('/voice/group/call/cancel', { taskIdList: [waiting] });
+    expect(errors).toEqual([]);
+  }, 60_000);
+
   it('checks the form with the API rules and says exactly what the API says', async () => {
     const page = await newPage(browser, errors);
     await signIn(page, url, account);

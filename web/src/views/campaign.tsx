@@ -8,6 +8,7 @@ import { messageOf } from '../api.ts';
 import { useSession } from '../context.ts';
 import { Bar, ErrorText, Num, PageTitle, saveBlob, TableWrap } from '../ui.tsx';
 import { flowActions, flowStatusWords, taskActions, taskStatusWords, waitInWords } from '../words.ts';
+import { nowInZone } from '../zone.ts';
 import { AnswerRateChart, CallsOverTimeChart, type TimeBucket } from './charts.tsx';
 
 interface Round {
@@ -238,7 +239,11 @@ export function CampaignPage({ taskId }: { taskId: number }) {
             {campaign.rounds.map((round) => {
               const detail = details[round.taskId];
               const waiting = detail
-                ? waitInWords({ ...detail, outRecallCount: round.round }, account.timeZone)
+                ? waitInWords(
+                    { ...detail, outRecallCount: round.round },
+                    account.timeZone,
+                    nowInZone(account.timeZone).slice(0, 10),
+                  )
                 : null;
               const can = taskActions(round.status, round.round);
               const label = round.round === 0 ? 'original' : `round ${round.round}`;

@@ -5,6 +5,7 @@ import { useSession } from '../context.ts';
 import type { LiveTask } from '../live.ts';
 import { Bar, ErrorText, PageTitle, TableWrap } from '../ui.tsx';
 import { taskStatusWords, waitInWords } from '../words.ts';
+import { nowInZone } from '../zone.ts';
 
 export interface TaskRecord extends LiveTask {
   waitReason?: string | null;
@@ -163,7 +164,7 @@ export function TasksPage() {
               </tr>
             )}
             {page?.records.map((task) => {
-              const waiting = waitInWords(task, account.timeZone);
+              const waiting = waitInWords(task, account.timeZone, nowInZone(account.timeZone).slice(0, 10));
               return (
                 <tr key={task.taskId} class="task" data-task-id={task.taskId}>
                   <td>{task.taskId}</td>
