@@ -10,6 +10,7 @@
  * Runs on PGlite, and on PostgreSQL too when DATABASE_URL (or TEST_DATABASE_URL) is set.
  */
 import pino from 'pino';
+import { defaultQuotas } from '../src/config.ts';
 import { buildServer } from '../src/api/server.ts';
 import { ScaledClock } from '../src/clock.ts';
 import { type Db, openDb } from '../src/db/db.ts';
@@ -42,7 +43,14 @@ async function bench(label: string, db: Db) {
   await migrate(db);
   const clock = new ScaledClock(1);
   const media = createMediaService({ warmUp: false });
-  const server = await buildServer({ db, clock, media, log: pino({ level: 'silent' }), trustProxy: false });
+  const server = await buildServer({
+    db,
+    clock,
+    media,
+    log: pino({ level: 'silent' }),
+    trustProxy: false,
+    quotas: defaultQuotas,
+  });
   const { account, app } = await createAccount(
     db,
     {

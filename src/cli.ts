@@ -53,7 +53,7 @@ program
   .description('run the API and the dialing engine')
   .action(async () => {
     const config = loadConfig();
-    const media = mediaFromEnv(process.env);
+    const media = mediaFromEnv(process.env, config.uploads);
     await media.ready();
     const ring = await createRingcast(config, { media });
     const firstAccount = await ensureFirstAccount(ring.db);

@@ -22,10 +22,10 @@ import { ApiError, notFound, ResultCode } from '../domain/errors.ts';
 import { formatInZone } from '../domain/time.ts';
 import type { ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
-import { page, withPaging } from './schemas.ts';
+import { Id, page, withPaging } from './schemas.ts';
 
 const groupName = Type.String({ minLength: 4, maxLength: 32 });
-const appId = Type.Integer({ minimum: 1 });
+const appId = Id();
 const callinStrategy = Type.Integer({
   minimum: 1,
   maximum: 4,
@@ -58,7 +58,10 @@ const SipResetBody = Type.Object({
 
 const AddGroupBody = Type.Object({ appId, groupName, callinStrategy: Type.Optional(callinStrategy) });
 
-const GroupQueryBody = Type.Object({ appId: Type.Optional(appId), groupName: Type.Optional(Type.String()) });
+const GroupQueryBody = Type.Object({
+  appId: Type.Optional(appId),
+  groupName: Type.Optional(Type.String({ maxLength: 32 })),
+});
 
 async function ownedApp(ctx: ApiContext, account: AccountRow, id: number) {
   const app = await findApp(ctx.db, account.id, id);

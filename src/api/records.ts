@@ -7,7 +7,7 @@ import { invalid, notFound } from '../domain/errors.ts';
 import { parseIso } from '../domain/time.ts';
 import type { ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
-import { page, withPaging } from './schemas.ts';
+import { Id, page, withPaging } from './schemas.ts';
 
 type RecordRow = CallRow & { source_task_id: number | null; round: number; display_num: string };
 
@@ -18,7 +18,7 @@ const QueryBody = withPaging(
   Type.Object({
     strTime: Type.String({ minLength: 10, maxLength: 40 }),
     endTime: Type.String({ minLength: 10, maxLength: 40 }),
-    taskId: Type.Optional(Type.Integer({ minimum: 1 })),
+    taskId: Type.Optional(Id()),
   }),
 );
 
@@ -32,7 +32,7 @@ export function registerRecordRoutes(app: FastifyInstance, ctx: ApiContext): voi
       zone,
     );
 
-  const Params = Type.Object({ voiceId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
+  const Params = Type.Object({ voiceId: Id() });
   app.get('/voice/recordGroup/:voiceId', { schema: { params: Params } }, async (request) => {
     const { voiceId } = request.params as typeof Params.static;
     const [row] = await ctx.db.query<RecordRow>(

@@ -17,11 +17,14 @@ import {
 import { ApiError, invalid, notFound, ResultCode, stateConflict } from '../domain/errors.ts';
 import { checkSmsPlaceholders } from '../domain/task-settings.ts';
 import { editableStatuses, endedStatuses, TaskStatus, type TaskTransition } from '../domain/task-status.ts';
+import { escapeLike } from '../domain/like.ts';
 import { formatInZone, parseInZone } from '../domain/time.ts';
 import type { ApiContext } from './context.ts';
+import { checkQuotas, holdQuota } from './quotas.ts';
 import { ok } from './envelope.ts';
 import {
   calleeNumber,
+  Id,
   IdList,
   NumberInfoSchema,
   page,
@@ -35,7 +38,7 @@ import {
 import { readCallees, SettingsBuilder } from './task-input.ts';
 
 const SendBody = Type.Object({
-  appId: Type.Integer({ minimum: 1 }),
+  appId: Id(),
   taskName,
   numberInfoList: Type.Optional(Type.Array(NumberInfoSchema)),
   numberList: Type.Optional(Type.Array(calleeNumber)),
@@ -44,14 +47,14 @@ const SendBody = Type.Object({
 });
 
 const UpdateBody = Type.Object({
-  keyId: Type.Integer({ minimum: 1 }),
+  keyId: Id(),
   taskName: Type.Optional(taskName),
   ...taskSettingProps,
 });
 
 const ResendBody = Type.Object({
-  keyId: Type.Integer({ minimum: 1 }),
-  appId: Type.Integer({ minimum: 1 }),
+  keyId: Id(),
+  appId: Id(),
   taskName,
   resendType: Type.Integer({ minimum: 0, maximum: 1, description: '0 all numbers, 1 failed only' }),
   ...taskSettingProps,
@@ -63,7 +66,7 @@ const QueryBody = withPaging(
     strTime: Type.Optional(wireTime),
     endTime: Type.Optional(wireTime),
     statusList: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 6 }))),
-    idxAppId: Type.Optional(Type.Integer({ minimum: 1 })),
+    idxAppId: Type.Optional(Id()),
     searchCondition: Type.Optional(Type.String({ maxLength: 64 })),
   }),
 );
@@ -103,6 +106,7 @@ async function createTask(
   const now = ctx.clock.now();
   try {
     return await ctx.db.transaction(async (tx) => {
+      await holdQuota(tx, account);
       await builder.storeUploads(tx);
       const taskId = await insertTask(tx, {
         accountId: account.id,
@@ -121,6 +125,7 @@ async function createTask(
         throw new ApiError(ResultCode.nothingToRecall, 'no numbers to call again');
       }
       if (flow) await insertFlow(tx, { accountId: account.id, taskId, flow, now });
+      await checkQuotas(tx, account, ctx.quotas);
       return taskId;
     });
   } catch (error) {
@@ -279,7 +284,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
       to,
       p.statusList?.length ? p.statusList : null,
       p.idxAppId ?? null,
-      search,
+      search === null ? null : escapeLike(search),
       searchId,
     ];
     const [{ total } = { total: 0 }] = await ctx.db.query<{ total: number }>(
@@ -325,7 +330,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
       }),
     );
   };
-  const DetailParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
+  const DetailParams = Type.Object({ id: Id() });
   app.get('/voice/group/call/detail/:id', { schema: { params: DetailParams } }, async (request) =>
     detail(request.account, (request.params as typeof DetailParams.static).id),
   );

@@ -2,12 +2,14 @@ import type { Db } from './db.ts';
 import * as init from './migrations/001_init.ts';
 import * as smsReceipts from './migrations/002_sms_receipts.ts';
 import * as agents from './migrations/003_agents.ts';
+import * as tenantSafety from './migrations/005_tenant_safety.ts';
 
 /** Ordered migrations; append only. */
 const migrations: ReadonlyArray<{ id: number; name: string; up: string }> = [
   { id: 1, name: 'init', ...init },
   { id: 2, name: 'sms_receipts', ...smsReceipts },
   { id: 3, name: 'agents', ...agents },
+  { id: 5, name: 'tenant_safety', ...tenantSafety },
 ];
 
 /** Applies pending migrations in one transaction, serialised across processes by an advisory lock. */

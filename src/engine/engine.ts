@@ -46,7 +46,7 @@ export class Engine {
       clock,
       {
         driver,
-        prepareAudio: (settings, info) => content.prepare(settings, info),
+        prepareAudio: (settings, info, owner) => content.prepare(settings, info, owner),
         onError: (error, callId) => log.error({ err: error, callId }, 'call media failed'),
         transfer: createSeatTransfer({
           db,
