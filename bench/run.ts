@@ -10,9 +10,9 @@
  * Runs on PGlite, and on PostgreSQL too when DATABASE_URL (or TEST_DATABASE_URL) is set.
  */
 import pino from 'pino';
-import { defaultQuotas } from '../src/config.ts';
 import { buildServer } from '../src/api/server.ts';
 import { ScaledClock } from '../src/clock.ts';
+import { defaultQuotas } from '../src/config.ts';
 import { type Db, openDb } from '../src/db/db.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createAccount } from '../src/db/queries/accounts.ts';

@@ -62,6 +62,7 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
       leaseRealMs: config.leaseRealMs,
       pollMs: config.pollMs,
       maxInFlight: config.maxCallsPerNode,
+      push: { ...config.push, allowPrivate: config.callbackAllowPrivate },
     },
   );
   const server = await buildServer({

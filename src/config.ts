@@ -63,7 +63,7 @@ export function parseTrustProxy(raw: string | undefined): TrustProxy {
   if (value === '' || value === '0' || value === 'false') return false;
   if (value === 'true') {
     throw new Error(
-      "TRUST_PROXY=true would trust every X-Forwarded-For hop (a client could name its own IP); set the number of proxies in front of Ringcast (e.g. TRUST_PROXY=1) or their addresses (e.g. TRUST_PROXY=10.0.0.5,10.0.1.0/24)",
+      'TRUST_PROXY=true would trust every X-Forwarded-For hop (a client could name its own IP); set the number of proxies in front of Ringcast (e.g. TRUST_PROXY=1) or their addresses (e.g. TRUST_PROXY=10.0.0.5,10.0.1.0/24)',
     );
   }
   if (/^\d+$/.test(value)) return Number(value);

@@ -80,10 +80,7 @@ export async function authenticateHeaders(ctx: ApiContext, request: FastifyReque
   }
   // Said only to a caller who proved it knows the secret.
   if (account.require_hmac) {
-    throw new ApiError(
-      ResultCode.authentication,
-      'this account requires the Signature (HMAC-SHA256) scheme',
-    );
+    throw new ApiError(ResultCode.authentication, 'this account requires the Signature (HMAC-SHA256) scheme');
   }
   checkIp(account, request);
   request.account = account;
@@ -109,7 +106,8 @@ export async function verifyPendingSignature(
     path: request.url,
     body: rawBody,
   });
-  if (!signaturesMatch(expected, signature)) throw new ApiError(ResultCode.authentication, authenticationFailed);
+  if (!signaturesMatch(expected, signature))
+    throw new ApiError(ResultCode.authentication, authenticationFailed);
   if (!(await useNonce(ctx.db, account.id, nonce, Date.now()))) {
     throw new ApiError(ResultCode.authentication, 'Nonce was already used');
   }

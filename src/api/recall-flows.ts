@@ -13,9 +13,9 @@ import {
 } from '../db/queries/recall-flows.ts';
 import { getTask } from '../db/queries/tasks.ts';
 import { notFound, stateConflict } from '../domain/errors.ts';
+import { escapeLike } from '../domain/like.ts';
 import { effectiveRoundSettings, FlowStatus } from '../domain/recall-flow.ts';
 import { agentFields, smsFields, voiceFields } from '../domain/task-settings.ts';
-import { escapeLike } from '../domain/like.ts';
 import { formatInZone, parseInZone } from '../domain/time.ts';
 import type { ApiContext } from './context.ts';
 import { ok } from './envelope.ts';

@@ -17,7 +17,9 @@ export const voiceContentProps = {
   source: opt(
     Type.Integer({ minimum: 1, maximum: 3, description: '1 voice file, 2 upload in request, 3 TTS' }),
   ),
-  voiceFileId: opt(Type.String({ pattern: idStringPattern, description: 'id of a voice file of this account' })),
+  voiceFileId: opt(
+    Type.String({ pattern: idStringPattern, description: 'id of a voice file of this account' }),
+  ),
   uploadName: opt(Type.String({ minLength: 5, maxLength: 32 })),
   baseFile: opt(Type.String({ description: 'base64 audio (source=2)' })),
   text: opt(Type.String({ maxLength: 1000 })),
@@ -114,5 +116,4 @@ export function page<T>(records: T[], total: number, current: number, size: numb
   return { total, size, current, pages: Math.ceil(total / size), records };
 }
 
-export const IdList = (max: number) =>
-  Type.Array(Id(), { minItems: 1, maxItems: max });
+export const IdList = (max: number) => Type.Array(Id(), { minItems: 1, maxItems: max });

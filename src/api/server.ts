@@ -122,7 +122,10 @@ export async function buildServer(ctx: ApiContext) {
     // X-Forwarded-For, whatever it wrote at the start. Fastify itself refuses bare numbers.
     trustProxy:
       typeof ctx.trustProxy === 'number'
-        ? ((hops: number) => (_address: string, hop: number) => hop < hops)(ctx.trustProxy)
+        ? (
+            (hops: number) => (_address: string, hop: number) =>
+              hop < hops
+          )(ctx.trustProxy)
         : ctx.trustProxy,
     logController: new LogController({ disableRequestLogging: true }),
     ajv: {
@@ -154,19 +157,23 @@ export async function buildServer(ctx: ApiContext) {
 
   // JSON only; nothing is parsed for a request that is not authenticated (see auth.ts).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, async (request: FastifyRequest, body: string | Buffer) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    await verifyPendingSignature(ctx, request, text);
-    request.rawBody = text;
-    if (text.trim() === '') return {};
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw invalid('body', 'must be valid JSON');
-    }
-    return cleanBody(parsed, '');
-  });
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    async (request: FastifyRequest, body: string | Buffer) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      await verifyPendingSignature(ctx, request, text);
+      request.rawBody = text;
+      if (text.trim() === '') return {};
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw invalid('body', 'must be valid JSON');
+      }
+      return cleanBody(parsed, '');
+    },
+  );
 
   await app.register(swagger, {
     openapi: {
@@ -221,4 +228,3 @@ export async function buildServer(ctx: ApiContext) {
   registerConsoleRoutes(app);
   return app;
 }
-

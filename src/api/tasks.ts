@@ -15,13 +15,13 @@ import {
   transitionTasks,
 } from '../db/queries/tasks.ts';
 import { ApiError, invalid, notFound, ResultCode, stateConflict } from '../domain/errors.ts';
+import { escapeLike } from '../domain/like.ts';
 import { checkSmsPlaceholders } from '../domain/task-settings.ts';
 import { editableStatuses, endedStatuses, TaskStatus, type TaskTransition } from '../domain/task-status.ts';
-import { escapeLike } from '../domain/like.ts';
 import { formatInZone, parseInZone } from '../domain/time.ts';
 import type { ApiContext } from './context.ts';
-import { checkQuotas, holdQuota } from './quotas.ts';
 import { ok } from './envelope.ts';
+import { checkQuotas, holdQuota } from './quotas.ts';
 import {
   calleeNumber,
   Id,

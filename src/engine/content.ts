@@ -40,7 +40,9 @@ export class ContentPreparer {
     const fileId = parseId(content.voiceFileId);
     if (fileId === undefined) throw new Error(`voice file '${content.voiceFileId}' is not a file id`);
     if (!owner || !(await callMayPlayFile(this.db, { callId: owner.callId, fileId })))
-      throw new Error(`voice file ${fileId} may not be played to call ${owner?.callId} (deleted or not its account's)`);
+      throw new Error(
+        `voice file ${fileId} may not be played to call ${owner?.callId} (deleted or not its account's)`,
+      );
     let cached = this.files.get(fileId);
     if (!cached) {
       cached = this.loadFile(fileId);

@@ -8,7 +8,7 @@ import type { TelephonyDriver } from '../telephony/driver.ts';
 import type { ContentPreparer } from './content.ts';
 import { Dialer } from './dialer.ts';
 import { runLoop } from './loop.ts';
-import { PushWorker } from './push-worker.ts';
+import { PushWorker, type PushWorkerOptions } from './push-worker.ts';
 import { RecallScheduler } from './recall-scheduler.ts';
 import { createSeatTransfer, type SeatTransferOptions } from './seat-transfer.ts';
 
@@ -19,6 +19,8 @@ export interface EngineOptions {
   maxInFlight: number;
   /** Agent wait and ring bounds for transfers (defaults in seat-transfer.ts). */
   seatTransfer?: Partial<SeatTransferOptions>;
+  /** Status and agent-ringing push: deadline, apps at once, private targets (defaults in push-worker.ts). */
+  push?: Partial<Pick<PushWorkerOptions, 'timeoutMs' | 'maxAppsInFlight' | 'allowPrivate'>>;
 }
 
 export class Engine {
@@ -63,12 +65,7 @@ export class Engine {
     this.recall = new RecallScheduler(db, clock);
     // Outbox rows are leased like calls: a sender that dies leaves them due again after the lease.
     const lease = Math.max(options.leaseRealMs, 1_000);
-    this.push = new PushWorker(db, clock, log, {
-      batchSize: 100,
-      maxAttempts: 20,
-      timeoutMs: 10_000,
-      leaseRealMs: lease,
-    });
+    this.push = new PushWorker(db, clock, log, { leaseRealMs: lease, ...options.push });
     this.sms = new SmsOutboxWorker(db, clock, deps.sms, log, {
       batchSize: 50,
       maxAttempts: 12,
@@ -94,5 +91,6 @@ export class Engine {
     this.stop.abort();
     await Promise.all(this.loops);
     await this.dialer.drain();
+    await this.push.drain();
   }
 }

@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { decodeTelephoneWav, durationMs } from './audio.ts';
 import { AudioCache } from './cache.ts';
-import { FairQueue } from './fair-queue.ts';
 import { SystemEspeak, type TtsEngine, WasmEspeak, WasmEspeakPool } from './espeak.ts';
+import { FairQueue } from './fair-queue.ts';
 import { GoogleTts } from './google.ts';
 import { languageInfos, resolveVoice } from './languages.ts';
 import { findExecutable } from './process.ts';

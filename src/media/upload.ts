@@ -49,7 +49,12 @@ export function megabytes(bytes: number): string {
   return String(Math.round((bytes / 1048576) * 10) / 10);
 }
 
-function checkResult(format: UploadFormat, data: Buffer, sampleCount: number, limits: ConversionLimits): void {
+function checkResult(
+  format: UploadFormat,
+  data: Buffer,
+  sampleCount: number,
+  limits: ConversionLimits,
+): void {
   if (sampleCount < TELEPHONE_RATE / 20)
     fail(`${format.toUpperCase()} file contains no audio (or under 50 ms)`);
   const ms = durationMs(sampleCount);
@@ -145,7 +150,9 @@ export async function convertWithNpm(data: Buffer, limits: ConversionLimits): Pr
   } catch (error) {
     if (error instanceof DecodeFailure) {
       if (error.tooLong)
-        fail(`recording is over ${Math.round(error.tooLong / 1000)} s long; the limit is ${minutes(limits.maxDurationMs)}`);
+        fail(
+          `recording is over ${Math.round(error.tooLong / 1000)} s long; the limit is ${minutes(limits.maxDurationMs)}`,
+        );
       fail(error.message);
     }
     throw error;

@@ -22,7 +22,10 @@ export async function ownsVoiceFile(
 }
 
 /** Whether the seat group belongs to the app (and so to the app's account). */
-export async function appHasSeatGroup(db: Queryable, args: { appId: number; groupId: number }): Promise<boolean> {
+export async function appHasSeatGroup(
+  db: Queryable,
+  args: { appId: number; groupId: number },
+): Promise<boolean> {
   const rows = await db.query('SELECT id FROM seat_groups WHERE id = $1 AND app_id = $2', [
     args.groupId,
     args.appId,
@@ -49,7 +52,10 @@ export async function accountEnabled(db: Queryable, accountId: number): Promise<
 }
 
 /** Whether the voice file belongs to the account that owns this call and is not deleted. */
-export async function callMayPlayFile(db: Queryable, args: { callId: number; fileId: number }): Promise<boolean> {
+export async function callMayPlayFile(
+  db: Queryable,
+  args: { callId: number; fileId: number },
+): Promise<boolean> {
   const rows = await db.query(
     `SELECT v.id FROM calls c JOIN voice_files v ON v.account_id = c.account_id
      WHERE c.id = $1 AND v.id = $2 AND NOT v.deleted`,
@@ -60,6 +66,8 @@ export async function callMayPlayFile(db: Queryable, args: { callId: number; fil
 
 /** The stored audio of a voice file (ownership is checked separately, per call). */
 export async function voiceFileAudio(db: Queryable, fileId: number): Promise<Uint8Array | undefined> {
-  const [row] = await db.query<{ audio: Uint8Array }>('SELECT audio FROM voice_files WHERE id = $1', [fileId]);
+  const [row] = await db.query<{ audio: Uint8Array }>('SELECT audio FROM voice_files WHERE id = $1', [
+    fileId,
+  ]);
   return row?.audio;
 }
