@@ -272,6 +272,9 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const zone = account.time_zone;
     const from = p.strTime ? new Date(parseInZone(p.strTime, zone, 'params.strTime')) : null;
     const to = p.endTime ? new Date(parseInZone(p.endTime, zone, 'params.endTime')) : null;
+    // A filter naming an id must name one of the caller's: another account's app is "does not exist".
+    if (p.idxAppId !== undefined && !(await findApp(ctx.db, account.id, p.idxAppId)))
+      throw notFound(`params.idxAppId ${p.idxAppId}`);
     const search = p.searchCondition?.trim() || null;
     const searchId = search && /^\d{1,9}$/.test(search) ? Number(search) : null;
     const where = `account_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2)

@@ -45,6 +45,15 @@ export async function accountHasSeatGroup(
   return rows.length === 1;
 }
 
+/** Whether the SIP phone account (by user name) is one of the account's. */
+export async function ownsSipAccount(db: Queryable, args: { accountId: number; username: string }) {
+  const rows = await db.query('SELECT id FROM sip_accounts WHERE username = $1 AND account_id = $2', [
+    args.username,
+    args.accountId,
+  ]);
+  return rows.length === 1;
+}
+
 /** Whether the account exists and is enabled. */
 export async function accountEnabled(db: Queryable, accountId: number): Promise<boolean> {
   const rows = await db.query('SELECT id FROM accounts WHERE id = $1 AND NOT disabled', [accountId]);
