@@ -54,9 +54,7 @@ export async function authenticateHeaders(ctx: ApiContext, request: FastifyReque
   const sign = header(request, 'sign');
   const signature = header(request, 'signature');
   if (!apiKey) throw new ApiError(ResultCode.authentication, 'Api-Key header is missing');
-  if (apiKey.length > 128) throw new ApiError(ResultCode.authentication, authenticationFailed);
-  const account = await findAccountByKey(ctx.db, apiKey);
-  if (!account || account.disabled) throw new ApiError(ResultCode.authentication, authenticationFailed);
+  // Header-only checks come before the key is looked up, so their answers say nothing about the key.
   // Signatures are checked against the wall clock: clients sign with real time even when the engine's
   // clock runs fast (demo, tests).
   if (!timestampInWindow(timestamp, Date.now())) {
@@ -65,11 +63,14 @@ export async function authenticateHeaders(ctx: ApiContext, request: FastifyReque
       'Timestamp is missing or more than 300 s from server time',
     );
   }
+  const nonce = header(request, 'nonce');
+  if (signature && !/^[A-Za-z0-9_-]{8,64}$/.test(nonce)) {
+    throw new ApiError(ResultCode.authentication, 'Nonce must be 8-64 characters of [A-Za-z0-9_-]');
+  }
+  if (apiKey.length > 128) throw new ApiError(ResultCode.authentication, authenticationFailed);
+  const account = await findAccountByKey(ctx.db, apiKey);
+  if (!account || account.disabled) throw new ApiError(ResultCode.authentication, authenticationFailed);
   if (signature) {
-    const nonce = header(request, 'nonce');
-    if (!/^[A-Za-z0-9_-]{8,64}$/.test(nonce)) {
-      throw new ApiError(ResultCode.authentication, 'Nonce must be 8-64 characters of [A-Za-z0-9_-]');
-    }
     // Checked before the body is read: a caller outside the allow-list never gets to send one.
     checkIp(account, request);
     pending.set(request, { account, timestamp, nonce, signature });

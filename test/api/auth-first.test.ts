@@ -54,6 +54,15 @@ describe('authentication before the body', () => {
       '{"taskName":"x"}',
     );
     expect(hmacWrong.json()).toEqual(unknown.json());
+    // Header-only refusals (stale Timestamp, bad Nonce) read the same for a known and an unknown key.
+    for (const headers of [
+      { Timestamp: '1', Sign: 'x' },
+      { Timestamp: ts, Nonce: 'bad', Signature: 'x' },
+    ]) {
+      const known = await inject({ 'Api-Key': account.apiKey, ...headers }, '{}');
+      const nobody = await inject({ 'Api-Key': 'nobody', ...headers }, '{}');
+      expect(known.json()).toEqual(nobody.json());
+    }
   });
 
   it('checks the HMAC over the raw body before parsing it: a wrong Signature on broken JSON is -1, not -22', async () => {
