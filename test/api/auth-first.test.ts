@@ -55,10 +55,11 @@ describe('authentication before the body', () => {
     );
     expect(hmacWrong.json()).toEqual(unknown.json());
     // Header-only refusals (stale Timestamp, bad Nonce) read the same for a known and an unknown key.
-    for (const headers of [
+    const headerOnly: Array<Record<string, string>> = [
       { Timestamp: '1', Sign: 'x' },
       { Timestamp: ts, Nonce: 'bad', Signature: 'x' },
-    ]) {
+    ];
+    for (const headers of headerOnly) {
       const known = await inject({ 'Api-Key': account.apiKey, ...headers }, '{}');
       const nobody = await inject({ 'Api-Key': 'nobody', ...headers }, '{}');
       expect(known.json()).toEqual(nobody.json());
