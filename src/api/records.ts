@@ -2,12 +2,13 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { calleeInfoSql } from '../db/queries/callee-info.ts';
+import { getTask } from '../db/queries/tasks.ts';
 import { type CallRow, toCallRecord } from '../domain/call-record.ts';
 import { invalid, notFound } from '../domain/errors.ts';
 import { parseIso } from '../domain/time.ts';
 import type { ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
-import { page, withPaging } from './schemas.ts';
+import { Id, page, withPaging } from './schemas.ts';
 
 type RecordRow = CallRow & { source_task_id: number | null; round: number; display_num: string };
 
@@ -18,7 +19,7 @@ const QueryBody = withPaging(
   Type.Object({
     strTime: Type.String({ minLength: 10, maxLength: 40 }),
     endTime: Type.String({ minLength: 10, maxLength: 40 }),
-    taskId: Type.Optional(Type.Integer({ minimum: 1 })),
+    taskId: Type.Optional(Id()),
   }),
 );
 
@@ -32,7 +33,7 @@ export function registerRecordRoutes(app: FastifyInstance, ctx: ApiContext): voi
       zone,
     );
 
-  const Params = Type.Object({ voiceId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
+  const Params = Type.Object({ voiceId: Id() });
   app.get('/voice/recordGroup/:voiceId', { schema: { params: Params } }, async (request) => {
     const { voiceId } = request.params as typeof Params.static;
     const [row] = await ctx.db.query<RecordRow>(
@@ -51,6 +52,9 @@ export function registerRecordRoutes(app: FastifyInstance, ctx: ApiContext): voi
     const to = parseIso(params.endTime, 'params.endTime');
     if (to < from) throw invalid('params.endTime', 'must not be before strTime');
     if (to - from > maxWindowMs) throw invalid('params.endTime', 'the window must be at most 31 days');
+    // A filter naming another account's task is refused like any id that is not the caller's.
+    if (params.taskId !== undefined && !(await getTask(ctx.db, request.account.id, params.taskId)))
+      throw notFound(`params.taskId ${params.taskId}`);
     const where = `c.account_id = $1 AND c.state = 'done' AND c.call_time >= $2 AND c.call_time <= $3
       AND ($4::int IS NULL OR c.task_id = $4)`;
     const args = [request.account.id, new Date(from), new Date(to), params.taskId ?? null];

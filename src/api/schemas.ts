@@ -4,6 +4,11 @@
  * what the client left out.
  */
 import { type Static, type TObject, type TProperties, Type } from '@sinclair/typebox';
+import { idStringPattern, maxId } from '../domain/ids.ts';
+
+/** Every id column is int4: ids past 2^31-1 are bad input (-22), never a database error. */
+export const Id = (description?: string) =>
+  Type.Integer({ minimum: 1, maximum: maxId, ...(description ? { description } : {}) });
 
 const flag = Type.Integer({ minimum: 0, maximum: 1 });
 const opt = Type.Optional;
@@ -12,7 +17,9 @@ export const voiceContentProps = {
   source: opt(
     Type.Integer({ minimum: 1, maximum: 3, description: '1 voice file, 2 upload in request, 3 TTS' }),
   ),
-  voiceFileId: opt(Type.String({ pattern: '^[0-9]{1,10}$' })),
+  voiceFileId: opt(
+    Type.String({ pattern: idStringPattern, description: 'id of a voice file of this account' }),
+  ),
   uploadName: opt(Type.String({ minLength: 5, maxLength: 32 })),
   baseFile: opt(Type.String({ description: 'base64 audio (source=2)' })),
   text: opt(Type.String({ maxLength: 1000 })),
@@ -37,7 +44,7 @@ export const smsProps = {
 
 export const agentProps = {
   toSeat: opt(flag),
-  sipGroupId: opt(Type.Integer({ minimum: 1 })),
+  sipGroupId: opt(Id('seat group (voiceGroupId) of the same app')),
   outboundControl: opt(flag),
   calloutRate: opt(Type.Integer({ minimum: 1, maximum: 100 })),
   toSeatType: opt(Type.Integer({ minimum: 1, maximum: 2 })),
@@ -71,7 +78,7 @@ export const RecallFlowSchema = Type.Object({
 export type RecallFlowBody = Static<typeof RecallFlowSchema>;
 
 export const calleeNumber = Type.String({ pattern: '^\\+?[0-9]{6,18}$' });
-const calleeText = opt(Type.String());
+const calleeText = opt(Type.String({ maxLength: 1000, description: 'kept to its first 30 characters' }));
 export const NumberInfoSchema = Type.Object({
   calleeNumber,
   text1: calleeText,
@@ -89,7 +96,7 @@ export const NumberInfoSchema = Type.Object({
 export const taskName = Type.String({ minLength: 2, maxLength: 64 });
 
 export const PageProps = {
-  current: Type.Integer({ minimum: 1 }),
+  current: Type.Integer({ minimum: 1, maximum: maxId }),
   size: Type.Integer({ minimum: 1, maximum: 100 }),
 } satisfies TProperties;
 
@@ -109,5 +116,4 @@ export function page<T>(records: T[], total: number, current: number, size: numb
   return { total, size, current, pages: Math.ceil(total / size), records };
 }
 
-export const IdList = (max: number) =>
-  Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: max });
+export const IdList = (max: number) => Type.Array(Id(), { minItems: 1, maxItems: max });

@@ -16,14 +16,17 @@ import {
 } from '../db/queries/tasks.ts';
 import { waitFacts } from '../db/queries/wait-facts.ts';
 import { ApiError, invalid, notFound, ResultCode, stateConflict } from '../domain/errors.ts';
+import { escapeLike } from '../domain/like.ts';
 import { checkSmsPlaceholders } from '../domain/task-settings.ts';
 import { editableStatuses, endedStatuses, TaskStatus, type TaskTransition } from '../domain/task-status.ts';
 import { formatInZone, parseInZone } from '../domain/time.ts';
 import { type Wait, waitOf } from '../domain/wait-reason.ts';
 import type { ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
+import { checkQuotas, holdQuota } from './quotas.ts';
 import {
   calleeNumber,
+  Id,
   IdList,
   NumberInfoSchema,
   page,
@@ -37,7 +40,7 @@ import {
 import { readCallees, SettingsBuilder } from './task-input.ts';
 
 const SendBody = Type.Object({
-  appId: Type.Integer({ minimum: 1 }),
+  appId: Id(),
   taskName,
   numberInfoList: Type.Optional(Type.Array(NumberInfoSchema)),
   numberList: Type.Optional(Type.Array(calleeNumber)),
@@ -46,14 +49,14 @@ const SendBody = Type.Object({
 });
 
 const UpdateBody = Type.Object({
-  keyId: Type.Integer({ minimum: 1 }),
+  keyId: Id(),
   taskName: Type.Optional(taskName),
   ...taskSettingProps,
 });
 
 const ResendBody = Type.Object({
-  keyId: Type.Integer({ minimum: 1 }),
-  appId: Type.Integer({ minimum: 1 }),
+  keyId: Id(),
+  appId: Id(),
   taskName,
   resendType: Type.Integer({ minimum: 0, maximum: 1, description: '0 all numbers, 1 failed only' }),
   ...taskSettingProps,
@@ -65,7 +68,7 @@ const QueryBody = withPaging(
     strTime: Type.Optional(wireTime),
     endTime: Type.Optional(wireTime),
     statusList: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 6 }))),
-    idxAppId: Type.Optional(Type.Integer({ minimum: 1 })),
+    idxAppId: Type.Optional(Id()),
     searchCondition: Type.Optional(Type.String({ maxLength: 64 })),
   }),
 );
@@ -105,6 +108,7 @@ async function createTask(
   const now = ctx.clock.now();
   try {
     return await ctx.db.transaction(async (tx) => {
+      await holdQuota(tx, account);
       await builder.storeUploads(tx);
       const taskId = await insertTask(tx, {
         accountId: account.id,
@@ -123,6 +127,7 @@ async function createTask(
         throw new ApiError(ResultCode.nothingToRecall, 'no numbers to call again');
       }
       if (flow) await insertFlow(tx, { accountId: account.id, taskId, flow, now });
+      await checkQuotas(tx, account, ctx.quotas);
       return taskId;
     });
   } catch (error) {
@@ -300,6 +305,9 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const zone = account.time_zone;
     const from = p.strTime ? new Date(parseInZone(p.strTime, zone, 'params.strTime')) : null;
     const to = p.endTime ? new Date(parseInZone(p.endTime, zone, 'params.endTime')) : null;
+    // A filter naming an id must name one of the caller's: another account's app is "does not exist".
+    if (p.idxAppId !== undefined && !(await findApp(ctx.db, account.id, p.idxAppId)))
+      throw notFound(`params.idxAppId ${p.idxAppId}`);
     const search = p.searchCondition?.trim() || null;
     const searchId = search && /^\d{1,9}$/.test(search) ? Number(search) : null;
     const where = `account_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2)
@@ -312,7 +320,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
       to,
       p.statusList?.length ? p.statusList : null,
       p.idxAppId ?? null,
-      search,
+      search === null ? null : escapeLike(search),
       searchId,
     ];
     const [{ total } = { total: 0 }] = await ctx.db.query<{ total: number }>(
@@ -362,7 +370,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
       ...waitOfTask(task),
     });
   };
-  const DetailParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
+  const DetailParams = Type.Object({ id: Id() });
   app.get('/voice/group/call/detail/:id', { schema: { params: DetailParams } }, async (request) =>
     detail(request.account, (request.params as typeof DetailParams.static).id),
   );
