@@ -12,6 +12,7 @@
 import pino from 'pino';
 import { buildServer } from '../src/api/server.ts';
 import { ScaledClock } from '../src/clock.ts';
+import { defaultQuotas } from '../src/config.ts';
 import { type Db, openDb } from '../src/db/db.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createAccount } from '../src/db/queries/accounts.ts';
@@ -42,7 +43,14 @@ async function bench(label: string, db: Db) {
   await migrate(db);
   const clock = new ScaledClock(1);
   const media = createMediaService({ warmUp: false });
-  const server = await buildServer({ db, clock, media, log: pino({ level: 'silent' }), trustProxy: false });
+  const server = await buildServer({
+    db,
+    clock,
+    media,
+    log: pino({ level: 'silent' }),
+    trustProxy: false,
+    quotas: defaultQuotas,
+  });
   const { account, app } = await createAccount(
     db,
     {

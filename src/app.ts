@@ -66,9 +66,17 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
       leaseRealMs: config.leaseRealMs,
       pollMs: config.pollMs,
       maxInFlight: config.maxCallsPerNode,
+      push: { ...config.push, allowPrivate: config.callbackAllowPrivate },
     },
   );
-  const server = await buildServer({ db, clock, media, log, trustProxy: config.trustProxy });
+  const server = await buildServer({
+    db,
+    clock,
+    media,
+    log,
+    trustProxy: config.trustProxy,
+    quotas: config.quotas,
+  });
   // Agents' softphones register here (SIP driver only; RINGCAST_SIP_REGISTRAR_PORT unset = none).
   const registrarAt = config.telephony === 'sip' ? registrarConfigFromEnv(process.env) : null;
   const registrar = registrarAt ? await listenRegistrar(registrarAt, db, clock) : null;

@@ -7,9 +7,28 @@ import { loadConfig } from './config.ts';
 import { openDb } from './db/db.ts';
 import { migrate } from './db/migrate.ts';
 import { countAccounts, createAccount, findAccountByKey, setAccountDisabled } from './db/queries/accounts.ts';
+import { setAccountQuotas } from './db/queries/quotas.ts';
 import { runDemo } from './demo.ts';
+import { checkCallbackUrl } from './domain/callback-url.ts';
 import { isValidZone } from './domain/time.ts';
 import { mediaFromEnv } from './media/from-env.ts';
+
+function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 2_147_483_647)
+    throw new InvalidArgumentError('must be a whole number from 1 to 2147483647');
+  return n;
+}
+
+/** Refused here already (and again at every send, on the resolved address): see src/domain/callback-url.ts. */
+function callbackUrl(value: string): string {
+  const checked = checkCallbackUrl(value, { allowPrivate: loadConfig().callbackAllowPrivate });
+  if (typeof checked === 'string')
+    throw new InvalidArgumentError(
+      `the callback URL ${checked}${checked.includes('not a public') || checked.includes('localhost') ? ' (CALLBACK_ALLOW_PRIVATE=1 allows private targets)' : ''}`,
+    );
+  return checked.toString();
+}
 
 function positive(value: string): number {
   const n = Number(value);
@@ -64,7 +83,7 @@ program
   .description('run the API and the dialing engine')
   .action(async () => {
     const config = loadConfig();
-    const media = mediaFromEnv(process.env);
+    const media = mediaFromEnv(process.env, config.uploads);
     await media.ready();
     const ring = await createRingcast(config, { media });
     const firstAccount = await ensureFirstAccount(ring.db);
@@ -113,8 +132,18 @@ account
   .option('--ip-allow <ips>', 'comma-separated IP allow-list (empty = any)', '')
   .option('--max-concurrency <n>', 'concurrent calls', positive, 30)
   .option('--cps <n>', 'calls started per second', positive, 10)
-  .option('--callback-url <url>', 'status-report push URL of the app')
+  .option(
+    '--callback-url <url>',
+    'status-report push URL of the app (http/https, public address)',
+    callbackUrl,
+  )
   .option('--require-hmac', 'accept only the HMAC-SHA256 signature scheme', false)
+  .option('--max-open-tasks <n>', 'quota: open tasks (default QUOTA_OPEN_TASKS)', wholeNumber)
+  .option(
+    '--max-queued-callees <n>',
+    'quota: callees waiting to be called (default QUOTA_QUEUED_CALLEES)',
+    wholeNumber,
+  )
   .action(
     async (options: {
       name: string;
@@ -124,6 +153,8 @@ account
       cps: number;
       callbackUrl?: string;
       requireHmac: boolean;
+      maxOpenTasks?: number;
+      maxQueuedCallees?: number;
     }) => {
       if (!isValidZone(options.timeZone))
         throw new InvalidArgumentError(`unknown time zone '${options.timeZone}'`);
@@ -141,6 +172,8 @@ account
           callsPerSecond: options.cps,
           callbackUrl: options.callbackUrl ?? null,
           requireHmac: options.requireHmac,
+          maxOpenTasks: options.maxOpenTasks ?? null,
+          maxQueuedCallees: options.maxQueuedCallees ?? null,
         },
         Date.now(),
       );
@@ -175,6 +208,32 @@ for (const [name, disabled] of [
       await db.close();
     });
 }
+
+account
+  .command('limits <apiKey>')
+  .description("sets an account's own quotas ('default' = the service default)")
+  .option('--max-open-tasks <n>', "open tasks, or 'default'")
+  .option('--max-queued-callees <n>', "callees waiting to be called, or 'default'")
+  .action(async (apiKey: string, options: { maxOpenTasks?: string; maxQueuedCallees?: string }) => {
+    const quota = (value: string | undefined) =>
+      value === undefined ? undefined : value === 'default' ? null : wholeNumber(value);
+    const maxOpenTasks = quota(options.maxOpenTasks);
+    const maxQueuedCallees = quota(options.maxQueuedCallees);
+    const db = await openConfiguredDb();
+    const found = await findAccountByKey(db, apiKey);
+    if (!found) {
+      console.error(`no account with Api-Key ${apiKey}`);
+      process.exitCode = 1;
+    } else {
+      await setAccountQuotas(db, {
+        accountId: found.id,
+        ...(maxOpenTasks !== undefined ? { maxOpenTasks } : {}),
+        ...(maxQueuedCallees !== undefined ? { maxQueuedCallees } : {}),
+      });
+      console.log(`account ${found.id} quotas updated`);
+    }
+    await db.close();
+  });
 
 program
   .command('migrate')

@@ -1,8 +1,10 @@
 /** Configuration from the environment; every setting has an embedded default (README, "Configuration"). */
 
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { type DbTimeouts, defaultDbTimeouts } from './db/db.ts';
+import { defaultUploadLimits, type UploadLimits } from './media/types.ts';
 import type { SimOutcomeKind } from './telephony/sim/sim-driver.ts';
 
 type Env = Record<string, string | undefined>;
@@ -29,12 +31,60 @@ export interface Config {
   leaseRealMs: number;
   pollMs: number;
   maxCallsPerNode: number;
-  trustProxy: boolean;
+  /** Fastify trustProxy: false, a hop count, or the addresses/CIDRs of the trusted proxies. */
+  trustProxy: TrustProxy;
+  /** Callback URLs may point at private, loopback and link-local addresses (tests, closed networks). */
+  callbackAllowPrivate: boolean;
+  /** Status push: per-request time limit, and how many apps one process delivers to at once. */
+  push: { timeoutMs: number; maxAppsInFlight: number };
+  /** Service-wide defaults of the per-account quotas (an account row may override them). */
+  quotas: Quotas;
+  uploads: UploadLimits;
   logLevel: string;
   /** PostgreSQL bounds (DB_CONNECT_TIMEOUT_MS, DB_QUERY_TIMEOUT_MS, DB_IDLE_TX_TIMEOUT_MS). */
   dbTimeouts: DbTimeouts;
   /** Wall-clock ms a graceful shutdown waits for calls in flight before leaving them to lease expiry. */
   shutdownGraceMs: number;
+}
+
+export type TrustProxy = false | number | string[];
+
+export interface Quotas {
+  /** Tasks waiting, calling, paused or submitting at once. */
+  openTasks: number;
+  /** Callees of open tasks not yet called (queued or in flight). */
+  queuedCallees: number;
+}
+
+export const defaultQuotas: Quotas = { openTasks: 1_000, queuedCallees: 2_000_000 };
+
+/**
+ * TRUST_PROXY: unset/0/false = use the socket address; a hop count N = trust the N proxies nearest to
+ * us (the client is the address N entries from the end of X-Forwarded-For); or a comma list of proxy
+ * addresses/CIDRs. `true` used to trust every hop, which let a client name its own address: refused.
+ */
+export function parseTrustProxy(raw: string | undefined): TrustProxy {
+  const value = (raw ?? '').trim();
+  if (value === '' || value === '0' || value === 'false') return false;
+  if (value === 'true') {
+    throw new Error(
+      'TRUST_PROXY=true would trust every X-Forwarded-For hop (a client could name its own IP); set the number of proxies in front of Ringcast (e.g. TRUST_PROXY=1) or their addresses (e.g. TRUST_PROXY=10.0.0.5,10.0.1.0/24)',
+    );
+  }
+  if (/^\d+$/.test(value)) return Number(value);
+  const list = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  for (const item of list) {
+    const [address, prefix, extra] = item.split('/');
+    const family = isIP(address ?? '');
+    const prefixOk =
+      prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (!family || !prefixOk || extra !== undefined)
+      throw new Error(`TRUST_PROXY: '${item}' is not a hop count, an IP address or a CIDR`);
+  }
+  return list;
 }
 
 function number(env: Env, name: string, fallback: number, min = 0): number {
@@ -44,6 +94,13 @@ function number(env: Env, name: string, fallback: number, min = 0): number {
   if (!Number.isFinite(value) || value < min)
     throw new Error(`${name} must be a number ≥ ${min}, got '${raw}'`);
   return value;
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '' || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  throw new Error(`${name} must be 0 or 1, got '${env[name]}'`);
 }
 
 const outcomeKinds: readonly SimOutcomeKind[] = [
@@ -90,7 +147,25 @@ export function loadConfig(env: Env = process.env): Config {
     leaseRealMs: number(env, 'LEASE_MS', 30_000, 100),
     pollMs: number(env, 'POLL_MS', 200, 5),
     maxCallsPerNode: number(env, 'MAX_CALLS_PER_NODE', 500, 1),
-    trustProxy: env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true',
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    callbackAllowPrivate: flag(env, 'CALLBACK_ALLOW_PRIVATE'),
+    push: {
+      timeoutMs: number(env, 'PUSH_TIMEOUT_MS', 5_000, 100),
+      maxAppsInFlight: number(env, 'PUSH_MAX_APPS_IN_FLIGHT', 64, 1),
+    },
+    quotas: {
+      openTasks: number(env, 'QUOTA_OPEN_TASKS', defaultQuotas.openTasks, 1),
+      queuedCallees: number(env, 'QUOTA_QUEUED_CALLEES', defaultQuotas.queuedCallees, 1),
+    },
+    uploads: {
+      maxBytes: number(env, 'UPLOAD_MAX_BYTES', defaultUploadLimits.maxBytes, 1024),
+      maxDurationMs: number(env, 'UPLOAD_MAX_SECONDS', defaultUploadLimits.maxDurationMs / 1000, 1) * 1000,
+      concurrency: number(env, 'UPLOAD_CONCURRENCY', defaultUploadLimits.concurrency, 1),
+      perAccount: number(env, 'UPLOAD_PER_ACCOUNT', defaultUploadLimits.perAccount, 1),
+      queueSize: number(env, 'UPLOAD_QUEUE', defaultUploadLimits.queueSize, 0),
+      queueWaitMs: number(env, 'UPLOAD_QUEUE_WAIT_MS', defaultUploadLimits.queueWaitMs, 100),
+      workTimeoutMs: number(env, 'UPLOAD_TIMEOUT_MS', defaultUploadLimits.workTimeoutMs, 100),
+    },
     logLevel: env.LOG_LEVEL ?? 'info',
     dbTimeouts: {
       connectMs: number(env, 'DB_CONNECT_TIMEOUT_MS', defaultDbTimeouts.connectMs, 100),

@@ -17,15 +17,16 @@ import {
   newSipPassword,
   type SeatGroupRow,
 } from '../db/queries/agents.ts';
+import { ownsSipAccount } from '../db/queries/ownership.ts';
 import { effectiveState } from '../domain/agent-state.ts';
 import { ApiError, notFound, ResultCode } from '../domain/errors.ts';
 import { formatInZone } from '../domain/time.ts';
 import type { ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
-import { page, withPaging } from './schemas.ts';
+import { Id, page, withPaging } from './schemas.ts';
 
 const groupName = Type.String({ minLength: 4, maxLength: 32 });
-const appId = Type.Integer({ minimum: 1 });
+const appId = Id();
 const callinStrategy = Type.Integer({
   minimum: 1,
   maximum: 4,
@@ -58,7 +59,10 @@ const SipResetBody = Type.Object({
 
 const AddGroupBody = Type.Object({ appId, groupName, callinStrategy: Type.Optional(callinStrategy) });
 
-const GroupQueryBody = Type.Object({ appId: Type.Optional(appId), groupName: Type.Optional(Type.String()) });
+const GroupQueryBody = Type.Object({
+  appId: Type.Optional(appId),
+  groupName: Type.Optional(Type.String({ maxLength: 32 })),
+});
 
 async function ownedApp(ctx: ApiContext, account: AccountRow, id: number) {
   const app = await findApp(ctx.db, account.id, id);
@@ -145,6 +149,13 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: ApiContext): void
     const body = request.body as typeof SipQueryBody.static;
     const account = request.account;
     const p = body.params ?? {};
+    // Filters naming an id must name the caller's own (another account's is "does not exist").
+    if (p.appId !== undefined) await ownedApp(ctx, account, p.appId);
+    if (
+      p.account !== undefined &&
+      !(await ownsSipAccount(ctx.db, { accountId: account.id, username: p.account }))
+    )
+      throw notFound(`params.account ${p.account}`);
     const where = `s.account_id = $1 AND ($2::int IS NULL OR s.app_id = $2)
       AND ($3::text IS NULL OR g.group_name = $3) AND ($4::text IS NULL OR s.username = $4)`;
     const params = [account.id, p.appId ?? null, p.groupName ?? null, p.account ?? null];

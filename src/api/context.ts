@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
+import type { Quotas, TrustProxy } from '../config.ts';
 import type { Db } from '../db/db.ts';
 import type { AccountRow } from '../db/queries/accounts.ts';
 import type { MediaService } from '../media/types.ts';
@@ -10,8 +11,10 @@ export interface ApiContext {
   clock: Clock;
   media: MediaService;
   log: Logger;
-  /** Trust X-Forwarded-For (behind a reverse proxy) when checking IP allow-lists. */
-  trustProxy: boolean;
+  /** Which X-Forwarded-For hops to trust (behind reverse proxies) when checking IP allow-lists. */
+  trustProxy: TrustProxy;
+  /** Service-wide quota defaults; an account's own values override them. */
+  quotas: Quotas;
 }
 
 declare module 'fastify' {

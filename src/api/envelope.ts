@@ -4,7 +4,7 @@
  */
 import type { FastifyError } from 'fastify';
 import { ApiError, ResultCode, type ResultCodeValue } from '../domain/errors.ts';
-import { MediaInputError } from '../media/types.ts';
+import { MediaBusyError, MediaInputError } from '../media/types.ts';
 import { type AjvIssue, validationReason } from './validation-reason.ts';
 
 export interface Envelope<T = unknown> {
@@ -28,6 +28,8 @@ export function toEnvelope(error: unknown, internal: (error: unknown) => void): 
   if (error instanceof ApiError) return failure(error.code, error.reason);
   if (error instanceof MediaInputError)
     return failure(ResultCode.parameter, `${error.field}: ${error.message}`);
+  if (error instanceof MediaBusyError)
+    return failure(ResultCode.limitReached, `${error.field}: ${error.message}`);
   const fastifyError = error as Partial<FastifyError> & { validation?: AjvIssue[] };
   if (Array.isArray(fastifyError.validation) && fastifyError.validation.length > 0) {
     const issue = fastifyError.validation[0]!;

@@ -11,7 +11,7 @@ import { walkRecords } from '../db/queries/records.ts';
 import type { CallRecord } from '../domain/call-record.ts';
 import { csvLine, utf8Bom } from '../domain/csv.ts';
 import type { ApiContext } from './context.ts';
-import { RecordFilterSchema, readRecordFilter, recordOf } from './records.ts';
+import { checkFilterTasks, RecordFilterSchema, readRecordFilter, recordOf } from './records.ts';
 
 const ExportBody = Type.Object({ params: Type.Optional(RecordFilterSchema) });
 
@@ -73,6 +73,7 @@ export function registerExportRoutes(app: FastifyInstance, ctx: ApiContext): voi
     async (request, reply) => {
       const body = request.body as typeof ExportBody.static;
       const filter = readRecordFilter(request.account, body.params);
+      await checkFilterTasks(ctx, request.account, filter);
       const zone = request.account.time_zone;
       const name = filter.sourceTaskId ?? filter.taskId;
       async function* csv() {

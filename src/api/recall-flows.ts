@@ -13,12 +13,13 @@ import {
 import { cancelWholeFlow } from '../db/queries/task-control.ts';
 import { getTask } from '../db/queries/tasks.ts';
 import { notFound, stateConflict } from '../domain/errors.ts';
+import { escapeLike } from '../domain/like.ts';
 import { effectiveRoundSettings, FlowStatus } from '../domain/recall-flow.ts';
 import { agentFields, smsFields, voiceFields } from '../domain/task-settings.ts';
 import { formatInZone, parseInZone } from '../domain/time.ts';
 import type { ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
-import { NodeSchema, page, wireTime, withPaging } from './schemas.ts';
+import { Id, NodeSchema, page, wireTime, withPaging } from './schemas.ts';
 import { SettingsBuilder } from './task-input.ts';
 
 const QueryPageBody = withPaging(
@@ -28,9 +29,9 @@ const QueryPageBody = withPaging(
     taskName: Type.Optional(Type.String({ maxLength: 64 })),
   }),
 );
-const DetailBody = Type.Object({ keyId: Type.Integer({ minimum: 1 }) });
+const DetailBody = Type.Object({ keyId: Id() });
 const UpdateBody = Type.Object({
-  keyId: Type.Integer({ minimum: 1 }),
+  keyId: Id(),
   recallInterval: Type.Integer({ minimum: 1, maximum: 1440 }),
   recallNum: Type.Integer({ minimum: 1, maximum: 10 }),
   recallType: Type.Integer({ minimum: 0, maximum: 1 }),
@@ -42,7 +43,7 @@ const CancelBody = Type.Object({
     maximum: 3,
     description: '1 flow by keyId, 2 flow by task id, 3 node and later',
   }),
-  id: Type.Integer({ minimum: 1 }),
+  id: Id(),
 });
 
 /** The seed table's node fields, each with the value the round runs (or ran) with. */
@@ -78,7 +79,7 @@ export function registerRecallFlowRoutes(app: FastifyInstance, ctx: ApiContext):
       account.id,
       p.strTime ? new Date(parseInZone(p.strTime, zone, 'params.strTime')) : null,
       p.endTime ? new Date(parseInZone(p.endTime, zone, 'params.endTime')) : null,
-      search,
+      search === null ? null : escapeLike(search),
       search && /^\d{1,9}$/.test(search) ? Number(search) : null,
     ];
     const from = 'FROM recall_flows f JOIN tasks t ON t.id = f.task_id';

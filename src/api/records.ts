@@ -17,20 +17,20 @@ import {
   type RecordRow,
   recordPage,
 } from '../db/queries/records.ts';
+import { getTask } from '../db/queries/tasks.ts';
 import { toCallRecord } from '../domain/call-record.ts';
 import { invalid, notFound } from '../domain/errors.ts';
+import { maxId } from '../domain/ids.ts';
 import { parseIso } from '../domain/time.ts';
 import type { ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
-import { page, withPaging } from './schemas.ts';
+import { Id, page, withPaging } from './schemas.ts';
 
 export const RecordFilterSchema = Type.Object({
   strTime: Type.Optional(Type.String({ minLength: 10, maxLength: 40, description: 'ISO-8601 with offset' })),
   endTime: Type.Optional(Type.String({ minLength: 10, maxLength: 40, description: 'ISO-8601 with offset' })),
-  taskId: Type.Optional(Type.Integer({ minimum: 1 })),
-  sourceTaskId: Type.Optional(
-    Type.Integer({ minimum: 1, description: '[ours] the original task: its records and its recall rounds' }),
-  ),
+  taskId: Type.Optional(Id()),
+  sourceTaskId: Type.Optional(Id('[ours] the original task: its records and its recall rounds')),
   outRecallCount: Type.Optional(
     Type.Integer({ minimum: 0, maximum: 10, description: '[ours] round, 0 = original task' }),
   ),
@@ -44,7 +44,11 @@ export const RecordFilterSchema = Type.Object({
     Type.String({ pattern: '^\\+?[0-9]{1,18}$', description: '[ours] digits the number starts with' }),
   ),
   afterVoiceId: Type.Optional(
-    Type.Integer({ minimum: 0, description: '[ours] keyset paging: records after this voiceId' }),
+    Type.Integer({
+      minimum: 0,
+      maximum: maxId,
+      description: '[ours] keyset paging: records after this voiceId',
+    }),
   ),
 });
 export type RecordFilterParams = Static<typeof RecordFilterSchema>;
@@ -80,6 +84,20 @@ export function readRecordFilter(account: AccountRow, params: RecordFilterParams
   };
 }
 
+/** A filter naming another account's task is refused like any id that is not the caller's (-24). */
+export async function checkFilterTasks(
+  ctx: ApiContext,
+  account: AccountRow,
+  filter: RecordFilter,
+): Promise<void> {
+  for (const [field, id] of [
+    ['taskId', filter.taskId],
+    ['sourceTaskId', filter.sourceTaskId],
+  ] as const) {
+    if (id !== null && !(await getTask(ctx.db, account.id, id))) throw notFound(`params.${field} ${id}`);
+  }
+}
+
 export function recordOf(row: RecordRow, zone: string) {
   return toCallRecord(
     row,
@@ -89,7 +107,7 @@ export function recordOf(row: RecordRow, zone: string) {
 }
 
 export function registerRecordRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  const Params = Type.Object({ voiceId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
+  const Params = Type.Object({ voiceId: Id() });
   app.get('/voice/recordGroup/:voiceId', { schema: { params: Params } }, async (request) => {
     const { voiceId } = request.params as typeof Params.static;
     const row = await getRecord(ctx.db, request.account.id, voiceId);
@@ -100,6 +118,7 @@ export function registerRecordRoutes(app: FastifyInstance, ctx: ApiContext): voi
   app.post('/voice/recordGroupQuery', { schema: { body: QueryBody } }, async (request) => {
     const body = request.body as typeof QueryBody.static;
     const filter = readRecordFilter(request.account, body.params);
+    await checkFilterTasks(ctx, request.account, filter);
     const total = await countRecords(ctx.db, filter);
     const rows = await recordPage(ctx.db, filter, {
       limit: body.size,

@@ -4,6 +4,11 @@
  * what the client left out.
  */
 import { type Static, type TObject, type TProperties, Type } from '@sinclair/typebox';
+import { idStringPattern, maxId } from '../domain/ids.ts';
+
+/** Every id column is int4: ids past 2^31-1 are bad input (-22), never a database error. */
+export const Id = (description?: string) =>
+  Type.Integer({ minimum: 1, maximum: maxId, ...(description ? { description } : {}) });
 
 const flag = Type.Integer({ minimum: 0, maximum: 1 });
 const opt = Type.Optional;
@@ -12,7 +17,9 @@ export const voiceContentProps = {
   source: opt(
     Type.Integer({ minimum: 1, maximum: 3, description: '1 voice file, 2 upload in request, 3 TTS' }),
   ),
-  voiceFileId: opt(Type.String({ pattern: '^[0-9]{1,10}$' })),
+  voiceFileId: opt(
+    Type.String({ pattern: idStringPattern, description: 'id of a voice file of this account' }),
+  ),
   uploadName: opt(Type.String({ minLength: 5, maxLength: 32 })),
   baseFile: opt(Type.String({ description: 'base64 audio (source=2)' })),
   text: opt(Type.String({ maxLength: 1000 })),
@@ -37,7 +44,7 @@ export const smsProps = {
 
 export const agentProps = {
   toSeat: opt(flag),
-  sipGroupId: opt(Type.Integer({ minimum: 1 })),
+  sipGroupId: opt(Id('seat group (voiceGroupId) of the same app')),
   outboundControl: opt(flag),
   calloutRate: opt(Type.Integer({ minimum: 1, maximum: 100 })),
   toSeatType: opt(Type.Integer({ minimum: 1, maximum: 2 })),
@@ -76,7 +83,7 @@ export const calleeNumber = Type.String({
   maxLength: 40,
   description: '6-18 digits with country code, optionally with a leading +',
 });
-const calleeText = opt(Type.String());
+const calleeText = opt(Type.String({ maxLength: 1000, description: 'kept to its first 30 characters' }));
 export const NumberInfoSchema = Type.Object({
   calleeNumber,
   text1: calleeText,
@@ -95,7 +102,7 @@ export const taskName = Type.String({ minLength: 2, maxLength: 64 });
 
 /** `/voice/group/call/send`; also checked in the browser by the console, with the same messages. */
 export const SendTaskSchema = Type.Object({
-  appId: Type.Integer({ minimum: 1 }),
+  appId: Id(),
   taskName,
   numberInfoList: opt(Type.Array(NumberInfoSchema)),
   numberList: opt(Type.Array(calleeNumber)),
@@ -104,7 +111,7 @@ export const SendTaskSchema = Type.Object({
 });
 
 export const PageProps = {
-  current: Type.Integer({ minimum: 1 }),
+  current: Type.Integer({ minimum: 1, maximum: maxId }),
   size: Type.Integer({ minimum: 1, maximum: 100 }),
 } satisfies TProperties;
 
@@ -124,5 +131,4 @@ export function page<T>(records: T[], total: number, current: number, size: numb
   return { total, size, current, pages: Math.ceil(total / size), records };
 }
 
-export const IdList = (max: number) =>
-  Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: max });
+export const IdList = (max: number) => Type.Array(Id(), { minItems: 1, maxItems: max });

@@ -1,19 +1,29 @@
 /**
- * The HTTP API: every route is served bare and under /v3 (spec §1), authenticated, and answered with the
- * envelope, HTTP 200, whatever happens. OpenAPI is served at /docs.
+ * The HTTP API: every route is served bare and under /v3 (spec §1), authenticated before its body is
+ * read (src/api/auth.ts), and answered with the envelope, HTTP 200, whatever happens — including
+ * requests Node or the router refuse before any route runs (bad URL, oversized headers, unknown path).
+ * OpenAPI is served at /docs.
  */
+import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import { ResultCode } from '../domain/errors.ts';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+  type RouteOptions,
+} from 'fastify';
+import { invalid, ResultCode } from '../domain/errors.ts';
 import { registerAccountRoutes } from './account.ts';
 import { registerAgentRoutes } from './agents.ts';
 import { registerAudioRoutes } from './audio.ts';
-import { authenticate } from './auth.ts';
+import { authenticateHeaders, requireAuthenticated, verifyPendingSignature } from './auth.ts';
 import { registerCampaignRoutes } from './campaigns.ts';
 import { registerConsoleRoutes } from './console.ts';
 import type { ApiContext } from './context.ts';
-import { failure, toEnvelope } from './envelope.ts';
+import { type Envelope, failure, toEnvelope } from './envelope.ts';
 import { registerEventRoutes } from './events.ts';
 import { registerExportRoutes } from './exports.ts';
 import { registerRecallFlowRoutes } from './recall-flows.ts';
@@ -22,44 +32,153 @@ import { registerTaskRoutes } from './tasks.ts';
 import { registerTtsRoutes } from './tts.ts';
 import { registerVoiceFileRoutes } from './voice-files.ts';
 
+/** Most requests are small; routes that carry callee lists or audio get more (`bodyLimitFor`). */
+const defaultBodyLimit = 1024 * 1024;
 /** Big enough for 200,000 callees with text1..text10 filled. */
-const bodyLimit = 256 * 1024 * 1024;
+const calleeListBodyLimit = 256 * 1024 * 1024;
 
-/** Clients send null or '' for "not given"; treat them as absent before validation. */
-function dropEmpty(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(dropEmpty);
+/** Base64 of `bytes`, plus room for the rest of the body. */
+const base64Room = (bytes: number) => Math.ceil(bytes / 3) * 4 + 64 * 1024;
+
+function bodyLimitFor(path: string, maxUploadBytes: number): number | undefined {
+  const bare = path.replace(/^\/v3(?=\/)/, '');
+  if (bare === '/voice/group/call/send') return calleeListBodyLimit;
+  if (bare === '/voice/fileUpload') return base64Room(maxUploadBytes);
+  // May carry source=2 uploads for the task and its recall nodes.
+  if (['/voice/group/call/update', '/voice/group/call/resend', '/voice/recallFlow/update'].includes(bare))
+    return base64Room(maxUploadBytes) * 4;
+  return undefined;
+}
+
+/** One entry of the route table (the generated isolation and envelope tests enumerate these). */
+export interface ApiRoute {
+  method: string;
+  url: string;
+  schema: RouteOptions['schema'];
+  bodyLimit: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every API route as registered (bare and /v3), from the onRoute hook. */
+    apiRoutes: readonly ApiRoute[];
+  }
+}
+
+/**
+ * Clients send null or '' for "not given"; treat them as absent before validation. Text is refused when it
+ * holds NUL or an unpaired UTF-16 surrogate (PostgreSQL cannot store either), in keys too: this is the one
+ * place every JSON body passes through.
+ */
+const unpairedSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function cleanBody(value: unknown, path: string): unknown {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000') || unpairedSurrogate.test(value))
+      throw invalid(path || 'body', 'must not contain NUL characters or unpaired surrogates');
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((item, index) => cleanBody(item, `${path}[${index}]`));
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
+    const field = path ? `${path}.${key}` : key;
+    if (key.includes('\u0000') || unpairedSurrogate.test(key) || key === '__proto__')
+      throw invalid(path || 'body', 'has a field name that is not allowed');
     if (item === null || (item === '' && key !== 'displayNum')) continue;
-    out[key] = dropEmpty(item);
+    out[key] = cleanBody(item, field);
   }
   return out;
+}
+
+function isApiPath(url: string): boolean {
+  return /^\/(v3\/)?(voice|cc)(\/|$|\?)/.test(url);
+}
+
+/** Refused before any route ran, by Node's HTTP parser: answered on the raw socket, still as an envelope. */
+function clientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const envelope =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? failure(ResultCode.limitReached, 'headers: request headers are too large')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? failure(ResultCode.parameter, 'request: the request took too long to arrive')
+        : failure(ResultCode.parameter, 'request: malformed HTTP request');
+  const body = JSON.stringify(envelope);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+function sendEnvelope(request: FastifyRequest, reply: FastifyReply, envelope: Envelope): void {
+  // A refused request whose body was not read: close rather than read (and discard) the rest of it.
+  if (!request.raw.complete) void reply.header('connection', 'close');
+  void reply.code(200).type('application/json; charset=utf-8').send(envelope);
 }
 
 export async function buildServer(ctx: ApiContext) {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
-    bodyLimit,
-    trustProxy: ctx.trustProxy,
+    bodyLimit: defaultBodyLimit,
+    // A hop count trusts the N nearest hops (socket first): the client is N entries from the end of
+    // X-Forwarded-For, whatever it wrote at the start. Fastify itself refuses bare numbers.
+    trustProxy:
+      typeof ctx.trustProxy === 'number'
+        ? (
+            (hops: number) => (_address: string, hop: number) =>
+              hop < hops
+          )(ctx.trustProxy)
+        : ctx.trustProxy,
     logController: new LogController({ disableRequestLogging: true }),
     ajv: {
       customOptions: { coerceTypes: true, useDefaults: false, removeAdditional: false, allErrors: false },
     },
+    clientErrorHandler: clientError,
+    // Bad percent-encoding in the path, a path parameter over 100 characters: the router's own refusals.
+    frameworkErrors: (error, request, reply) => {
+      const what =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? failure(ResultCode.parameter, 'url: a path parameter is too long')
+          : failure(ResultCode.parameter, 'url: not a valid URL');
+      sendEnvelope(request, reply, what);
+    },
   });
 
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    request.rawBody = text;
-    if (text.trim() === '') return done(null, {});
-    try {
-      done(null, dropEmpty(JSON.parse(text)));
-    } catch {
-      const error = new Error('body must be valid JSON') as Error & { statusCode: number };
-      error.statusCode = 400;
-      done(error, undefined);
+  const routes: ApiRoute[] = [];
+  app.decorate('apiRoutes', routes);
+  app.addHook('onRoute', (route) => {
+    const url = route.url ?? route.path;
+    if (!isApiPath(url)) return;
+    const limit = bodyLimitFor(url, ctx.media.uploadLimits.maxBytes);
+    if (limit !== undefined && route.bodyLimit === undefined) route.bodyLimit = limit;
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue;
+      routes.push({ method, url, schema: route.schema, bodyLimit: route.bodyLimit ?? defaultBodyLimit });
     }
   });
+
+  // JSON only; nothing is parsed for a request that is not authenticated (see auth.ts).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    async (request: FastifyRequest, body: string | Buffer) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      await verifyPendingSignature(ctx, request, text);
+      request.rawBody = text;
+      if (text.trim() === '') return {};
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw invalid('body', 'must be valid JSON');
+      }
+      return cleanBody(parsed, '');
+    },
+  );
 
   await app.register(swagger, {
     openapi: {
@@ -85,16 +204,22 @@ export async function buildServer(ctx: ApiContext) {
     const envelope = toEnvelope(error, (internal) =>
       request.log.error({ err: internal, url: request.url }, 'request failed'),
     );
-    void reply.code(200).send(envelope);
+    sendEnvelope(request, reply, envelope);
   });
-  app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(200)
-      .send(failure(ResultCode.notFound, `no such endpoint: ${request.method} ${request.url.split('?')[0]}`));
+  const notFound = (request: FastifyRequest) =>
+    failure(ResultCode.notFound, `no such endpoint: ${request.method} ${request.url.split('?')[0]}`);
+  app.setNotFoundHandler((request, reply) => sendEnvelope(request, reply, notFound(request)));
+  // Unknown paths are answered before their body is read (Fastify would otherwise parse it for the 404).
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.is404) {
+      sendEnvelope(request, reply, notFound(request));
+      return reply;
+    }
   });
 
   const api = async (scope: FastifyInstance) => {
-    scope.addHook('preHandler', async (request) => authenticate(ctx, request));
+    scope.addHook('onRequest', async (request) => authenticateHeaders(ctx, request));
+    scope.addHook('preValidation', async (request) => requireAuthenticated(ctx, request));
     registerVoiceFileRoutes(scope, ctx);
     registerTaskRoutes(scope, ctx);
     registerRecordRoutes(scope, ctx);

@@ -4,8 +4,10 @@
  */
 import type { Queryable } from '../db/db.ts';
 import type { AccountRow } from '../db/queries/accounts.ts';
+import { appHasSeatGroup, ownsVoiceFile } from '../db/queries/ownership.ts';
 import type { Callee } from '../db/queries/tasks.ts';
 import { ApiError, invalid, ResultCode } from '../domain/errors.ts';
+import { parseId } from '../domain/ids.ts';
 import { checkRecallFlow, effectiveRoundSettings, type RecallFlowInput } from '../domain/recall-flow.ts';
 import {
   checkNodeRules,
@@ -32,8 +34,15 @@ interface PendingUpload {
   converted: ConvertedUpload;
 }
 
+/** -21 (spec §1: "voice file not yours"): the same answer for another account's, a deleted and a missing file. */
+function notYourFile(field: string): ApiError {
+  return new ApiError(ResultCode.dataValidation, `${field}: not a voice file of this account`);
+}
+
 export class SettingsBuilder {
   readonly uploads: PendingUpload[] = [];
+  /** Existing voice files the settings refer to, re-checked and locked in the request's transaction. */
+  private readonly fileRefs: Array<{ fileId: number; field: string }> = [];
 
   constructor(
     private readonly ctx: ApiContext,
@@ -90,21 +99,26 @@ export class SettingsBuilder {
     prefix: string,
   ) {
     const raw = body as NodeInput;
-    if (settings.source === 1) {
-      const [file] = await this.ctx.db.query(
-        'SELECT id FROM voice_files WHERE id = $1 AND account_id = $2 AND NOT deleted',
-        [Number(settings.voiceFileId ?? 0), this.account.id],
-      );
-      if (settings.voiceFileId && !file) {
-        throw new ApiError(
-          ResultCode.dataValidation,
-          `${prefix}voiceFileId: not a voice file of this account`,
-        );
-      }
+    const usesStoredFile =
+      settings.source === 1 || (settings.source === 2 && raw.baseFile === undefined && settings.voiceFileId);
+    if (usesStoredFile && settings.voiceFileId !== undefined) {
+      // source=1, or source=2 naming an earlier upload (an update or resend keeping it): the file must be
+      // this account's and not deleted, now and again when the request's transaction commits.
+      const field = `${prefix}voiceFileId`;
+      const fileId = parseId(String(settings.voiceFileId));
+      if (fileId === undefined) throw notYourFile(field);
+      if (!(await ownsVoiceFile(this.ctx.db, { accountId: this.account.id, fileId })))
+        throw notYourFile(field);
+      this.fileRefs.push({ fileId, field });
     } else if (settings.source === 2 && raw.baseFile !== undefined) {
       const fileName = settings.uploadName ?? '';
       checkFileName(`${prefix}uploadName`, fileName);
-      const converted = await convertUpload(this.ctx.media, `${prefix}baseFile`, fileName, raw.baseFile);
+      const converted = await convertUpload(this.ctx.media, {
+        field: `${prefix}baseFile`,
+        fileName,
+        base64: raw.baseFile,
+        accountId: this.account.id,
+      });
       // Stored in the request's transaction; the id is filled in then. Until then it only has to be present.
       settings.voiceFileId = 'pending';
       this.uploads.push({ target: settings, fileName, converted, field: `${prefix}uploadName` });
@@ -122,17 +136,22 @@ export class SettingsBuilder {
   }
 
   private async checkSeatGroup(settings: Partial<NodeSettings>, prefix: string) {
-    if (settings.toSeat !== 1 || settings.sipGroupId === undefined) return;
-    const [group] = await this.ctx.db.query('SELECT id FROM seat_groups WHERE id = $1 AND app_id = $2', [
-      settings.sipGroupId,
-      this.appId,
-    ]);
-    if (!group)
+    if (settings.sipGroupId === undefined) return;
+    // Checked whenever a group is named (not only with toSeat=1): a stored id must never be another app's.
+    if (!(await appHasSeatGroup(this.ctx.db, { appId: this.appId, groupId: settings.sipGroupId })))
       throw new ApiError(ResultCode.dataValidation, `${prefix}sipGroupId: not a seat group of this app`);
   }
 
-  /** Stores the uploads of this request; call inside its transaction before the settings are written. */
+  /**
+   * Call inside the request's transaction before the settings are written: re-checks and share-locks the
+   * voice files the settings use (a file deleted meanwhile is refused; a delete waits for this
+   * transaction and then finds the file in use), and stores this request's uploads.
+   */
   async storeUploads(tx: Queryable): Promise<void> {
+    for (const ref of this.fileRefs) {
+      if (!(await ownsVoiceFile(tx, { accountId: this.account.id, fileId: ref.fileId, lock: true })))
+        throw notYourFile(ref.field);
+    }
     for (const upload of this.uploads) {
       upload.target.voiceFileId = await insertVoiceFile(tx, {
         accountId: this.account.id,

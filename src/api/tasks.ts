@@ -16,13 +16,16 @@ import {
 } from '../db/queries/tasks.ts';
 import { waitFacts } from '../db/queries/wait-facts.ts';
 import { ApiError, invalid, notFound, ResultCode, stateConflict } from '../domain/errors.ts';
+import { escapeLike } from '../domain/like.ts';
 import { checkSmsPlaceholders } from '../domain/task-settings.ts';
 import { editableStatuses, endedStatuses, TaskStatus, type TaskTransition } from '../domain/task-status.ts';
 import { formatInZone, parseInZone } from '../domain/time.ts';
 import { type Wait, waitOf } from '../domain/wait-reason.ts';
 import type { ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
+import { checkQuotas, holdQuota } from './quotas.ts';
 import {
+  Id,
   IdList,
   page,
   type RecallFlowBody,
@@ -38,14 +41,14 @@ import { readCallees, SettingsBuilder } from './task-input.ts';
 const SendBody = SendTaskSchema;
 
 const UpdateBody = Type.Object({
-  keyId: Type.Integer({ minimum: 1 }),
+  keyId: Id(),
   taskName: Type.Optional(taskName),
   ...taskSettingProps,
 });
 
 const ResendBody = Type.Object({
-  keyId: Type.Integer({ minimum: 1 }),
-  appId: Type.Integer({ minimum: 1 }),
+  keyId: Id(),
+  appId: Id(),
   taskName,
   resendType: Type.Integer({ minimum: 0, maximum: 1, description: '0 all numbers, 1 failed only' }),
   ...taskSettingProps,
@@ -66,7 +69,7 @@ const QueryBody = withPaging(
     strTime: Type.Optional(wireTime),
     endTime: Type.Optional(wireTime),
     statusList: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 6 }))),
-    idxAppId: Type.Optional(Type.Integer({ minimum: 1 })),
+    idxAppId: Type.Optional(Id()),
     searchCondition: Type.Optional(Type.String({ maxLength: 64 })),
     sort: Type.Optional(
       Type.String({ enum: Object.keys(taskOrders), description: '[ours] list order, default newest first' }),
@@ -109,6 +112,7 @@ async function createTask(
   const now = ctx.clock.now();
   try {
     return await ctx.db.transaction(async (tx) => {
+      await holdQuota(tx, account);
       await builder.storeUploads(tx);
       const taskId = await insertTask(tx, {
         accountId: account.id,
@@ -127,6 +131,7 @@ async function createTask(
         throw new ApiError(ResultCode.nothingToRecall, 'no numbers to call again');
       }
       if (flow) await insertFlow(tx, { accountId: account.id, taskId, flow, now });
+      await checkQuotas(tx, account, ctx.quotas);
       return taskId;
     });
   } catch (error) {
@@ -304,6 +309,9 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const zone = account.time_zone;
     const from = p.strTime ? new Date(parseInZone(p.strTime, zone, 'params.strTime')) : null;
     const to = p.endTime ? new Date(parseInZone(p.endTime, zone, 'params.endTime')) : null;
+    // A filter naming an id must name one of the caller's: another account's app is "does not exist".
+    if (p.idxAppId !== undefined && !(await findApp(ctx.db, account.id, p.idxAppId)))
+      throw notFound(`params.idxAppId ${p.idxAppId}`);
     const search = p.searchCondition?.trim() || null;
     const searchId = search && /^\d{1,9}$/.test(search) ? Number(search) : null;
     const where = `account_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2)
@@ -316,7 +324,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
       to,
       p.statusList?.length ? p.statusList : null,
       p.idxAppId ?? null,
-      search,
+      search === null ? null : escapeLike(search),
       searchId,
     ];
     const [{ total } = { total: 0 }] = await ctx.db.query<{ total: number }>(
@@ -366,7 +374,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
       ...waitOfTask(task),
     });
   };
-  const DetailParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
+  const DetailParams = Type.Object({ id: Id() });
   app.get('/voice/group/call/detail/:id', { schema: { params: DetailParams } }, async (request) =>
     detail(request.account, (request.params as typeof DetailParams.static).id),
   );

@@ -2,20 +2,19 @@
 import type { Queryable } from '../db/db.ts';
 import { ApiError, invalid, ResultCode } from '../domain/errors.ts';
 import type { ConvertedUpload, MediaService } from '../media/types.ts';
+import { megabytes } from '../media/upload.ts';
 
-export const maxUploadBytes = 20 * 1024 * 1024;
-
-export function decodeBase64Audio(field: string, base64: string): Buffer {
+/** The one upload size limit is the media layer's (UPLOAD_MAX_BYTES); checked here before decoding. */
+export function decodeBase64Audio(field: string, base64: string, maxBytes: number): Buffer {
+  const tooLarge = () =>
+    new ApiError(ResultCode.limitReached, `${field}: must be at most ${megabytes(maxBytes)} MB of audio`);
+  // Refused from its length alone: the text is not decoded (or even cleaned) when it is far too long.
+  if (base64.length > (maxBytes / 3) * 4 * 1.1 + 1024) throw tooLarge();
   const cleaned = base64.replace(/^data:[^;]+;base64,/, '').replace(/\s+/g, '');
   if (cleaned.length === 0 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(cleaned))
     throw invalid(field, 'must be base64 audio');
   const data = Buffer.from(cleaned, 'base64');
-  if (data.length > maxUploadBytes) {
-    throw new ApiError(
-      ResultCode.limitReached,
-      `${field}: must be at most ${maxUploadBytes / 1024 / 1024} MB`,
-    );
-  }
+  if (data.length > maxBytes) throw tooLarge();
   return data;
 }
 
@@ -24,13 +23,13 @@ export function checkFileName(field: string, name: string): void {
   if (!/\.(mp3|wav|m4a)$/i.test(name)) throw invalid(field, 'must end in .mp3, .wav or .m4a');
 }
 
+/** Converts an upload in the account's fair share of the converters (src/media/fair-queue.ts). */
 export async function convertUpload(
   media: MediaService,
-  field: string,
-  fileName: string,
-  base64: string,
+  args: { field: string; fileName: string; base64: string; accountId: number },
 ): Promise<ConvertedUpload> {
-  return media.convertUpload(decodeBase64Audio(field, base64), fileName);
+  const data = decodeBase64Audio(args.field, args.base64, media.uploadLimits.maxBytes);
+  return media.convertUpload(data, args.fileName, String(args.accountId));
 }
 
 export async function insertVoiceFile(

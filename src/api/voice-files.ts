@@ -21,7 +21,12 @@ export function registerVoiceFileRoutes(app: FastifyInstance, ctx: ApiContext): 
   app.post('/voice/fileUpload', { schema: { body: UploadBody } }, async (request) => {
     const body = request.body as typeof UploadBody.static;
     checkFileName('fileName', body.fileName);
-    const converted = await convertUpload(ctx.media, 'file', body.fileName, body.file);
+    const converted = await convertUpload(ctx.media, {
+      field: 'file',
+      fileName: body.fileName,
+      base64: body.file,
+      accountId: request.account.id,
+    });
     const id = await ctx.db.transaction((tx) =>
       insertVoiceFile(tx, {
         accountId: request.account.id,

@@ -22,7 +22,8 @@ export interface CallPlan {
 export interface CallSessionDeps {
   clock: Clock;
   driver: TelephonyDriver;
-  prepareAudio(settings: TaskSettings, info: CalleeInfo): Promise<PreparedAudio>;
+  /** `callId` names whose call it is: a stored voice file plays only to calls of its own account. */
+  prepareAudio(settings: TaskSettings, info: CalleeInfo, owner: { callId: number }): Promise<PreparedAudio>;
   onError(error: unknown, callId: number): void;
   /** Transfer to an agent (toSeat=1); without it toSeat is ignored. See seat-transfer.ts. */
   transfer?: SeatTransfer;
@@ -102,7 +103,7 @@ export function runCall(deps: CallSessionDeps, plan: CallPlan): Promise<AttemptR
         if (!stop.signal.aborted) void leg.hangup();
       });
       void deps
-        .prepareAudio(settings, plan.info)
+        .prepareAudio(settings, plan.info, { callId: plan.callId })
         .then((audio) => (transferring ? false : leg.play(audio, settings.loopCount)))
         .then((completed) => {
           // A transfer (toSeatKey pressed) owns the call from here on.

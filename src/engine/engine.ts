@@ -9,7 +9,7 @@ import type { TelephonyDriver } from '../telephony/driver.ts';
 import type { ContentPreparer } from './content.ts';
 import { Dialer } from './dialer.ts';
 import { runLoop } from './loop.ts';
-import { PushWorker } from './push-worker.ts';
+import { PushWorker, type PushWorkerOptions } from './push-worker.ts';
 import { RecallScheduler } from './recall-scheduler.ts';
 import { createSeatTransfer, type SeatTransferOptions } from './seat-transfer.ts';
 
@@ -21,6 +21,8 @@ export interface EngineOptions {
   maxInFlight: number;
   /** Agent wait and ring bounds for transfers (defaults in seat-transfer.ts). */
   seatTransfer?: Partial<SeatTransferOptions>;
+  /** Status and agent-ringing push: deadline, apps at once, private targets (defaults in push-worker.ts). */
+  push?: Partial<Pick<PushWorkerOptions, 'timeoutMs' | 'maxAppsInFlight' | 'allowPrivate'>>;
 }
 
 export class Engine {
@@ -57,7 +59,7 @@ export class Engine {
       clock,
       {
         driver,
-        prepareAudio: (settings, info) => content.prepare(settings, info),
+        prepareAudio: (settings, info, owner) => content.prepare(settings, info, owner),
         onError: (error, callId) => log.error({ err: error, callId }, 'call media failed'),
         transfer: createSeatTransfer({
           db,
@@ -76,12 +78,7 @@ export class Engine {
     this.recall = new RecallScheduler(db, clock);
     // Outbox rows are leased like calls: a sender that dies leaves them due again after the lease.
     const lease = Math.max(options.leaseRealMs, 1_000);
-    this.push = new PushWorker(db, clock, log, {
-      batchSize: 100,
-      maxAttempts: 20,
-      timeoutMs: 10_000,
-      leaseRealMs: lease,
-    });
+    this.push = new PushWorker(db, clock, log, { leaseRealMs: lease, ...options.push });
     this.sms = new SmsOutboxWorker(
       db,
       clock,
@@ -115,7 +112,7 @@ export class Engine {
     await Promise.all(this.loops);
     const timer = Number.isFinite(graceMs) ? setTimeout(() => this.giveUp.abort(), graceMs) : undefined;
     await Promise.race([
-      this.dialer.drain(),
+      Promise.all([this.dialer.drain(), this.push.drain()]),
       new Promise<void>((resolve) => this.giveUp.signal.addEventListener('abort', () => resolve())),
     ]);
     clearTimeout(timer);

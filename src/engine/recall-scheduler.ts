@@ -1,20 +1,23 @@
 /** Moves recall flows along (spec §6): closes rounds whose task ended and starts rounds that are due. */
 import type { Clock } from '../clock.ts';
 import type { Db, Queryable } from '../db/db.ts';
+import { accountEnabled, accountHasSeatGroup, ownsVoiceFile } from '../db/queries/ownership.ts';
 import { closeRound, dueNodeIds, endedFlowTasks, startRound } from '../db/queries/recall-rounds.ts';
+import { isId, parseId } from '../domain/ids.ts';
 import type { TaskSettings } from '../domain/task-settings.ts';
 
+/** A round runs with ids stored long ago: they are checked again, against the flow's account, as it starts. */
 async function cannotStart(tx: Queryable, accountId: number, settings: TaskSettings): Promise<string | null> {
-  const [account] = await tx.query<{ disabled: boolean }>('SELECT disabled FROM accounts WHERE id = $1', [
-    accountId,
-  ]);
-  if (!account || account.disabled) return 'account disabled';
+  if (!(await accountEnabled(tx, accountId))) return 'account disabled';
   if (settings.source !== 3) {
-    const [file] = await tx.query<{ id: number }>(
-      'SELECT id FROM voice_files WHERE id = $1 AND account_id = $2 AND NOT deleted',
-      [Number(settings.voiceFileId), accountId],
-    );
-    if (!file) return `voice file ${settings.voiceFileId} was deleted`;
+    const fileId = parseId(settings.voiceFileId);
+    if (fileId === undefined || !(await ownsVoiceFile(tx, { accountId, fileId, lock: true })))
+      return `voice file ${settings.voiceFileId} was deleted`;
+  }
+  if (settings.sipGroupId !== undefined) {
+    const groupId = settings.sipGroupId;
+    if (!isId(groupId) || !(await accountHasSeatGroup(tx, { accountId, groupId })))
+      return `seat group ${settings.sipGroupId} is not a seat group of this account`;
   }
   return null;
 }

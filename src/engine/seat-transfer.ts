@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/db.ts';
 import { type AgentHold, type ClaimedAgent, claimAgent, moveAgent } from '../db/queries/agents.ts';
+import { queueAgentRingingPush } from '../db/queries/outbox.ts';
 import type { TaskSettings } from '../domain/task-settings.ts';
 import type { CalleeInfo } from '../domain/template.ts';
 import type { CallLeg, PreparedAudio, TelephonyDriver } from '../telephony/driver.ts';
@@ -119,43 +120,21 @@ export function createSeatTransfer(deps: SeatTransferDeps): SeatTransfer {
   const options = { ...defaultSeatTransferOptions, ...deps.options };
   const { clock, db, log } = deps;
 
+  /**
+   * Queued on the push outbox (taskId filled in from the call): sent by the push worker with the same
+   * address checks, deadline, per-app isolation and retries as status pushes (3 tries for this kind).
+   */
   async function pushAgentRinging(plan: TransferPlan, agent: ClaimedAgent, at: number): Promise<void> {
-    const [row] = await db.query<{ task_id: number; callback_url: string | null }>(
-      `SELECT c.task_id, a.callback_url FROM calls c JOIN tasks t ON t.id = c.task_id JOIN apps a ON a.id = t.app_id
-       WHERE c.id = $1`,
-      [plan.callId],
-    );
-    if (!row?.callback_url) return;
-    const body: AgentRingingPush = {
+    const body: Omit<AgentRingingPush, 'taskId'> = {
       callId: String(plan.callId),
       type: 1,
-      taskId: row.task_id,
       called: plan.callee,
       calledInfo: JSON.stringify(plan.info ?? {}),
       seatGroupName: agent.groupName,
       sipAccount: agent.username,
       callinEventTime: at,
     };
-    for (let attempt = 0; attempt <= options.pushRetryMs.length; attempt++) {
-      try {
-        const response = await fetch(row.callback_url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-          signal: AbortSignal.timeout(5_000),
-        });
-        await response.body?.cancel();
-        if (response.status === 200) return;
-        throw new Error(`callback answered HTTP ${response.status}`);
-      } catch (error) {
-        const wait = options.pushRetryMs[attempt];
-        if (wait === undefined) {
-          log.warn({ err: error, callId: plan.callId }, 'agent-ringing push failed 3 times; dropped');
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-    }
+    await queueAgentRingingPush(db, { callId: plan.callId, payload: { ...body }, now: clock.now() });
   }
 
   async function holdAndLose(callee: CallLeg, plan: TransferPlan, gone: AbortSignal): Promise<SeatOutcome> {

@@ -301,3 +301,104 @@ function resamplePolyphase(
 export function durationMs(samples: number, rate = TELEPHONE_RATE): number {
   return Math.round((samples * 1000) / rate);
 }
+
+/**
+ * The polyphase resampler above, fed in pieces: each output sample is computed as soon as the input it
+ * needs has arrived, so a long decode never holds its whole source-rate signal. Same filter and the same
+ * output as `resample` on the concatenated input (the test compares them).
+ */
+export class StreamingResampler {
+  private readonly m: number;
+  private readonly l: number;
+  private readonly h: number;
+  private readonly taps: number;
+  private readonly coeffs: Float32Array | undefined;
+  /** Input samples from absolute index `bufferStart` on. */
+  private buffer = new Float32Array(0);
+  private bufferStart = 0;
+  private inputLength = 0;
+  private nextOut = 0;
+  /** Rate pairs with too many phases (never the MP3/WAV rates) are resampled in one go at the end. */
+  private readonly whole: Float32Array[] | undefined;
+
+  constructor(
+    private readonly fromRate: number,
+    private readonly toRate: number,
+  ) {
+    const scale = Math.min(1, toRate / fromRate) * 0.95;
+    const halfWidth = ZERO_CROSSINGS / scale;
+    const g = Number.isInteger(fromRate) && Number.isInteger(toRate) ? gcd(fromRate, toRate) : 0;
+    this.m = g ? fromRate / g : 0;
+    this.l = g ? toRate / g : 0;
+    this.h = Math.ceil(halfWidth);
+    this.taps = 2 * this.h;
+    if (fromRate === toRate || !g || this.l > 1024) {
+      this.whole = [];
+      return;
+    }
+    const coeffs = new Float32Array(this.l * this.taps);
+    for (let p = 0; p < this.l; p++)
+      for (let j = 0; j < this.taps; j++)
+        coeffs[p * this.taps + j] = kernelAt((p / this.l - (j - this.h + 1)) * scale) * scale;
+    this.coeffs = coeffs;
+  }
+
+  /** Adds input; returns the output samples that became computable. */
+  push(chunk: Float32Array): Float32Array {
+    if (this.whole) {
+      this.whole.push(chunk.slice());
+      return new Float32Array(0);
+    }
+    const joined = new Float32Array(this.buffer.length + chunk.length);
+    joined.set(this.buffer);
+    joined.set(chunk, this.buffer.length);
+    this.buffer = joined;
+    this.inputLength += chunk.length;
+    return this.emit(false);
+  }
+
+  /** The remaining output (input past the end reads as silence, as in `resample`). */
+  end(): Float32Array {
+    if (this.whole) {
+      const all = new Float32Array(this.whole.reduce((sum, part) => sum + part.length, 0));
+      let at = 0;
+      for (const part of this.whole) {
+        all.set(part, at);
+        at += part.length;
+      }
+      return resample(all, this.fromRate, this.toRate);
+    }
+    return this.emit(true);
+  }
+
+  private emit(final: boolean): Float32Array {
+    const { m, l, h, taps } = this;
+    const coeffs = this.coeffs!;
+    const limit = final ? Math.floor((this.inputLength * l) / m) : Number.POSITIVE_INFINITY;
+    const out: number[] = [];
+    for (;;) {
+      const n = this.nextOut;
+      if (n >= limit) break;
+      const num = n * m;
+      const base = Math.floor(num / l);
+      if (!final && base + h >= this.inputLength) break;
+      const phase = num - base * l;
+      const first = base - h + 1;
+      const offset = phase * taps;
+      let acc = 0;
+      for (let j = 0; j < taps; j++) {
+        const k = first + j;
+        if (k >= 0 && k < this.inputLength) acc += this.buffer[k - this.bufferStart]! * coeffs[offset + j]!;
+      }
+      out.push(acc);
+      this.nextOut++;
+    }
+    // Keep only what later outputs can still reach.
+    const keepFrom = Math.min(this.inputLength, Math.max(0, Math.floor((this.nextOut * m) / l) - h + 1));
+    if (keepFrom > this.bufferStart) {
+      this.buffer = this.buffer.slice(keepFrom - this.bufferStart);
+      this.bufferStart = keepFrom;
+    }
+    return Float32Array.from(out);
+  }
+}

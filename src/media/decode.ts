@@ -12,6 +12,7 @@ import {
   mixToMono,
   parseWavChunks,
   resample,
+  StreamingResampler,
   TELEPHONE_RATE,
   ulawDecode,
   type WavChunks,
@@ -32,7 +33,28 @@ export function decodePcmWav(buf: Buffer, allowTruncated: boolean): Int16Array {
 }
 
 /** Decode failure with a reason fit for the API client (no paths, no stack). */
-export class DecodeFailure extends Error {}
+export class DecodeFailure extends Error {
+  /** Set when decoding stopped because the recording passed this many ms. */
+  tooLong?: number;
+}
+
+/**
+ * Header values no decoder can work with (a zero sample size would make every length computed from it
+ * infinite). Checked for both the ffmpeg and the npm path. Returns the reason, or null when sane.
+ */
+export function checkWavFormat(chunks: Omit<WavChunks, 'data' | 'truncated'>): string | null {
+  if (chunks.channels < 1 || chunks.channels > 8) return `WAV has ${chunks.channels} channels (1-8 accepted)`;
+  if (chunks.sampleRate < 4000 || chunks.sampleRate > 192000)
+    return `WAV sample rate ${chunks.sampleRate} Hz is out of range (4000-192000)`;
+  if (chunks.bitsPerSample < 1 || chunks.bitsPerSample > 64)
+    return `WAV bits per sample ${chunks.bitsPerSample} is out of range (1-64)`;
+  // PCM, float and G.711 sizes are exact; compressed formats (ADPCM) are checked by their decoder.
+  const exact: Record<number, number[]> = { 1: [8, 16, 24, 32], 3: [32, 64], 6: [8], 7: [8] };
+  const allowed = exact[chunks.audioFormat];
+  if (allowed && !allowed.includes(chunks.bitsPerSample))
+    return `WAV encoding ${chunks.audioFormat} with ${chunks.bitsPerSample} bits per sample is not supported`;
+  return null;
+}
 
 /** Direct PCM/float/G.711 reader: wavefile's generic path is ~100× slower on long recordings. */
 function readFrames(chunks: WavChunks): Float32Array | undefined {
@@ -68,10 +90,8 @@ export function decodeWavUpload(buf: Buffer): { samples: Float32Array; sampleRat
   if (typeof chunks === 'string') throw new DecodeFailure(chunks);
   if (chunks.truncated)
     throw new DecodeFailure('WAV file is truncated (data chunk shorter than its header says)');
-  if (chunks.channels < 1 || chunks.channels > 8)
-    throw new DecodeFailure(`WAV has ${chunks.channels} channels`);
-  if (chunks.sampleRate < 4000 || chunks.sampleRate > 192000)
-    throw new DecodeFailure(`WAV sample rate ${chunks.sampleRate} Hz is out of range`);
+  const problem = checkWavFormat(chunks);
+  if (problem) throw new DecodeFailure(problem);
   const direct = readFrames(chunks);
   if (direct) return { samples: direct, sampleRate: chunks.sampleRate };
   if (chunks.audioFormat !== 17)
@@ -98,18 +118,57 @@ export function decodeWavUpload(buf: Buffer): { samples: Float32Array; sampleRat
   return { samples: mono, sampleRate: chunks.sampleRate };
 }
 
-export async function decodeMp3Upload(buf: Buffer): Promise<{ samples: Float32Array; sampleRate: number }> {
+/** MP3 bytes handed to the decoder at a time: small enough that the duration check stops a bomb early. */
+const MP3_FEED_BYTES = 16 * 1024;
+
+/**
+ * Decodes an MP3 to 8 kHz mono, piece by piece: each piece is mixed to mono and resampled at once, and
+ * decoding stops with `tooLong` set as soon as more than `maxMs` of audio came out. Memory stays at the
+ * 8 kHz result whatever the source rate, and a file that expands to hours is never decoded whole.
+ */
+export async function decodeMp3Upload(buf: Buffer, maxMs: number): Promise<Float32Array> {
   const decoder = new MPEGDecoder();
   await decoder.ready;
   try {
-    const result = decoder.decode(new Uint8Array(buf.buffer, buf.byteOffset, buf.length));
-    if (result.samplesDecoded === 0 || result.sampleRate === 0)
-      throw new DecodeFailure('MP3 contains no decodable audio frames');
+    let resampler: StreamingResampler | undefined;
+    let sampleRate = 0;
+    let sourceSamples = 0;
+    let errors = 0;
+    const pieces: Float32Array[] = [];
+    for (let offset = 0; offset < buf.length; offset += MP3_FEED_BYTES) {
+      const piece = buf.subarray(offset, Math.min(buf.length, offset + MP3_FEED_BYTES));
+      const result = decoder.decode(new Uint8Array(piece.buffer, piece.byteOffset, piece.length));
+      errors += result.errors.length;
+      if (result.samplesDecoded === 0) continue;
+      if (sampleRate === 0) {
+        sampleRate = result.sampleRate;
+        resampler = new StreamingResampler(sampleRate, TELEPHONE_RATE);
+      } else if (result.sampleRate !== sampleRate) {
+        throw new DecodeFailure(`MP3 changes sample rate mid-file (${sampleRate} → ${result.sampleRate} Hz)`);
+      }
+      sourceSamples += result.samplesDecoded;
+      const ms = (sourceSamples * 1000) / sampleRate;
+      if (ms > maxMs) {
+        const failure = new DecodeFailure('recording is too long');
+        failure.tooLong = ms;
+        throw failure;
+      }
+      const mono = mixToMono(result.channelData.map((channel) => channel.subarray(0, result.samplesDecoded)));
+      pieces.push(resampler!.push(mono));
+    }
+    if (sourceSamples === 0 || !resampler) throw new DecodeFailure('MP3 contains no decodable audio frames');
     // mpg123 skips damaged frames and reports them; a few is a scratched file, many is garbage.
-    const frames = Math.max(1, result.samplesDecoded / 1152);
-    if (result.errors.length > 2 && result.errors.length > frames * 0.05)
-      throw new DecodeFailure(`MP3 is corrupt (${result.errors.length} damaged frames)`);
-    return { samples: mixToMono(result.channelData), sampleRate: result.sampleRate };
+    const frames = Math.max(1, sourceSamples / 1152);
+    if (errors > 2 && errors > frames * 0.05)
+      throw new DecodeFailure(`MP3 is corrupt (${errors} damaged frames)`);
+    pieces.push(resampler.end());
+    const out = new Float32Array(pieces.reduce((sum, part) => sum + part.length, 0));
+    let at = 0;
+    for (const part of pieces) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
   } finally {
     decoder.free();
   }

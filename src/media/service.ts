@@ -6,22 +6,26 @@ import { createHash } from 'node:crypto';
 import { decodeTelephoneWav, durationMs } from './audio.ts';
 import { AudioCache } from './cache.ts';
 import { SystemEspeak, type TtsEngine, WasmEspeak, WasmEspeakPool } from './espeak.ts';
+import { FairQueue } from './fair-queue.ts';
 import { GoogleTts } from './google.ts';
 import { languageInfos, resolveVoice } from './languages.ts';
 import { findExecutable } from './process.ts';
 import {
   type ConvertedUpload,
+  defaultUploadLimits,
   type LanguageInfo,
   MediaInputError,
   type MediaService,
   type PreparedAudio,
   type TtsRequest,
+  type UploadLimits,
 } from './types.ts';
 import {
   convertWithFfmpeg,
   convertWithNpm,
   convertWithNpmInWorker,
   type UploadWorkerReply,
+  type UploadWorkerRequest,
 } from './upload.ts';
 import { JobWorker } from './worker.ts';
 
@@ -50,6 +54,8 @@ export interface MediaServiceOptions {
   uploadWorker?: boolean;
   /** Bound of the in-memory render cache, in samples (default 32 M ≈ 64 MB). */
   memoryCacheSamples?: number;
+  /** Upload size, duration, concurrency and queue bounds (defaults in types.ts). */
+  uploads?: Partial<UploadLimits>;
 }
 
 export interface MediaStats {
@@ -95,7 +101,12 @@ export function createMediaService(options: MediaServiceOptions = {}): RingcastM
   const ttsCache = new AudioCache(options.memoryCacheSamples, options.cacheDir);
   const storedCache = new AudioCache(options.memoryCacheSamples);
   const inflight = new Map<string, Promise<PreparedAudio>>();
-  let uploadWorker: JobWorker<Uint8Array, UploadWorkerReply> | undefined;
+  const uploadLimits: UploadLimits = { ...defaultUploadLimits, ...options.uploads };
+  const uploadQueue = new FairQueue(uploadLimits);
+  // One worker per conversion slot, each given one job at a time: a job's time limit then runs from its
+  // start, never while it waits behind another job in the same thread.
+  const idleWorkers: Array<JobWorker<UploadWorkerRequest, UploadWorkerReply>> = [];
+  const allWorkers: Array<JobWorker<UploadWorkerRequest, UploadWorkerReply>> = [];
   const stats: MediaStats = { ttsRenders: 0, ttsMemoryHits: 0, ttsDiskHits: 0 };
 
   async function renderUncached(key: string, text: string, voice: ReturnType<typeof resolveVoice>) {
@@ -119,14 +130,24 @@ export function createMediaService(options: MediaServiceOptions = {}): RingcastM
       await warm();
     },
 
-    async convertUpload(data: Buffer, _fileName: string): Promise<ConvertedUpload> {
+    uploadLimits,
+
+    async convertUpload(data: Buffer, _fileName: string, owner = ''): Promise<ConvertedUpload> {
       // The name is deliberately ignored: the content decides the format (see formats.ts).
-      if (ffmpeg) return convertWithFfmpeg(ffmpeg, data);
-      if (options.uploadWorker ?? true) {
-        uploadWorker ??= new JobWorker('upload-worker');
-        return convertWithNpmInWorker(uploadWorker, data);
-      }
-      return convertWithNpm(data);
+      return uploadQueue.run(owner, async () => {
+        if (ffmpeg) return convertWithFfmpeg(ffmpeg, data, uploadLimits);
+        if (!(options.uploadWorker ?? true)) return convertWithNpm(data, uploadLimits);
+        let worker = idleWorkers.pop();
+        if (!worker) {
+          worker = new JobWorker<UploadWorkerRequest, UploadWorkerReply>('upload-worker');
+          allWorkers.push(worker);
+        }
+        try {
+          return await convertWithNpmInWorker(worker, data, uploadLimits);
+        } finally {
+          idleWorkers.push(worker);
+        }
+      });
     },
 
     async loadStored(key: string, stored: Buffer): Promise<PreparedAudio> {
@@ -197,7 +218,7 @@ export function createMediaService(options: MediaServiceOptions = {}): RingcastM
 
     async close(): Promise<void> {
       await engine.close();
-      await uploadWorker?.close();
+      await Promise.all(allWorkers.map((worker) => worker.close()));
       ttsCache.clear();
       storedCache.clear();
     },

@@ -16,6 +16,48 @@ export class MediaInputError extends Error {
   }
 }
 
+/**
+ * Uploads are refused, not queued without end, when the service is busy: thrown when the account's or the
+ * service's upload queue is full or a queued upload waited too long. Mapped to API code -23.
+ */
+export class MediaBusyError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MediaBusyError';
+  }
+}
+
+/** Bounds on upload conversion (README, "Uploads"); one set, from configuration. */
+export interface UploadLimits {
+  /** Largest upload, in bytes after base64 decoding. */
+  maxBytes: number;
+  /** Longest recording; decoding stops as soon as it is passed. */
+  maxDurationMs: number;
+  /** Conversions running at once in this process. */
+  concurrency: number;
+  /** Conversions of one account running at once. */
+  perAccount: number;
+  /** Conversions waiting for a turn, across accounts (one account may hold at most a quarter, ≥ 1). */
+  queueSize: number;
+  /** How long a conversion may wait for its turn. */
+  queueWaitMs: number;
+  /** How long one conversion may work, counted from its start (not from when it was queued). */
+  workTimeoutMs: number;
+}
+
+export const defaultUploadLimits: UploadLimits = {
+  maxBytes: 20 * 1024 * 1024,
+  maxDurationMs: 10 * 60 * 1000,
+  concurrency: 2,
+  perAccount: 1,
+  queueSize: 32,
+  queueWaitMs: 30_000,
+  workTimeoutMs: 30_000,
+};
+
 export interface ConvertedUpload {
   /** The stored telephone form: a WAV file, 8 kHz mono (G.711 u-law or PCM16, implementation's choice). */
   stored: Buffer;
@@ -54,8 +96,13 @@ export interface LanguageInfo {
 }
 
 export interface MediaService {
-  /** Decodes an upload (base64 already decoded) and converts it once to telephone audio. */
-  convertUpload(data: Buffer, fileName: string): Promise<ConvertedUpload>;
+  /**
+   * Decodes an upload (base64 already decoded) and converts it once to telephone audio. `owner` (the
+   * account) gets its fair share of the converters: its own concurrency and queue bound.
+   */
+  convertUpload(data: Buffer, fileName: string, owner?: string): Promise<ConvertedUpload>;
+  /** The bounds uploads are held to. */
+  readonly uploadLimits: UploadLimits;
   /** Turns stored telephone audio back into playable PCM (cached by the caller's key). */
   loadStored(key: string, stored: Buffer): Promise<PreparedAudio>;
   /** Renders text-to-speech; identical requests are served from a cache. */

@@ -71,6 +71,8 @@ export interface TestServiceOptions {
   leaseRealMs?: number;
   start?: boolean;
   config?: Partial<Config>;
+  /** Environment settings for loadConfig (e.g. TRUST_PROXY, QUOTA_OPEN_TASKS). */
+  env?: Record<string, string>;
 }
 
 export interface TestService {
@@ -88,7 +90,8 @@ export async function startService(options: TestServiceOptions = {}): Promise<Te
     options.clockStart ?? Date.parse('2026-11-25T02:00:00Z'),
   );
   const config = {
-    ...loadConfig({}),
+    // Test receivers listen on 127.0.0.1: callback URLs may point at private addresses here.
+    ...loadConfig({ CALLBACK_ALLOW_PRIVATE: '1', ...options.env }),
     pollMs: 10,
     leaseRealMs: options.leaseRealMs ?? 10_000,
     logLevel: 'silent',

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseWavChunks } from '../../src/media/audio.ts';
 import { createMediaService, type RingcastMediaService } from '../../src/media/service.ts';
-import { MediaInputError } from '../../src/media/types.ts';
-import { MAX_UPLOAD_BYTES, type UploadWorkerReply } from '../../src/media/upload.ts';
+import { defaultUploadLimits, MediaInputError } from '../../src/media/types.ts';
+import type { UploadWorkerReply, UploadWorkerRequest } from '../../src/media/upload.ts';
 import { JobWorker } from '../../src/media/worker.ts';
 import { hasTool } from '../helpers/tools.ts';
 import { sineWav, toneFrequency } from './measure.ts';
@@ -262,11 +262,11 @@ for (const mode of modes) {
     it('states the size and duration limits in the error', async () => {
       const huge = Buffer.concat([
         sineWav({ freq: 300, seconds: 0.1, rate: 8000, channels: 1 }),
-        Buffer.alloc(MAX_UPLOAD_BYTES),
+        Buffer.alloc(defaultUploadLimits.maxBytes),
       ]);
-      await expectFileError(media.convertUpload(huge, 'big.wav'), /limit is 10 MB/);
-      const long = sineWav({ freq: 300, seconds: 601, rate: 8000, channels: 1 });
-      expect(long.length).toBeLessThan(MAX_UPLOAD_BYTES);
+      await expectFileError(media.convertUpload(huge, 'big.wav'), /limit is 20 MB/);
+      const long = sineWav({ freq: 300, seconds: 602, rate: 8000, channels: 1 });
+      expect(long.length).toBeLessThan(defaultUploadLimits.maxBytes);
       await expectFileError(media.convertUpload(long, 'long.wav'), /limit is 10 minutes/);
     });
   });
@@ -291,11 +291,12 @@ describe.skipIf(!HAS_FFMPEG)('ffmpeg and npm paths agree', () => {
 
 describe('npm upload worker', () => {
   it('abandons a job over its time limit and serves the next one with a fresh worker', async () => {
-    const worker = new JobWorker<Uint8Array, UploadWorkerReply>('upload-worker');
+    const worker = new JobWorker<UploadWorkerRequest, UploadWorkerReply>('upload-worker');
     const wav = sineWav({ freq: 300, seconds: 120, rate: 48000, channels: 2 });
-    expect(await worker.run(new Uint8Array(wav), 1)).toBe('timeout');
+    const limits = defaultUploadLimits;
+    expect(await worker.run({ data: new Uint8Array(wav), limits }, 1)).toBe('timeout');
     const reply = await worker.run(
-      new Uint8Array(sineWav({ freq: 300, seconds: 1, rate: 8000, channels: 1 })),
+      { data: new Uint8Array(sineWav({ freq: 300, seconds: 1, rate: 8000, channels: 1 })), limits },
       30_000,
     );
     expect(reply).toMatchObject({ converted: { format: 'wav', durationMs: 1000 } });

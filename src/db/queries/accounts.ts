@@ -12,6 +12,9 @@ export interface AccountRow {
   calls_per_second: number;
   require_hmac: boolean;
   disabled: boolean;
+  /** Own quotas; null = the service default (src/api/quotas.ts). */
+  max_open_tasks: number | null;
+  max_queued_callees: number | null;
 }
 
 export interface AppRow {
@@ -29,6 +32,8 @@ export interface NewAccount {
   callsPerSecond: number;
   callbackUrl: string | null;
   requireHmac: boolean;
+  maxOpenTasks?: number | null;
+  maxQueuedCallees?: number | null;
 }
 
 export async function createAccount(db: Queryable, input: NewAccount, now: number) {
@@ -36,8 +41,8 @@ export async function createAccount(db: Queryable, input: NewAccount, now: numbe
   const apiSecret = randomBytes(12).toString('base64url');
   const [account] = await db.query<AccountRow>(
     `INSERT INTO accounts (name, api_key, api_secret, time_zone, ip_allow_list, max_concurrency,
-       calls_per_second, require_hmac, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+       calls_per_second, require_hmac, created_at, max_open_tasks, max_queued_callees)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING *`,
     [
       input.name,
       apiKey,
@@ -48,6 +53,8 @@ export async function createAccount(db: Queryable, input: NewAccount, now: numbe
       input.callsPerSecond,
       input.requireHmac,
       new Date(now),
+      input.maxOpenTasks ?? null,
+      input.maxQueuedCallees ?? null,
     ],
   );
   const app = await createApp(db, account!.id, `${input.name} app`, input.callbackUrl, now);
