@@ -10,9 +10,9 @@
 import { Ajv } from 'ajv';
 import { SendTaskSchema } from '../../src/api/schemas.ts';
 import { validationReason } from '../../src/api/validation-reason.ts';
-import { checkFileName } from '../../src/api/voice-file-store.ts';
 import type { CalleeEntry } from '../../src/domain/callees.ts';
 import { ApiError, invalid, ResultCode } from '../../src/domain/errors.ts';
+import { checkFileName } from '../../src/domain/file-name.ts';
 import { checkRecallFlow, effectiveRoundSettings } from '../../src/domain/recall-flow.ts';
 import {
   checkNodeRules,
