@@ -93,7 +93,9 @@ describe.skipIf(!haveChromium)('web console (headless Chromium, plain HTTP, non-
     await page.click('#signin button[type=submit]');
     await expect
       .poll(() => page.locator('#signin-error').textContent())
-      .toBe('Not signed in: the API key or secret was refused: bad Signature (code -1)');
+      .toBe(
+        'Not signed in: the API key or secret was refused: authentication failed: unknown Api-Key or wrong signature (code -1)',
+      );
 
     await signIn(page, url, account);
     const row = page.locator(`tr.task[data-task-id="${finishedTask}"]`);
