@@ -5,6 +5,7 @@
 import type { FastifyError } from 'fastify';
 import { ApiError, ResultCode, type ResultCodeValue } from '../domain/errors.ts';
 import { MediaBusyError, MediaInputError } from '../media/types.ts';
+import { type AjvIssue, validationReason } from './validation-reason.ts';
 
 export interface Envelope<T = unknown> {
   status: ResultCodeValue;
@@ -22,28 +23,6 @@ export function failure(code: ResultCodeValue, reason: string): Envelope {
   return { status: code, reason, code, msg: reason, data: null };
 }
 
-interface AjvIssue {
-  instancePath: string;
-  message?: string;
-  params: Record<string, unknown>;
-}
-
-/** '/numberInfoList/3/calleeNumber' → 'numberInfoList[3].calleeNumber' */
-function fieldOf(issue: AjvIssue): string {
-  const parts = issue.instancePath.split('/').filter(Boolean);
-  const missing = issue.params.missingProperty;
-  if (typeof missing === 'string') parts.push(missing);
-  let field = '';
-  for (const part of parts) field += /^\d+$/.test(part) ? `[${part}]` : field ? `.${part}` : part;
-  return field || 'body';
-}
-
-function ruleOf(issue: AjvIssue): string {
-  if (typeof issue.params.missingProperty === 'string') return 'is required';
-  if (issue.params.allowedValues) return `must be one of ${JSON.stringify(issue.params.allowedValues)}`;
-  return issue.message ?? 'is invalid';
-}
-
 /** Normalises anything a request handler threw into an envelope; `internal` is called for real faults. */
 export function toEnvelope(error: unknown, internal: (error: unknown) => void): Envelope {
   if (error instanceof ApiError) return failure(error.code, error.reason);
@@ -54,7 +33,7 @@ export function toEnvelope(error: unknown, internal: (error: unknown) => void): 
   const fastifyError = error as Partial<FastifyError> & { validation?: AjvIssue[] };
   if (Array.isArray(fastifyError.validation) && fastifyError.validation.length > 0) {
     const issue = fastifyError.validation[0]!;
-    return failure(ResultCode.parameter, `${fieldOf(issue)}: ${ruleOf(issue)}`);
+    return failure(ResultCode.parameter, validationReason(issue));
   }
   if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return failure(ResultCode.limitReached, 'body: request body is too large');

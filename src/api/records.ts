@@ -1,75 +1,134 @@
-/** Call records (spec §3): one by voiceId, or a page by time window (≤ 31 days) and optional task. */
-import { Type } from '@sinclair/typebox';
+/**
+ * Call records (spec §3): one by voiceId, or a page by time window (≤ 31 days).
+ *
+ * [ours] optional filters in `params`: taskId, sourceTaskId (a campaign: the original task and all its
+ * recall rounds), outRecallCount (round), callStatusList, feedbackValue (key pressed, '-1' none),
+ * calleePrefix, and afterVoiceId (keyset paging: the records after that voiceId, for fast deep pages).
+ * With taskId or sourceTaskId the time window may be left out; without them it is required.
+ * The same params drive the CSV export (src/api/exports.ts).
+ */
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { calleeInfoSql } from '../db/queries/callee-info.ts';
+import type { AccountRow } from '../db/queries/accounts.ts';
+import {
+  countRecords,
+  getRecord,
+  type RecordFilter,
+  type RecordRow,
+  recordPage,
+} from '../db/queries/records.ts';
 import { getTask } from '../db/queries/tasks.ts';
-import { type CallRow, toCallRecord } from '../domain/call-record.ts';
+import { toCallRecord } from '../domain/call-record.ts';
 import { invalid, notFound } from '../domain/errors.ts';
+import { maxId } from '../domain/ids.ts';
 import { parseIso } from '../domain/time.ts';
 import type { ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
 import { Id, page, withPaging } from './schemas.ts';
 
-type RecordRow = CallRow & { source_task_id: number | null; round: number; display_num: string };
+export const RecordFilterSchema = Type.Object({
+  strTime: Type.Optional(Type.String({ minLength: 10, maxLength: 40, description: 'ISO-8601 with offset' })),
+  endTime: Type.Optional(Type.String({ minLength: 10, maxLength: 40, description: 'ISO-8601 with offset' })),
+  taskId: Type.Optional(Id()),
+  sourceTaskId: Type.Optional(Id('[ours] the original task: its records and its recall rounds')),
+  outRecallCount: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: 10, description: '[ours] round, 0 = original task' }),
+  ),
+  callStatusList: Type.Optional(
+    Type.Array(Type.Integer({ enum: [10, 20, 30, 40, 50, 60] }), { maxItems: 6, description: '[ours]' }),
+  ),
+  feedbackValue: Type.Optional(
+    Type.String({ pattern: '^(-1|[0-9*#])$', description: '[ours] first key pressed, -1 = none' }),
+  ),
+  calleePrefix: Type.Optional(
+    Type.String({ pattern: '^\\+?[0-9]{1,18}$', description: '[ours] digits the number starts with' }),
+  ),
+  afterVoiceId: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: maxId,
+      description: '[ours] keyset paging: records after this voiceId',
+    }),
+  ),
+});
+export type RecordFilterParams = Static<typeof RecordFilterSchema>;
 
-const recordSelect = `SELECT c.*, ${calleeInfoSql('c')} AS info, t.source_task_id, t.round, t.settings->>'displayNum' AS display_num
-  FROM calls c JOIN tasks t ON t.id = c.task_id`;
-
-const QueryBody = withPaging(
-  Type.Object({
-    strTime: Type.String({ minLength: 10, maxLength: 40 }),
-    endTime: Type.String({ minLength: 10, maxLength: 40 }),
-    taskId: Type.Optional(Id()),
-  }),
-);
+const QueryBody = withPaging(RecordFilterSchema);
 
 const maxWindowMs = 31 * 24 * 3600_000;
 
-export function registerRecordRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  const toRecord = (row: RecordRow, zone: string) =>
-    toCallRecord(
-      row,
-      { sourceTaskId: row.source_task_id, round: row.round, displayNum: row.display_num ?? '' },
-      zone,
-    );
+/** Checks the params and turns them into a query filter (-22 naming the field and the rule). */
+export function readRecordFilter(account: AccountRow, params: RecordFilterParams | undefined): RecordFilter {
+  const p = params ?? {};
+  const scoped = p.taskId !== undefined || p.sourceTaskId !== undefined;
+  if (!scoped && (p.strTime === undefined || p.endTime === undefined)) {
+    if (!params) throw invalid('params', 'is required (strTime, endTime)');
+    throw invalid(p.strTime === undefined ? 'params.strTime' : 'params.endTime', 'is required');
+  }
+  const from = p.strTime === undefined ? null : parseIso(p.strTime, 'params.strTime');
+  const to = p.endTime === undefined ? null : parseIso(p.endTime, 'params.endTime');
+  if (from !== null && to !== null) {
+    if (to < from) throw invalid('params.endTime', 'must not be before strTime');
+    if (to - from > maxWindowMs) throw invalid('params.endTime', 'the window must be at most 31 days');
+  }
+  return {
+    accountId: account.id,
+    from,
+    to,
+    taskId: p.taskId ?? null,
+    sourceTaskId: p.sourceTaskId ?? null,
+    round: p.outRecallCount ?? null,
+    callStatuses: p.callStatusList?.length ? p.callStatusList : null,
+    feedbackValue: p.feedbackValue ?? null,
+    calleePrefix: p.calleePrefix ? p.calleePrefix.replace(/^\+/, '') : null,
+  };
+}
 
+/** A filter naming another account's task is refused like any id that is not the caller's (-24). */
+export async function checkFilterTasks(
+  ctx: ApiContext,
+  account: AccountRow,
+  filter: RecordFilter,
+): Promise<void> {
+  for (const [field, id] of [
+    ['taskId', filter.taskId],
+    ['sourceTaskId', filter.sourceTaskId],
+  ] as const) {
+    if (id !== null && !(await getTask(ctx.db, account.id, id))) throw notFound(`params.${field} ${id}`);
+  }
+}
+
+export function recordOf(row: RecordRow, zone: string) {
+  return toCallRecord(
+    row,
+    { sourceTaskId: row.source_task_id, round: row.round, displayNum: row.display_num ?? '' },
+    zone,
+  );
+}
+
+export function registerRecordRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const Params = Type.Object({ voiceId: Id() });
   app.get('/voice/recordGroup/:voiceId', { schema: { params: Params } }, async (request) => {
     const { voiceId } = request.params as typeof Params.static;
-    const [row] = await ctx.db.query<RecordRow>(
-      `${recordSelect} WHERE c.id = $1 AND c.account_id = $2 AND c.state = 'done'`,
-      [voiceId, request.account.id],
-    );
+    const row = await getRecord(ctx.db, request.account.id, voiceId);
     if (!row) throw notFound(`record ${voiceId}`);
-    return ok(toRecord(row, request.account.time_zone));
+    return ok(recordOf(row, request.account.time_zone));
   });
 
   app.post('/voice/recordGroupQuery', { schema: { body: QueryBody } }, async (request) => {
     const body = request.body as typeof QueryBody.static;
-    const params = body.params;
-    if (!params) throw invalid('params', 'is required (strTime, endTime)');
-    const from = parseIso(params.strTime, 'params.strTime');
-    const to = parseIso(params.endTime, 'params.endTime');
-    if (to < from) throw invalid('params.endTime', 'must not be before strTime');
-    if (to - from > maxWindowMs) throw invalid('params.endTime', 'the window must be at most 31 days');
-    // A filter naming another account's task is refused like any id that is not the caller's.
-    if (params.taskId !== undefined && !(await getTask(ctx.db, request.account.id, params.taskId)))
-      throw notFound(`params.taskId ${params.taskId}`);
-    const where = `c.account_id = $1 AND c.state = 'done' AND c.call_time >= $2 AND c.call_time <= $3
-      AND ($4::int IS NULL OR c.task_id = $4)`;
-    const args = [request.account.id, new Date(from), new Date(to), params.taskId ?? null];
-    const [{ total } = { total: 0 }] = await ctx.db.query<{ total: number }>(
-      `SELECT count(*)::int AS total FROM calls c WHERE ${where}`,
-      args,
-    );
-    const rows = await ctx.db.query<RecordRow>(
-      `${recordSelect} WHERE ${where} ORDER BY c.id LIMIT $5 OFFSET $6`,
-      [...args, body.size, (body.current - 1) * body.size],
-    );
+    const filter = readRecordFilter(request.account, body.params);
+    await checkFilterTasks(ctx, request.account, filter);
+    const total = await countRecords(ctx.db, filter);
+    const rows = await recordPage(ctx.db, filter, {
+      limit: body.size,
+      afterId: body.params?.afterVoiceId ?? null,
+      offset: (body.current - 1) * body.size,
+    });
     const zone = request.account.time_zone;
     return ok(
       page(
-        rows.map((row) => toRecord(row, zone)),
+        rows.map((row) => recordOf(row, zone)),
         total,
         body.current,
         body.size,

@@ -77,7 +77,12 @@ export const RecallFlowSchema = Type.Object({
 });
 export type RecallFlowBody = Static<typeof RecallFlowSchema>;
 
-export const calleeNumber = Type.String({ pattern: '^\\+?[0-9]{6,18}$' });
+/** The digits rule is checked by readCallees (src/domain/callees.ts), whose message the console shows too. */
+export const calleeNumber = Type.String({
+  minLength: 1,
+  maxLength: 40,
+  description: '6-18 digits with country code, optionally with a leading +',
+});
 const calleeText = opt(Type.String({ maxLength: 1000, description: 'kept to its first 30 characters' }));
 export const NumberInfoSchema = Type.Object({
   calleeNumber,
@@ -94,6 +99,16 @@ export const NumberInfoSchema = Type.Object({
 });
 
 export const taskName = Type.String({ minLength: 2, maxLength: 64 });
+
+/** `/voice/group/call/send`; also checked in the browser by the console, with the same messages. */
+export const SendTaskSchema = Type.Object({
+  appId: Id(),
+  taskName,
+  numberInfoList: opt(Type.Array(NumberInfoSchema)),
+  numberList: opt(Type.Array(calleeNumber)),
+  ...taskSettingProps,
+  recallFlow: opt(RecallFlowSchema),
+});
 
 export const PageProps = {
   current: Type.Integer({ minimum: 1, maximum: maxId }),

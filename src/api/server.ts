@@ -16,11 +16,16 @@ import Fastify, {
   type RouteOptions,
 } from 'fastify';
 import { invalid, ResultCode } from '../domain/errors.ts';
+import { registerAccountRoutes } from './account.ts';
 import { registerAgentRoutes } from './agents.ts';
+import { registerAudioRoutes } from './audio.ts';
 import { authenticateHeaders, requireAuthenticated, verifyPendingSignature } from './auth.ts';
+import { registerCampaignRoutes } from './campaigns.ts';
 import { registerConsoleRoutes } from './console.ts';
 import type { ApiContext } from './context.ts';
 import { type Envelope, failure, toEnvelope } from './envelope.ts';
+import { registerEventRoutes } from './events.ts';
+import { registerExportRoutes } from './exports.ts';
 import { registerRecallFlowRoutes } from './recall-flows.ts';
 import { registerRecordRoutes } from './records.ts';
 import { registerTaskRoutes } from './tasks.ts';
@@ -221,6 +226,12 @@ export async function buildServer(ctx: ApiContext) {
     registerRecallFlowRoutes(scope, ctx);
     registerTtsRoutes(scope, ctx);
     registerAgentRoutes(scope, ctx);
+    // [ours] endpoints the console is built on (docs/console.md)
+    registerAccountRoutes(scope, ctx);
+    registerCampaignRoutes(scope, ctx);
+    registerExportRoutes(scope, ctx);
+    registerEventRoutes(scope, ctx);
+    registerAudioRoutes(scope, ctx);
   };
   await app.register(api);
   await app.register(api, { prefix: '/v3' });

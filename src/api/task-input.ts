@@ -2,7 +2,6 @@
  * Turns task, resend, update and recall-flow request bodies into stored settings: defaults, merging,
  * cross-field rules, ownership of referenced voice files and seat groups, and source=2 uploads.
  */
-import type { Static } from '@sinclair/typebox';
 import type { Queryable } from '../db/db.ts';
 import type { AccountRow } from '../db/queries/accounts.ts';
 import { appHasSeatGroup, ownsVoiceFile } from '../db/queries/ownership.ts';
@@ -24,10 +23,8 @@ import {
 } from '../domain/task-settings.ts';
 import type { ConvertedUpload } from '../media/types.ts';
 import type { ApiContext } from './context.ts';
-import type { NodeInput, NumberInfoSchema, RecallFlowBody } from './schemas.ts';
+import type { NodeInput, RecallFlowBody } from './schemas.ts';
 import { checkFileName, convertUpload, insertVoiceFile } from './voice-file-store.ts';
-
-export const maxNumbersPerTask = 200_000;
 
 /** A source=2 upload converted during validation and stored inside the request's transaction. */
 interface PendingUpload {
@@ -167,39 +164,4 @@ export class SettingsBuilder {
   }
 }
 
-type NumberInfo = Static<typeof NumberInfoSchema>;
-
-/**
- * The callee list from `numberInfoList` (or the old `numberList`): '+' stripped, text1..text10 cut to
- * 30 characters, and a number listed twice kept once (the first), so no one is called twice.
- */
-export function readCallees(body: { numberInfoList?: NumberInfo[]; numberList?: string[] }): Callee[] {
-  const list: NumberInfo[] =
-    body.numberInfoList ?? body.numberList?.map((calleeNumber) => ({ calleeNumber })) ?? [];
-  if (list.length === 0) throw invalid('numberInfoList', 'is required (at least one number)');
-  if (list.length > maxNumbersPerTask) {
-    throw new ApiError(
-      ResultCode.limitReached,
-      `numberInfoList: at most ${maxNumbersPerTask} numbers per task`,
-    );
-  }
-  const seen = new Set<string>();
-  const callees: Callee[] = [];
-  for (const [index, entry] of list.entries()) {
-    const number = String(entry.calleeNumber).replace(/^\+/, '');
-    if (!/^[0-9]{6,18}$/.test(number)) {
-      throw invalid(`numberInfoList[${index}].calleeNumber`, 'must be 6-18 digits with country code');
-    }
-    if (seen.has(number)) continue;
-    seen.add(number);
-    let info: Record<string, string> | null = null;
-    for (let n = 1; n <= 10; n++) {
-      const value = (entry as Record<string, unknown>)[`text${n}`];
-      if (value === undefined || value === null) continue;
-      info ??= {};
-      info[`text${n}`] = String(value).slice(0, 30);
-    }
-    callees.push({ callee: number, info });
-  }
-  return callees;
-}
+export { maxNumbersPerTask, readCallees } from '../domain/callees.ts';

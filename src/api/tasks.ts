@@ -25,13 +25,12 @@ import type { ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
 import { checkQuotas, holdQuota } from './quotas.ts';
 import {
-  calleeNumber,
   Id,
   IdList,
-  NumberInfoSchema,
   page,
   type RecallFlowBody,
   RecallFlowSchema,
+  SendTaskSchema,
   taskName,
   taskSettingProps,
   wireTime,
@@ -39,14 +38,7 @@ import {
 } from './schemas.ts';
 import { readCallees, SettingsBuilder } from './task-input.ts';
 
-const SendBody = Type.Object({
-  appId: Id(),
-  taskName,
-  numberInfoList: Type.Optional(Type.Array(NumberInfoSchema)),
-  numberList: Type.Optional(Type.Array(calleeNumber)),
-  ...taskSettingProps,
-  recallFlow: Type.Optional(RecallFlowSchema),
-});
+const SendBody = SendTaskSchema;
 
 const UpdateBody = Type.Object({
   keyId: Id(),
@@ -63,6 +55,15 @@ const ResendBody = Type.Object({
   recallFlow: Type.Optional(RecallFlowSchema),
 });
 
+/** [ours] task query orders (params.sort); ties broken by id. */
+const taskOrders = {
+  newest: 'id DESC',
+  oldest: 'id ASC',
+  name: 'name ASC, id DESC',
+  status: 'status ASC, id DESC',
+  progress: 'CASE WHEN num_cnt = 0 THEN 0 ELSE call_num::real / num_cnt END DESC, id DESC',
+} as const;
+
 const QueryBody = withPaging(
   Type.Object({
     strTime: Type.Optional(wireTime),
@@ -70,6 +71,9 @@ const QueryBody = withPaging(
     statusList: Type.Optional(Type.Array(Type.Integer({ minimum: 0, maximum: 6 }))),
     idxAppId: Type.Optional(Id()),
     searchCondition: Type.Optional(Type.String({ maxLength: 64 })),
+    sort: Type.Optional(
+      Type.String({ enum: Object.keys(taskOrders), description: '[ours] list order, default newest first' }),
+    ),
   }),
 );
 
@@ -328,7 +332,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
       params,
     );
     const rows = await ctx.db.query<TaskRow>(
-      `SELECT * FROM tasks WHERE ${where} ORDER BY id DESC LIMIT $8 OFFSET $9`,
+      `SELECT * FROM tasks WHERE ${where} ORDER BY ${taskOrders[(p.sort ?? 'newest') as keyof typeof taskOrders]} LIMIT $8 OFFSET $9`,
       [...params, body.size, (body.current - 1) * body.size],
     );
     const waitOfTask = await waitsOf(ctx, account, rows);

@@ -18,10 +18,7 @@ export function decodeBase64Audio(field: string, base64: string, maxBytes: numbe
   return data;
 }
 
-export function checkFileName(field: string, name: string): void {
-  if (name.length < 5 || name.length > 32) throw invalid(field, 'must be 5-32 characters');
-  if (!/\.(mp3|wav|m4a)$/i.test(name)) throw invalid(field, 'must end in .mp3, .wav or .m4a');
-}
+export { checkFileName } from '../domain/file-name.ts';
 
 /** Converts an upload in the account's fair share of the converters (src/media/fair-queue.ts). */
 export async function convertUpload(
