@@ -39,6 +39,18 @@ export interface SmppTransportConfig {
   logger?: SmsLogger;
 }
 
+const unansweredErrors = new WeakSet<Error>();
+
+/** Marks a request's failure as coming after the PDU was written: the peer may have acted on it. */
+function unanswered(error: Error): Error {
+  unansweredErrors.add(error);
+  return error;
+}
+
+function wasUnanswered(error: Error): boolean {
+  return unansweredErrors.has(error);
+}
+
 /** An SMPP refusal, keeping the command_status for logs and the outbox's error column. */
 export class SmppSendError extends SmsSendError {
   constructor(
@@ -207,20 +219,34 @@ export class SmppTransport implements SmsTransport {
     const ids: string[] = [];
     for (const segment of encoded.segments) {
       await this.pace();
-      const resp = await this.request(session, 'submit_sm', {
-        source_addr_ton: sourceTon,
-        source_addr_npi: sourceNpi,
-        source_addr: source,
-        dest_addr_ton: this.config.destTon ?? 1,
-        dest_addr_npi: this.config.destNpi ?? 1,
-        destination_addr: message.to,
-        // 0x40 = UDHI: short_message starts with the concatenation header.
-        esm_class: multipart ? 0x40 : 0x00,
-        registered_delivery: 1,
-        data_coding: encoded.dataCoding,
-        // A Buffer passes the library's message filter untouched, so our encoding is what goes out.
-        short_message: segment.userData,
-      });
+      let resp: PDU;
+      try {
+        resp = await this.request(session, 'submit_sm', {
+          source_addr_ton: sourceTon,
+          source_addr_npi: sourceNpi,
+          source_addr: source,
+          dest_addr_ton: this.config.destTon ?? 1,
+          dest_addr_npi: this.config.destNpi ?? 1,
+          destination_addr: message.to,
+          // 0x40 = UDHI: short_message starts with the concatenation header.
+          esm_class: multipart ? 0x40 : 0x00,
+          registered_delivery: 1,
+          data_coding: encoded.dataCoding,
+          // A Buffer passes the library's message filter untouched, so our encoding is what goes out.
+          short_message: segment.userData,
+        });
+      } catch (error) {
+        // The submit_sm went out and no answer came (timeout, connection lost): the SMSC may have taken
+        // it. Sending it again could give the callee a second SMS, and the contract promises at most one
+        // per attempt and trigger (spec §4), so it is not retried: it fails with the reason.
+        if (error instanceof SmppSendError && wasUnanswered(error)) {
+          throw new SmppSendError(
+            `no answer from the SMSC to part ${ids.length + 1} (${error.message}); not sent again, it may have been delivered`,
+            false,
+          );
+        }
+        throw error;
+      }
       if (resp.command_status !== 0) {
         // The SMSC says our bind is gone; drop the session so the next send rebinds.
         if (resp.command_status === ESME_RINVBNDSTS) session.destroy();
@@ -469,7 +495,7 @@ export class SmppTransport implements SmsTransport {
       const requests = inFlight;
       const timer = setTimeout(() => {
         requests.delete(seq);
-        reject(new SmppSendError(`${command} timed out after ${timeoutMs} ms`, true));
+        reject(unanswered(new SmppSendError(`${command} timed out after ${timeoutMs} ms`, true)));
       }, timeoutMs);
       const sent = session.send(pdu, (resp) => {
         clearTimeout(timer);
@@ -484,7 +510,7 @@ export class SmppTransport implements SmsTransport {
       seq = pdu.sequence_number;
       requests.set(seq, (error) => {
         clearTimeout(timer);
-        reject(error);
+        reject(unanswered(error));
       });
     });
   }

@@ -11,13 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiRoute } from '../../src/api/server.ts';
 import type { Db } from '../../src/db/db.ts';
 import { startService, type TestService } from '../helpers/harness.ts';
-import { baseBodies, type Ids, type Kind, seedAccount } from '../helpers/route-bodies.ts';
+import { baseBodies, type Ids, type Kind, seedAccount, streamingRoutes } from '../helpers/route-bodies.ts';
 
 /** Field names that hold ids. Anything matching must be classified in `kindOf`. */
 const idLike = /^(id|.+Id|.+IdList|account)$/;
 
 /** Ids in settings are references (-21); every other id names the thing acted on or filtered by (-24). */
-const referenceKinds: ReadonlySet<Kind> = new Set(['file', 'group']);
+const referenceFields: ReadonlySet<string> = new Set(['voiceFileId', 'sipGroupId']);
 
 function kindOf(route: string, field: string): Kind | 'not-tenant' | 'cancel-target' | undefined {
   const name = field.replace(/\[\]$/, '').split('.').pop()!;
@@ -26,8 +26,11 @@ function kindOf(route: string, field: string): Kind | 'not-tenant' | 'cancel-tar
   if (name === 'appId' || name === 'idxAppId') return 'app';
   if (name === 'keyId')
     return route.includes('/recallFlow/') ? 'flow' : route.endsWith('/resend') ? 'finishedTask' : 'task';
-  if (name === 'jobIdList' || name === 'taskIdList' || name === 'taskId') return 'task';
-  if (name === 'fileIdList' || name === 'voiceFileId') return 'file';
+  if (name === 'jobIdList' || name === 'taskIdList' || name === 'taskId' || name === 'sourceTaskId')
+    return 'task';
+  if (name === 'fileIdList' || name === 'voiceFileId' || name === 'fileId') return 'file';
+  // A paging cursor: it only says where to continue among the caller's own records.
+  if (name === 'afterVoiceId') return 'not-tenant';
   if (name === 'sipGroupId') return 'group';
   if (name === 'voiceId') return 'record';
   if (name === 'account') return 'sip';
@@ -191,7 +194,7 @@ describe('generated isolation: every endpoint × every id field', () => {
             );
             return { url: route.url, body };
           };
-          const expected = referenceKinds.has(variant.kind) && !field.f.endsWith('[]') ? '-21' : '-24';
+          const expected = referenceFields.has(leaf) ? '-21' : '-24';
           const label = `${route.method} ${route.url} ${field.f} ${JSON.stringify({ ...variant.extra, ...variant.beside })}`;
           // B's own control requests pause, cancel and re-create B's things; each case starts from B's
           // waiting task and pending flow again, so a state rule (-41) never answers before ownership.
@@ -228,8 +231,12 @@ describe('generated isolation: every endpoint × every id field', () => {
   it("never shows B anything of A's in any answer (A's names are marked 'alpha-secret')", async () => {
     for (const route of routes) {
       const bare = route.url.replace(/^\/v3(?=\/)/, '');
+      if (streamingRoutes.has(`${route.method} ${bare}`)) continue;
       const base = baseBodies[`${route.method} ${bare}`];
-      const url = route.url.replace(':id', String(b.ids.task)).replace(':voiceId', String(b.ids.record));
+      const url = route.url
+        .replace(':id', String(b.ids.task))
+        .replace(':voiceId', String(b.ids.record))
+        .replace(':fileId', String(b.ids.file));
       const body = base?.(b.ids) ?? (route.method === 'POST' ? { current: 1, size: 100 } : undefined);
       const response = await b.call(url, body, { method: route.method as 'GET' | 'POST' });
       expect(JSON.stringify(response), `${route.method} ${route.url}`).not.toContain('alpha-secret');

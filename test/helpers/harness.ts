@@ -179,6 +179,10 @@ export function apiClient(service: TestService, account: TestAccount) {
       ...(options.remoteAddress ? { remoteAddress: options.remoteAddress } : {}),
     });
     if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}: ${response.body}`);
+    const type = String(response.headers['content-type'] ?? '');
+    // A few [ours] endpoints answer success with a file (audio, CSV); failures are always the envelope.
+    if (!type.includes('json'))
+      return { status: '0', reason: type, code: '0', msg: type, data: response.body as T };
     return response.json() as Envelope<T>;
   };
 }

@@ -75,7 +75,18 @@ export const baseBodies: Record<string, (ids: Ids) => Record<string, unknown> | 
   'POST /voice/sipReset': (b) => ({ account: b.sip }),
   'POST /cc/seatGroup/addGroup': (b) => ({ appId: b.app, groupName: name('b-grp').slice(0, 32) }),
   'POST /cc/seatGroup/query': (b) => ({ appId: b.app }),
+  // [ours] console endpoints
+  'GET /voice/account/info': () => undefined,
+  'POST /voice/account/info': () => ({}),
+  'POST /voice/group/call/campaign': (b) => ({ taskId: b.finishedTask }),
+  'POST /voice/recordGroupExport': (b) => ({ params: { taskId: b.finishedTask } }),
+  'GET /voice/events': () => undefined,
+  'GET /voice/fileAudio/:fileId': () => undefined,
+  'POST /voice/tts/preview': () => ({ text: 'hello', lan: 'en' }),
 };
+
+/** Routes whose success never ends (a live stream): their isolation is tested in console-api.test.ts. */
+export const streamingRoutes: ReadonlySet<string> = new Set(['GET /voice/events']);
 
 /** An account with one of everything: app, voice file, seat group, SIP phone, waiting task with a recall
  * flow, finished task with a call record. Its names carry `label`-secret so leaks can be searched for. */

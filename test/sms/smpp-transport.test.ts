@@ -193,13 +193,13 @@ describe('SMPP error mapping', () => {
     );
   });
 
-  it('a submit_sm without an answer times out as a retryable error', async () => {
+  it('a submit_sm that went out without an answer is not sent again: at most one SMS per attempt (spec §4)', async () => {
     const t = transport({ responseTimeoutMs: 300 });
     await t.send({ id: 'w', to: '4915112345678', from: '', text: 'warm up' });
     for (const s of smsc.sessions) s.removeAllListeners('submit_sm');
     const error = await sendError(t.send({ id: 'e7', to: '4915112345678', from: '', text: 'hi' }));
-    expect(error.retryable).toBe(true);
-    expect(error.message).toMatch(/timed out/);
+    expect(error.retryable).toBe(false);
+    expect(error.message).toMatch(/no answer from the SMSC .*timed out.*not sent again/);
   });
 });
 
