@@ -1,4 +1,8 @@
 /**
+ * [ours] `/voice/account/callingRules` (spec §8, per account): `legalWindow` (in the callee's local time,
+ * on top of every task's windows) and `maxAttemptsPerNumber` (across all tasks and rounds); a field left
+ * out stays as it is, null turns it off. Answers the rules in force.
+ *
  * [ours] `/voice/account/info`: who the signed-in key belongs to: account name, time zone (the zone of every
  * wire time), apps, limits and whether the HMAC scheme is required. The console reads it to sign in and to
  * know the appId and zone; it shows nothing the key cannot already do.
@@ -6,6 +10,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { listApps } from '../db/queries/accounts.ts';
+import { accountRulesOf, setAccountRules } from '../db/queries/calling-rules.ts';
+import { invalid } from '../domain/errors.ts';
 import type { ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
 
@@ -16,6 +22,27 @@ const AccountInfo = Type.Object({
   maxConcurrency: Type.Integer(),
   callsPerSecond: Type.Number(),
   requireHmac: Type.Boolean(),
+});
+
+const hhmm = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' });
+const RulesBody = Type.Object({
+  legalWindow: Type.Optional(
+    Type.Union([Type.Object({ strTime: hhmm, endTime: hhmm }), Type.Null()], {
+      description: "HH:mm range in the callee's local time; null = off",
+    }),
+  ),
+  maxAttemptsPerNumber: Type.Optional(
+    Type.Union(
+      [
+        Type.Object({
+          count: Type.Integer({ minimum: 1, maximum: 1000 }),
+          days: Type.Integer({ minimum: 1, maximum: 366 }),
+        }),
+        Type.Null(),
+      ],
+      { description: 'at most `count` attempts per number in any `days` days; null = off' },
+    ),
+  ),
 });
 
 export function registerAccountRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -30,9 +57,29 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ApiContext): vo
       callsPerSecond: account.calls_per_second,
       requireHmac: account.require_hmac,
     };
-    return ok(info);
+    return ok({ ...info, ...accountRulesOf(account) });
   };
   const schema = { description: '[ours] the signed-in account: name, time zone, apps, limits' };
   app.get('/voice/account/info', { schema }, handler);
   app.post('/voice/account/info', { schema }, handler);
+
+  app.post('/voice/account/callingRules', { schema: { body: RulesBody } }, async (request) => {
+    const body = request.body as typeof RulesBody.static;
+    if (body.legalWindow && body.legalWindow.strTime === body.legalWindow.endTime) {
+      throw invalid('legalWindow', 'strTime and endTime must differ');
+    }
+    const rules = await ctx.db.transaction((tx) =>
+      setAccountRules(tx, {
+        accountId: request.account.id,
+        rules: {
+          ...(body.legalWindow !== undefined ? { legalWindow: body.legalWindow } : {}),
+          ...(body.maxAttemptsPerNumber !== undefined
+            ? { maxAttemptsPerNumber: body.maxAttemptsPerNumber }
+            : {}),
+        },
+        now: ctx.clock.now(),
+      }),
+    );
+    return ok(rules);
+  });
 }

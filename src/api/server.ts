@@ -23,6 +23,7 @@ import { authenticateHeaders, requireAuthenticated, verifyPendingSignature } fro
 import { registerCampaignRoutes } from './campaigns.ts';
 import { registerConsoleRoutes } from './console.ts';
 import type { ApiContext } from './context.ts';
+import { registerDncRoutes } from './dnc.ts';
 import { type Envelope, failure, toEnvelope } from './envelope.ts';
 import { registerEventRoutes } from './events.ts';
 import { registerExportRoutes } from './exports.ts';
@@ -37,12 +38,16 @@ const defaultBodyLimit = 1024 * 1024;
 /** Big enough for 200,000 callees with text1..text10 filled. */
 const calleeListBodyLimit = 256 * 1024 * 1024;
 
+const dncListBodyLimit = 16 * 1024 * 1024;
+
 /** Base64 of `bytes`, plus room for the rest of the body. */
 const base64Room = (bytes: number) => Math.ceil(bytes / 3) * 4 + 64 * 1024;
 
 function bodyLimitFor(path: string, maxUploadBytes: number): number | undefined {
   const bare = path.replace(/^\/v3(?=\/)/, '');
   if (bare === '/voice/group/call/send') return calleeListBodyLimit;
+  // 200,000 numbers of up to 19 characters, quoted, with commas: under 5 MB; 16 MB leaves room for spaces.
+  if (bare === '/voice/dnc/add' || bare === '/voice/dnc/del') return dncListBodyLimit;
   if (bare === '/voice/fileUpload') return base64Room(maxUploadBytes);
   // May carry source=2 uploads for the task and its recall nodes.
   if (['/voice/group/call/update', '/voice/group/call/resend', '/voice/recallFlow/update'].includes(bare))
@@ -228,6 +233,7 @@ export async function buildServer(ctx: ApiContext) {
     registerAgentRoutes(scope, ctx);
     // [ours] endpoints the console is built on (docs/console.md)
     registerAccountRoutes(scope, ctx);
+    registerDncRoutes(scope, ctx);
     registerCampaignRoutes(scope, ctx);
     registerExportRoutes(scope, ctx);
     registerEventRoutes(scope, ctx);

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AccountRow } from '../db/queries/accounts.ts';
 import { findApp } from '../db/queries/accounts.ts';
 import { calleeTextList } from '../db/queries/callee-info.ts';
+import { clearDeferrals } from '../db/queries/calling-rules.ts';
 import { insertFlow } from '../db/queries/recall-flows.ts';
 import { cancelTasks, lockTasks } from '../db/queries/task-control.ts';
 import {
@@ -21,6 +22,7 @@ import { checkSmsPlaceholders } from '../domain/task-settings.ts';
 import { editableStatuses, endedStatuses, TaskStatus, type TaskTransition } from '../domain/task-status.ts';
 import { formatInZone, parseInZone } from '../domain/time.ts';
 import { type Wait, waitOf } from '../domain/wait-reason.ts';
+import { calleeZonesOf } from './callee-zones.ts';
 import type { ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
 import { checkQuotas, holdQuota } from './quotas.ts';
@@ -110,6 +112,8 @@ async function createTask(
   const flow = body.recallFlow ? await builder.flow(body.recallFlow, settings, listed) : null;
   const sendTime = body.sendTime ? parseInZone(body.sendTime, account.time_zone, 'sendTime') : null;
   const now = ctx.clock.now();
+  // Found before the transaction: a map lookup per distinct number prefix, ~0.1 s for 200,000 numbers.
+  const zones = listed ? calleeZonesOf(listed.map((c) => c.callee)) : undefined;
   try {
     return await ctx.db.transaction(async (tx) => {
       await holdQuota(tx, account);
@@ -126,7 +130,7 @@ async function createTask(
         now,
       });
       if (Array.isArray(args.callees)) {
-        await insertCallees(tx, taskId, account.id, args.callees);
+        await insertCallees(tx, taskId, account.id, args.callees, zones);
       } else if ((await args.callees(tx, taskId)) === 0) {
         throw new ApiError(ResultCode.nothingToRecall, 'no numbers to call again');
       }
@@ -147,28 +151,39 @@ async function waitsOf(ctx: ApiContext, account: AccountRow, tasks: readonly Tas
     ctx.db,
     account.id,
     tasks.map((task) => task.id),
+    ctx.clock.now(),
   );
   const now = ctx.clock.now();
-  const waits = new Map<number, Wait>();
+  const waits = new Map<number, Wait & { deferredNum: number }>();
   for (const task of tasks) {
     const own = facts.tasks.get(task.id);
-    waits.set(
-      task.id,
-      waitOf({
+    waits.set(task.id, {
+      deferredNum: own?.deferredNum ?? 0,
+      ...waitOf({
         now,
         status: task.status,
         sendTime: task.send_time?.getTime() ?? null,
-        windows: task.settings.allowSendTime ?? [],
+        // With windowZone "callee" the windows are judged per callee (firstDeferred), not in the account's zone.
+        windows: task.settings.windowZone === 'callee' ? [] : (task.settings.allowSendTime ?? []),
+        ...(task.settings.windowZone === 'callee'
+          ? {}
+          : { days: { weekdays: task.settings.weekdays, blackoutDates: task.settings.blackoutDates } }),
         zone: account.time_zone,
         hasDue: own?.hasDue ?? false,
+        firstDeferred: own?.firstDeferred ?? null,
         account: facts.account,
         nextRound: own?.nextRound ?? null,
       }),
-    );
+    });
   }
   return (task: TaskRow) => {
     const wait = waits.get(task.id)!;
-    return { waitReason: wait.waitReason, nextDialAt: formatInZone(wait.nextDialAt, account.time_zone) };
+    return {
+      waitReason: wait.waitReason,
+      nextDialAt: formatInZone(wait.nextDialAt, account.time_zone),
+      deferredNum: wait.deferredNum,
+      dncSuppressedNum: task.dnc_suppressed_num,
+    };
   };
 }
 
@@ -247,7 +262,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
     try {
       const updated = await ctx.db.transaction(async (tx) => {
         await builder.storeUploads(tx);
-        return tx.query(
+        const rows = await tx.query(
           `UPDATE tasks SET settings = $3::jsonb, name = COALESCE($4, name),
              send_time = CASE WHEN $5 THEN $6 ELSE send_time END, updated_at = $7
            WHERE id = $1 AND account_id = $2 AND status = ANY($8::smallint[]) RETURNING id`,
@@ -262,6 +277,9 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
             editableStatuses,
           ],
         );
+        // Callees deferred under the old rules are judged again under the new ones.
+        await clearDeferrals(tx, { taskIds: [task.id], now: ctx.clock.now() });
+        return rows;
       });
       if (updated.length === 0) throw stateConflict(`task ${task.id} changed status; update refused`);
     } catch (error) {
@@ -289,8 +307,8 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
       callees: async (tx, newTaskId) => {
         const [{ n } = { n: 0 }] = await tx.query<{ n: number }>(
           `WITH copied AS (
-             INSERT INTO calls (task_id, account_id, seq, callee, ${calleeTextList})
-             SELECT $1, account_id, seq, callee, ${calleeTextList} FROM calls
+             INSERT INTO calls (task_id, account_id, seq, callee, callee_zone, ${calleeTextList})
+             SELECT $1, account_id, seq, callee, callee_zone, ${calleeTextList} FROM calls
              WHERE task_id = $2 AND (NOT $3 OR call_status IS DISTINCT FROM 50) ORDER BY seq RETURNING 1)
            SELECT count(*)::int AS n FROM copied`,
           [newTaskId, source.id, onlyFailed],

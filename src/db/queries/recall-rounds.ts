@@ -166,8 +166,8 @@ export async function startRound(
         ? [{ n: 0 }]
         : await tx.query<{ n: number }>(
             `WITH copied AS (
-               INSERT INTO calls (task_id, account_id, seq, callee, ${calleeTextList})
-               SELECT $1, account_id, seq, callee, ${calleeTextList} FROM calls
+               INSERT INTO calls (task_id, account_id, seq, callee, callee_zone, ${calleeTextList})
+               SELECT $1, account_id, seq, callee, callee_zone, ${calleeTextList} FROM calls
                WHERE task_id = $2 AND ($3 = ${RecallType.all} OR call_status IS DISTINCT FROM 50)
                ORDER BY seq RETURNING 1)
              SELECT count(*)::int AS n FROM copied`,

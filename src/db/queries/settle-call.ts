@@ -1,5 +1,5 @@
 import { type CallRow, secondsBetween, toCallRecord } from '../../domain/call-record.ts';
-import { CallStatus, interruptedOutcome, type Outcome } from '../../domain/outcome.ts';
+import { CallStatus, dncOutcome, interruptedOutcome, type Outcome } from '../../domain/outcome.ts';
 import { smsDueFor } from '../../domain/sms-triggers.ts';
 import type { TaskSettings } from '../../domain/task-settings.ts';
 import { fillTemplate } from '../../domain/template.ts';
@@ -39,7 +39,8 @@ export async function settleCall(
   return db.transaction((tx) => settleInTx(tx, args));
 }
 
-async function settleInTx(
+/** settleCall inside a transaction the caller holds (the lease and the hand-over settle suppressed calls). */
+export async function settleInTx(
   tx: Queryable,
   args: { callId: number; owner: string | null; result: AttemptResult; expiredBefore?: number },
 ): Promise<CallRow | null> {
@@ -88,7 +89,8 @@ async function settleInTx(
   await tx.query(
     `UPDATE tasks SET call_num = call_num + 1, success = success + $2, fail = fail + $3,
        rang_num = rang_num + $4, key_feedback_num = key_feedback_num + $5, toseat_num = toseat_num + $6,
-       call_loss_num = call_loss_num + $7, call_duration_s = call_duration_s + $8
+       call_loss_num = call_loss_num + $7, call_duration_s = call_duration_s + $8,
+       dnc_suppressed_num = dnc_suppressed_num + $9
      WHERE id = $1`,
     [
       task.id,
@@ -99,6 +101,7 @@ async function settleInTx(
       r.transferred ? 1 : 0,
       r.callLoss ? 1 : 0,
       call.call_duration ?? 0,
+      r.terminationReason === dncOutcome.terminationReason ? 1 : 0,
     ],
   );
 

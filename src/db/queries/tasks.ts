@@ -23,6 +23,7 @@ export interface TaskRow {
   key_feedback_num: number;
   call_loss_num: number;
   call_duration_s: number;
+  dnc_suppressed_num: number;
   created_at: Date;
   updated_at: Date;
   started_at: Date | null;
@@ -67,12 +68,16 @@ export async function insertTask(tx: Queryable, task: NewTask): Promise<number> 
   return row!.id;
 }
 
-/** Stores a task's callees with one COPY (set-based: 200,000 rows in one statement). */
+/**
+ * Stores a task's callees with one COPY (set-based: 200,000 rows in one statement), with each callee's
+ * zone(s) when given (src/api/callee-zones.ts; null = unknown, read in the account's zone).
+ */
 export async function insertCallees(
   tx: Queryable,
   taskId: number,
   accountId: number,
   callees: readonly Callee[],
+  zones?: ReadonlyArray<string | null>,
 ): Promise<void> {
   const task = String(taskId);
   const account = String(accountId);
@@ -84,11 +89,16 @@ export async function insertCallees(
         account,
         String(i),
         c.callee,
+        zones?.[i] ?? null,
         ...calleeTextColumns.map((column) => c.info?.[column] ?? null),
       ];
     }
   }
-  await tx.copyRows('calls', ['task_id', 'account_id', 'seq', 'callee', ...calleeTextColumns], rows());
+  await tx.copyRows(
+    'calls',
+    ['task_id', 'account_id', 'seq', 'callee', 'callee_zone', ...calleeTextColumns],
+    rows(),
+  );
   await tx.query('UPDATE tasks SET num_cnt = $2 WHERE id = $1', [taskId, callees.length]);
 }
 
