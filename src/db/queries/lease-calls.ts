@@ -22,7 +22,7 @@ import type { Db, Queryable } from '../db.ts';
 import { countIdleAgents } from './agents.ts';
 import { calleeInfoSql } from './callee-info.ts';
 import { dncLockClass } from './dnc.ts';
-import { attemptWithoutProgress, settleInTx } from './settle-call.ts';
+import { settleUndialled } from './settle-call.ts';
 
 export interface LeasedCall {
   id: number;
@@ -348,19 +348,20 @@ async function holdAttemptCap(
   );
   const used = new Map(rows.map((row) => [row.callee, row.n]));
   const allowed: LeasedCall[] = [];
+  const capped: number[] = [];
   for (const call of args.calls) {
     const n = used.get(call.callee) ?? 0;
     if (n < args.count) {
       used.set(call.callee, n + 1);
       allowed.push(call);
-      continue;
-    }
-    await settleInTx(tx, {
-      callId: call.id,
-      owner: args.owner,
-      result: attemptWithoutProgress(attemptCapOutcome, args.now),
-    });
+    } else capped.push(call.id);
   }
+  await settleUndialled(tx, {
+    callIds: capped,
+    owner: args.owner,
+    outcome: attemptCapOutcome,
+    now: args.now,
+  });
   return allowed;
 }
 
@@ -406,13 +407,12 @@ export async function dispatchLeased(
         )
       ).map((row) => row.id),
     );
-    for (const callId of listed) {
-      await settleInTx(tx, {
-        callId,
-        owner: args.owner,
-        result: attemptWithoutProgress(dncOutcome, args.now),
-      });
-    }
+    await settleUndialled(tx, {
+      callIds: [...listed],
+      owner: args.owner,
+      outcome: dncOutcome,
+      now: args.now,
+    });
     let sent = 0;
     for (const call of args.calls) {
       if (!calling.has(call.task_id) || listed.has(call.id)) continue;
