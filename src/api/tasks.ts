@@ -228,6 +228,11 @@ export function taskDetail(
     loopCount: s.loopCount,
     lan: s.lan ?? null,
     allowSendTime: s.allowSendTime,
+    // Calling rules (spec §8), as stored: null = not set.
+    windowZone: s.windowZone ?? 'account',
+    weekdays: s.weekdays ?? null,
+    blackoutDates: s.blackoutDates ?? null,
+    optOutKey: s.optOutKey ?? null,
     sipGroupName: extra.sipGroupName,
     receivedSeatNum: task.toseat_num,
     onineSeatNum: extra.onlineSeats ?? 0,
