@@ -15,7 +15,9 @@ import {
   insertSeatGroup,
   insertSipAccounts,
   newSipPassword,
-  type SeatGroupRow,
+  querySipAccounts,
+  resetSipPassword,
+  seatGroupSummaries,
 } from '../db/queries/agents.ts';
 import { ownsSipAccount } from '../db/queries/ownership.ts';
 import { effectiveState } from '../domain/agent-state.ts';
@@ -90,14 +92,12 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: ApiContext): void
     const body = request.body as typeof GroupQueryBody.static;
     const account = request.account;
     if (body.appId !== undefined) await ownedApp(ctx, account, body.appId);
-    const rows = await ctx.db.query<SeatGroupRow & { count_seat: number; online_seat: number }>(
-      `SELECT g.*, count(s.id)::int AS count_seat,
-         count(s.id) FILTER (WHERE s.expires_at > $4)::int AS online_seat
-       FROM seat_groups g LEFT JOIN sip_accounts s ON s.group_id = g.id
-       WHERE g.account_id = $1 AND ($2::int IS NULL OR g.app_id = $2) AND ($3::text IS NULL OR g.group_name = $3)
-       GROUP BY g.id ORDER BY g.id`,
-      [account.id, body.appId ?? null, body.groupName ?? null, new Date(ctx.clock.now())],
-    );
+    const rows = await seatGroupSummaries(ctx.db, {
+      accountId: account.id,
+      ...(body.appId === undefined ? {} : { appId: body.appId }),
+      ...(body.groupName === undefined ? {} : { groupName: body.groupName }),
+      now: ctx.clock.now(),
+    });
     return ok(
       rows.map((row) => ({
         voiceGroupId: row.id,
@@ -156,30 +156,15 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: ApiContext): void
       !(await ownsSipAccount(ctx.db, { accountId: account.id, username: p.account }))
     )
       throw notFound(`params.account ${p.account}`);
-    const where = `s.account_id = $1 AND ($2::int IS NULL OR s.app_id = $2)
-      AND ($3::text IS NULL OR g.group_name = $3) AND ($4::text IS NULL OR s.username = $4)`;
-    const params = [account.id, p.appId ?? null, p.groupName ?? null, p.account ?? null];
-    const [{ total } = { total: 0 }] = await ctx.db.query<{ total: number }>(
-      `SELECT count(*)::int AS total FROM sip_accounts s JOIN seat_groups g ON g.id = s.group_id WHERE ${where}`,
-      params,
-    );
-    const rows = await ctx.db.query<{
-      group_name: string;
-      phone_name: string;
-      username: string;
-      password: string;
-      display_num: string;
-      state: 'offline' | 'idle' | 'ringing' | 'busy' | 'wrapup';
-      expires_at: Date | null;
-      wrapup_until: Date | null;
-      hold_until: Date | null;
-      call_count: number;
-      app_id: number;
-      group_id: number;
-    }>(
-      `SELECT g.group_name, s.* FROM sip_accounts s JOIN seat_groups g ON g.id = s.group_id
-       WHERE ${where} ORDER BY s.id LIMIT $5 OFFSET $6`,
-      [...params, body.size, (body.current - 1) * body.size],
+    const { total, rows } = await querySipAccounts(
+      ctx.db,
+      {
+        accountId: account.id,
+        ...(p.appId === undefined ? {} : { appId: p.appId }),
+        ...(p.groupName === undefined ? {} : { groupName: p.groupName }),
+        ...(p.account === undefined ? {} : { username: p.account }),
+      },
+      body,
     );
     const now = ctx.clock.now();
     const records = rows.map((row) => ({
@@ -208,11 +193,12 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: ApiContext): void
   app.post('/voice/sipReset', { schema: { body: SipResetBody } }, async (request) => {
     const body = request.body as typeof SipResetBody.static;
     const password = newSipPassword();
-    const rows = await ctx.db.query<{ username: string }>(
-      'UPDATE sip_accounts SET password = $3 WHERE username = $1 AND account_id = $2 RETURNING username',
-      [body.account, request.account.id, password],
-    );
-    if (rows.length === 0) throw notFound(`account ${body.account}`);
+    const reset = await resetSipPassword(ctx.db, {
+      accountId: request.account.id,
+      username: body.account,
+      password,
+    });
+    if (!reset) throw notFound(`account ${body.account}`);
     return ok({ account: body.account, password });
   });
 }

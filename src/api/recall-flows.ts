@@ -3,11 +3,12 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import {
   cancelNodeAndLater,
-  type FlowRow,
   flowNodes,
   getFlow,
   getFlowByTask,
+  getNode,
   type NodeRow,
+  queryFlows,
   replacePendingFlow,
 } from '../db/queries/recall-flows.ts';
 import { cancelWholeFlow } from '../db/queries/task-control.ts';
@@ -72,24 +73,16 @@ export function registerRecallFlowRoutes(app: FastifyInstance, ctx: ApiContext):
     const p = body.params ?? {};
     const zone = account.time_zone;
     const search = p.taskName?.trim() || null;
-    const where = `f.account_id = $1 AND ($2::timestamptz IS NULL OR f.created_at >= $2)
-      AND ($3::timestamptz IS NULL OR f.created_at <= $3)
-      AND ($4::text IS NULL OR t.name ILIKE '%' || $4 || '%' OR t.id = $5)`;
-    const args = [
-      account.id,
-      p.strTime ? new Date(parseInZone(p.strTime, zone, 'params.strTime')) : null,
-      p.endTime ? new Date(parseInZone(p.endTime, zone, 'params.endTime')) : null,
-      search === null ? null : escapeLike(search),
-      search && /^\d{1,9}$/.test(search) ? Number(search) : null,
-    ];
-    const from = 'FROM recall_flows f JOIN tasks t ON t.id = f.task_id';
-    const [{ total } = { total: 0 }] = await ctx.db.query<{ total: number }>(
-      `SELECT count(*)::int AS total ${from} WHERE ${where}`,
-      args,
-    );
-    const rows = await ctx.db.query<FlowRow & { task_name: string }>(
-      `SELECT f.*, t.name AS task_name ${from} WHERE ${where} ORDER BY f.id DESC LIMIT $6 OFFSET $7`,
-      [...args, body.size, (body.current - 1) * body.size],
+    const { total, rows } = await queryFlows(
+      ctx.db,
+      {
+        accountId: account.id,
+        createdFrom: p.strTime ? new Date(parseInZone(p.strTime, zone, 'params.strTime')) : null,
+        createdTo: p.endTime ? new Date(parseInZone(p.endTime, zone, 'params.endTime')) : null,
+        search: search === null ? null : escapeLike(search),
+        searchId: search && /^\d{1,9}$/.test(search) ? Number(search) : null,
+      },
+      body,
     );
     const records = rows.map((flow) => ({
       keyId: flow.id,
@@ -155,10 +148,7 @@ export function registerRecallFlowRoutes(app: FastifyInstance, ctx: ApiContext):
     const account = request.account;
     const now = ctx.clock.now();
     if (type === 3) {
-      const [node] = await ctx.db.query<NodeRow>(
-        `SELECT n.* FROM recall_nodes n JOIN recall_flows f ON f.id = n.flow_id WHERE n.id = $1 AND f.account_id = $2`,
-        [id, account.id],
-      );
+      const node = await getNode(ctx.db, account.id, id);
       if (!node) throw notFound(`recall node ${id}`);
       const done = await ctx.db.transaction((tx) => cancelNodeAndLater(tx, node, now));
       if (!done) throw stateConflict(`recall node ${id} is not pending (status ${node.status})`);

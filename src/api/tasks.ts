@@ -3,16 +3,21 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AccountRow } from '../db/queries/accounts.ts';
 import { findApp } from '../db/queries/accounts.ts';
-import { calleeTextList } from '../db/queries/callee-info.ts';
+import { seatGroupSummaries } from '../db/queries/agents.ts';
 import { insertFlow } from '../db/queries/recall-flows.ts';
 import { cancelTasks, lockTasks } from '../db/queries/task-control.ts';
 import {
   type Callee,
+  copyCallees,
   getTask,
   insertCallees,
   insertTask,
+  queryTasks,
+  type TaskOrder,
   type TaskRow,
+  taskOrders,
   transitionTasks,
+  updateTaskSettings,
 } from '../db/queries/tasks.ts';
 import { waitFacts } from '../db/queries/wait-facts.ts';
 import { ApiError, invalid, notFound, ResultCode, stateConflict } from '../domain/errors.ts';
@@ -54,15 +59,6 @@ const ResendBody = Type.Object({
   ...taskSettingProps,
   recallFlow: Type.Optional(RecallFlowSchema),
 });
-
-/** [ours] task query orders (params.sort); ties broken by id. */
-const taskOrders = {
-  newest: 'id DESC',
-  oldest: 'id ASC',
-  name: 'name ASC, id DESC',
-  status: 'status ASC, id DESC',
-  progress: 'CASE WHEN num_cnt = 0 THEN 0 ELSE call_num::real / num_cnt END DESC, id DESC',
-} as const;
 
 const QueryBody = withPaging(
   Type.Object({
@@ -247,23 +243,17 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
     try {
       const updated = await ctx.db.transaction(async (tx) => {
         await builder.storeUploads(tx);
-        return tx.query(
-          `UPDATE tasks SET settings = $3::jsonb, name = COALESCE($4, name),
-             send_time = CASE WHEN $5 THEN $6 ELSE send_time END, updated_at = $7
-           WHERE id = $1 AND account_id = $2 AND status = ANY($8::smallint[]) RETURNING id`,
-          [
-            task.id,
-            account.id,
-            JSON.stringify(settings),
-            body.taskName ?? null,
-            sendTime !== undefined,
-            sendTime === undefined ? null : new Date(sendTime),
-            new Date(ctx.clock.now()),
-            editableStatuses,
-          ],
-        );
+        return updateTaskSettings(tx, {
+          taskId: task.id,
+          accountId: account.id,
+          settings,
+          name: body.taskName,
+          sendTime,
+          statuses: editableStatuses,
+          now: ctx.clock.now(),
+        });
       });
-      if (updated.length === 0) throw stateConflict(`task ${task.id} changed status; update refused`);
+      if (!updated) throw stateConflict(`task ${task.id} changed status; update refused`);
     } catch (error) {
       if (isUniqueViolation(error, 'tasks_name'))
         throw new ApiError(ResultCode.alreadyExists, 'taskName: already exists');
@@ -286,18 +276,8 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const taskId = await createTask(ctx, account, {
       body,
       base: source,
-      callees: async (tx, newTaskId) => {
-        const [{ n } = { n: 0 }] = await tx.query<{ n: number }>(
-          `WITH copied AS (
-             INSERT INTO calls (task_id, account_id, seq, callee, ${calleeTextList})
-             SELECT $1, account_id, seq, callee, ${calleeTextList} FROM calls
-             WHERE task_id = $2 AND (NOT $3 OR call_status IS DISTINCT FROM 50) ORDER BY seq RETURNING 1)
-           SELECT count(*)::int AS n FROM copied`,
-          [newTaskId, source.id, onlyFailed],
-        );
-        await tx.query('UPDATE tasks SET num_cnt = $2 WHERE id = $1', [newTaskId, n]);
-        return n;
-      },
+      callees: (tx, newTaskId) =>
+        copyCallees(tx, { toTaskId: newTaskId, fromTaskId: source.id, onlyUnanswered: onlyFailed }),
     });
     return ok(taskId);
   });
@@ -314,26 +294,19 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
       throw notFound(`params.idxAppId ${p.idxAppId}`);
     const search = p.searchCondition?.trim() || null;
     const searchId = search && /^\d{1,9}$/.test(search) ? Number(search) : null;
-    const where = `account_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2)
-      AND ($3::timestamptz IS NULL OR created_at <= $3) AND ($4::smallint[] IS NULL OR status = ANY($4))
-      AND ($5::int IS NULL OR app_id = $5)
-      AND ($6::text IS NULL OR id = $7 OR name ILIKE '%' || $6 || '%')`;
-    const params = [
-      account.id,
-      from,
-      to,
-      p.statusList?.length ? p.statusList : null,
-      p.idxAppId ?? null,
-      search === null ? null : escapeLike(search),
-      searchId,
-    ];
-    const [{ total } = { total: 0 }] = await ctx.db.query<{ total: number }>(
-      `SELECT count(*)::int AS total FROM tasks WHERE ${where}`,
-      params,
-    );
-    const rows = await ctx.db.query<TaskRow>(
-      `SELECT * FROM tasks WHERE ${where} ORDER BY ${taskOrders[(p.sort ?? 'newest') as keyof typeof taskOrders]} LIMIT $8 OFFSET $9`,
-      [...params, body.size, (body.current - 1) * body.size],
+    const { total, rows } = await queryTasks(
+      ctx.db,
+      {
+        accountId: account.id,
+        createdFrom: from,
+        createdTo: to,
+        statusList: p.statusList ?? null,
+        appId: p.idxAppId ?? null,
+        search: search === null ? null : escapeLike(search),
+        searchId,
+        order: (p.sort ?? 'newest') as TaskOrder,
+      },
+      body,
     );
     const waitOfTask = await waitsOf(ctx, account, rows);
     const records = rows.map((task) => ({
@@ -360,16 +333,16 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const [group] =
       task.settings.sipGroupId === undefined
         ? []
-        : await ctx.db.query<{ group_name: string; online: number }>(
-            `SELECT g.group_name, (SELECT count(*)::int FROM sip_accounts s WHERE s.group_id = g.id AND s.expires_at > $2)
-               AS online FROM seat_groups g WHERE g.id = $1`,
-            [task.settings.sipGroupId, new Date(ctx.clock.now())],
-          );
+        : await seatGroupSummaries(ctx.db, {
+            accountId: account.id,
+            groupId: task.settings.sipGroupId,
+            now: ctx.clock.now(),
+          });
     const waitOfTask = await waitsOf(ctx, account, [task]);
     return ok({
       ...taskDetail(task, account.time_zone, {
         sipGroupName: group?.group_name ?? null,
-        onlineSeats: group?.online ?? 0,
+        onlineSeats: group?.online_seat ?? 0,
       }),
       ...waitOfTask(task),
     });

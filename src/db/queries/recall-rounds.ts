@@ -3,9 +3,8 @@ import { effectiveRoundSettings, FlowStatus, RecallType, roundDueAt } from '../.
 import type { TaskSettings } from '../../domain/task-settings.ts';
 import { TaskStatus } from '../../domain/task-status.ts';
 import type { Db, Queryable } from '../db.ts';
-import { calleeTextList } from './callee-info.ts';
 import { completeFlowIfSettled, type FlowRow, type NodeRow } from './recall-flows.ts';
-import { insertTask } from './tasks.ts';
+import { copyCallees, deleteEmptyTask, insertTask } from './tasks.ts';
 
 /** Tasks of flows that ended (finished or cancelled) with no call still in flight, not yet taken into account. */
 export async function endedFlowTasks(db: Queryable): Promise<number[]> {
@@ -161,21 +160,17 @@ export async function startRound(
       sourceTaskId: original.id,
       now,
     });
-    const [{ n } = { n: 0 }] =
+    const n =
       previousTaskId === undefined || previousTaskId === null
-        ? [{ n: 0 }]
-        : await tx.query<{ n: number }>(
-            `WITH copied AS (
-               INSERT INTO calls (task_id, account_id, seq, callee, ${calleeTextList})
-               SELECT $1, account_id, seq, callee, ${calleeTextList} FROM calls
-               WHERE task_id = $2 AND ($3 = ${RecallType.all} OR call_status IS DISTINCT FROM 50)
-               ORDER BY seq RETURNING 1)
-             SELECT count(*)::int AS n FROM copied`,
-            [taskId, previousTaskId, flow.recall_type],
-          );
+        ? 0
+        : await copyCallees(tx, {
+            toTaskId: taskId,
+            fromTaskId: previousTaskId,
+            onlyUnanswered: flow.recall_type !== RecallType.all,
+          });
     if (n === 0) {
       // Nothing to call: this round and every later one complete with no task.
-      await tx.query('DELETE FROM tasks WHERE id = $1', [taskId]);
+      await deleteEmptyTask(tx, taskId);
       await tx.query(
         'UPDATE recall_nodes SET status = $3, updated_at = $4 WHERE flow_id = $1 AND round >= $2 AND status = 0',
         [flow.id, node.round, FlowStatus.completed, at],
@@ -188,7 +183,6 @@ export async function startRound(
       await countFinishedRounds(tx, flow.id, now);
       return;
     }
-    await tx.query('UPDATE tasks SET num_cnt = $2 WHERE id = $1', [taskId, n]);
     await tx.query('UPDATE recall_nodes SET status = $2, task_id = $3, updated_at = $4 WHERE id = $1', [
       node.id,
       FlowStatus.inProgress,
