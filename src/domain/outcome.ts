@@ -3,7 +3,14 @@
  * 10 rang, busy · 20 rang, not picked up · 30 not answered, other · 40 voicemail · 50 answered · 60 other.
  * "Failed" (recallType 1, resendType 1, failedPush, counters) is every callStatus except 50.
  */
-import type { HangupCause } from '../telephony/driver.ts';
+/** How a call ended, as the telephony driver reports it. */
+export interface HangupCause {
+  sipCode: number;
+  /** Short machine-friendly reason, e.g. 'busy', 'no-answer', 'normal', 'rejected', 'unavailable'. */
+  reason: string;
+  /** Who ended an answered call. */
+  by?: 'callee' | 'us' | 'network';
+}
 
 export const CallStatus = Object.freeze({
   busy: 10,

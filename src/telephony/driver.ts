@@ -40,13 +40,10 @@ export interface OriginateRequest {
 }
 
 /** Why a leg ended. `sipCode` 200 means it was answered (and later ended normally). */
-export interface HangupCause {
-  sipCode: number;
-  /** Short machine-friendly reason, e.g. 'busy', 'no-answer', 'normal', 'rejected', 'unavailable'. */
-  reason: string;
-  /** Who ended an answered call. */
-  by?: 'callee' | 'us' | 'network';
-}
+/** How a call ended; defined in the domain, which classifies it (spec §2 callStatus). */
+export type { HangupCause } from '../domain/outcome.ts';
+
+import type { HangupCause } from '../domain/outcome.ts';
 
 export interface CallLegEvents {
   ringing: [];

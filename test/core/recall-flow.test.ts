@@ -3,7 +3,6 @@ import { setAccountDisabled } from '../../src/db/queries/accounts.ts';
 import { calleeInfoSql } from '../../src/db/queries/callee-info.ts';
 import { defaultSimOptions, type SimOutcome, simOutcome } from '../../src/telephony/sim/sim-driver.ts';
 import {
-  afterEngineTicks,
   apiClient,
   newAccount,
   numbers,
