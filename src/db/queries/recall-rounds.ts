@@ -1,16 +1,21 @@
 /** The recall scheduler's statements (spec §6): closing a round when its task ends, starting due rounds. */
+
 import { effectiveRoundSettings, FlowStatus, RecallType, roundDueAt } from '../../domain/recall-flow.ts';
+import { CallState } from '../../domain/stored-states.ts';
 import type { TaskSettings } from '../../domain/task-settings.ts';
 import { TaskStatus } from '../../domain/task-status.ts';
 import type { Db, Queryable } from '../db.ts';
 import { completeFlowIfSettled, type FlowRow, type NodeRow } from './recall-flows.ts';
 import { copyCallees, deleteEmptyTask, insertTask } from './tasks.ts';
 
+/** Rounds started per scheduler tick at most; the rest come up on the next tick. */
+const dueRoundsPerTick = 50;
+
 /** Tasks of flows that ended (finished or cancelled) with no call still in flight, not yet taken into account. */
 export async function endedFlowTasks(db: Queryable): Promise<number[]> {
   const rows = await db.query<{ id: number }>(
     `SELECT t.id FROM tasks t WHERE t.flow_id IS NOT NULL AND NOT t.flow_closed AND t.status = ANY($1::smallint[])
-       AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = 'dialling')
+       AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = '${CallState.dialling}')
      ORDER BY t.id LIMIT 100`,
     [[TaskStatus.finished, TaskStatus.cancelled]],
   );
@@ -42,13 +47,12 @@ export async function closeRound(db: Db, taskId: number, now: number): Promise<v
     const at = new Date(now);
     if (task.round === 0 && task.status === TaskStatus.cancelled && task.started_at === null) {
       // The original task was cancelled before it ever called: the flow never begins.
-      await tx.query('UPDATE recall_flows SET status = $2, updated_at = $3 WHERE id = $1 AND status = 0', [
-        flow.id,
-        FlowStatus.cancelled,
-        at,
-      ]);
       await tx.query(
-        'UPDATE recall_nodes SET status = $2, updated_at = $3 WHERE flow_id = $1 AND status = 0',
+        `UPDATE recall_flows SET status = $2, updated_at = $3 WHERE id = $1 AND status = ${FlowStatus.pending}`,
+        [flow.id, FlowStatus.cancelled, at],
+      );
+      await tx.query(
+        `UPDATE recall_nodes SET status = $2, updated_at = $3 WHERE flow_id = $1 AND status = ${FlowStatus.pending}`,
         [flow.id, FlowStatus.cancelled, at],
       );
       return;
@@ -79,7 +83,8 @@ export async function closeRound(db: Db, taskId: number, now: number): Promise<v
 
 export async function dueNodeIds(db: Queryable, now: number): Promise<number[]> {
   const rows = await db.query<{ id: number }>(
-    'SELECT id FROM recall_nodes WHERE status = 0 AND due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at LIMIT 50',
+    `SELECT id FROM recall_nodes WHERE status = ${FlowStatus.pending} AND due_at IS NOT NULL AND due_at <= $1
+     ORDER BY due_at LIMIT ${dueRoundsPerTick}`,
     [new Date(now)],
   );
   return rows.map((row) => row.id);
@@ -103,7 +108,7 @@ export async function startRound(
 ): Promise<void> {
   await db.transaction(async (tx) => {
     const [node] = await tx.query<NodeRow>(
-      'SELECT * FROM recall_nodes WHERE id = $1 AND status = 0 FOR UPDATE SKIP LOCKED',
+      `SELECT * FROM recall_nodes WHERE id = $1 AND status = ${FlowStatus.pending} FOR UPDATE SKIP LOCKED`,
       [nodeId],
     );
     if (!node) return;
@@ -172,7 +177,7 @@ export async function startRound(
       // Nothing to call: this round and every later one complete with no task.
       await deleteEmptyTask(tx, taskId);
       await tx.query(
-        'UPDATE recall_nodes SET status = $3, updated_at = $4 WHERE flow_id = $1 AND round >= $2 AND status = 0',
+        `UPDATE recall_nodes SET status = $3, updated_at = $4 WHERE flow_id = $1 AND round >= $2 AND status = ${FlowStatus.pending}`,
         [flow.id, node.round, FlowStatus.completed, at],
       );
       await tx.query('UPDATE recall_flows SET status = $2, updated_at = $3 WHERE id = $1', [

@@ -3,6 +3,7 @@
  * `outbox.ts`): recording a sent message, applying delivery receipts, and parking receipts that arrive
  * before the send is recorded.
  */
+import { OutboxState, SmsStatus } from '../../domain/stored-states.ts';
 import type { Queryable } from '../db.ts';
 
 export interface SmsReceipt {
@@ -20,13 +21,14 @@ export async function markSmsSent(
   args: { id: number; callId: number; providerIds: readonly string[]; segments: number; now: number },
 ): Promise<SmsReceipt[]> {
   await tx.query(
-    `UPDATE sms_outbox SET state = 'sent', provider_ids = $2, segments = $3, last_error = NULL, updated_at = $4
+    `UPDATE sms_outbox SET state = '${OutboxState.sent}', provider_ids = $2, segments = $3, last_error = NULL, updated_at = $4
      WHERE id = $1`,
     [args.id, args.providerIds, args.segments, new Date(args.now)],
   );
-  await tx.query("UPDATE calls SET sms_status = 'sent' WHERE id = $1 AND sms_status = 'queued'", [
-    args.callId,
-  ]);
+  await tx.query(
+    `UPDATE calls SET sms_status = '${SmsStatus.sent}' WHERE id = $1 AND sms_status = '${SmsStatus.queued}'`,
+    [args.callId],
+  );
   const parked = await tx.query<{ provider_id: string; delivered: boolean; status: string }>(
     'DELETE FROM sms_receipts WHERE provider_id = ANY($1::text[]) RETURNING provider_id, delivered, status',
     [args.providerIds],
@@ -40,7 +42,7 @@ export async function markSmsSent(
 
 /** The call's SMS failed for good (rejected, or out of attempts). */
 export async function markCallSmsFailed(db: Queryable, callId: number): Promise<void> {
-  await db.query("UPDATE calls SET sms_status = 'failed' WHERE id = $1", [callId]);
+  await db.query(`UPDATE calls SET sms_status = '${SmsStatus.failed}' WHERE id = $1`, [callId]);
 }
 
 /**
@@ -48,10 +50,10 @@ export async function markCallSmsFailed(db: Queryable, callId: number): Promise<
  * A failed part marks the whole message failed; a later 'delivered' part does not undo that.
  */
 export async function applySmsReceipt(tx: Queryable, receipt: SmsReceipt, now: number): Promise<boolean> {
-  const state = receipt.delivered ? 'delivered' : 'failed';
+  const state = receipt.delivered ? OutboxState.delivered : OutboxState.failed;
   const rows = await tx.query<{ call_id: number }>(
     `UPDATE sms_outbox SET state = $2, last_error = $3, updated_at = $4
-     WHERE provider_ids @> ARRAY[$1]::text[] AND (state = 'sent' OR (state = 'delivered' AND $2 = 'failed'))
+     WHERE provider_ids @> ARRAY[$1]::text[] AND (state = '${OutboxState.sent}' OR (state = '${OutboxState.delivered}' AND $2 = '${OutboxState.failed}'))
      RETURNING call_id`,
     [receipt.providerMessageId, state, receipt.delivered ? null : receipt.status, new Date(now)],
   );

@@ -1,4 +1,6 @@
 import { CallStatus } from '../../domain/outcome.ts';
+import { FlowStatus } from '../../domain/recall-flow.ts';
+import { CallState } from '../../domain/stored-states.ts';
 import type { TaskSettings } from '../../domain/task-settings.ts';
 import { TaskStatus, TaskTransition } from '../../domain/task-status.ts';
 import type { Db, Queryable } from '../db.ts';
@@ -161,7 +163,8 @@ export async function startDueTasks(db: Db, now: number): Promise<number[]> {
     const flows = started.map((row) => row.flow_id).filter((id): id is number => id !== null);
     if (flows.length > 0) {
       await tx.query(
-        'UPDATE recall_flows SET status = 1, updated_at = $2 WHERE id = ANY($1::int[]) AND status = 0',
+        `UPDATE recall_flows SET status = ${FlowStatus.inProgress}, updated_at = $2
+       WHERE id = ANY($1::int[]) AND status = ${FlowStatus.pending}`,
         [flows, new Date(now)],
       );
     }
@@ -177,8 +180,8 @@ export async function finishDrainedTasks(db: Queryable, now: number): Promise<nu
   const rows = await db.query<{ id: number }>(
     `UPDATE tasks t SET status = $1, finished_at = $3, updated_at = $3
      WHERE t.status = $2 AND t.next_dial_at IS NULL
-       AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = 'dialling')
-       AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = 'due')
+       AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = '${CallState.dialling}')
+       AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = '${CallState.due}')
      RETURNING id`,
     [TaskStatus.finished, TaskStatus.calling, new Date(now)],
   );

@@ -1,5 +1,7 @@
 /** What src/domain/wait-reason.ts needs to say why tasks wait: one statement per page of tasks. */
+
 import { FlowStatus } from '../../domain/recall-flow.ts';
+import { CallState } from '../../domain/stored-states.ts';
 import type { Queryable } from '../db.ts';
 
 export interface AccountPace {
@@ -34,10 +36,10 @@ export async function waitFacts(
   }>(
     `WITH pace AS MATERIALIZED (
        SELECT a.id, a.max_concurrency, a.calls_per_second, a.dial_tokens, a.tokens_at,
-         (SELECT count(*)::int FROM calls c WHERE c.account_id = a.id AND c.state = 'dialling') AS in_flight
+         (SELECT count(*)::int FROM calls c WHERE c.account_id = a.id AND c.state = '${CallState.dialling}') AS in_flight
        FROM accounts a WHERE a.id = $1)
      SELECT t.id,
-       EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = 'due') AS has_due,
+       EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = '${CallState.due}') AS has_due,
        n.id IS NOT NULL AS next_round, n.due_at AS next_round_due_at,
        p.in_flight, p.max_concurrency, p.calls_per_second, p.dial_tokens, p.tokens_at
      FROM pace p
