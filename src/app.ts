@@ -22,6 +22,8 @@ export interface RingcastParts {
   media: MediaService;
   sms?: SmsTransport;
   log?: Logger;
+  /** Validate every API answer against its response schema (the test suite turns this on). */
+  checkResponses?: boolean;
 }
 
 export interface Ringcast {
@@ -76,6 +78,7 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
     log,
     trustProxy: config.trustProxy,
     quotas: config.quotas,
+    checkResponses: parts.checkResponses ?? false,
   });
   // Agents' softphones register here (SIP driver only; RINGCAST_SIP_REGISTRAR_PORT unset = none).
   const registrarAt = config.telephony === 'sip' ? registrarConfigFromEnv(process.env) : null;

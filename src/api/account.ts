@@ -4,10 +4,11 @@
  * know the appId and zone; it shows nothing the key cannot already do.
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { listApps } from '../db/queries/accounts.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
+import { Envelope } from './responses.ts';
 
 const AccountInfo = Type.Object({
   accountName: Type.String(),
@@ -18,7 +19,7 @@ const AccountInfo = Type.Object({
   requireHmac: Type.Boolean(),
 });
 
-export function registerAccountRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function registerAccountRoutes(app: ApiApp, ctx: ApiContext): void {
   const handler = async (request: FastifyRequest) => {
     const account = request.account;
     const apps = await listApps(ctx.db, account.id);
@@ -32,7 +33,10 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ApiContext): vo
     };
     return ok(info);
   };
-  const schema = { description: '[ours] the signed-in account: name, time zone, apps, limits' };
+  const schema = {
+    description: '[ours] the signed-in account: name, time zone, apps, limits',
+    response: { 200: Envelope(AccountInfo, 'the account') },
+  };
   app.get('/voice/account/info', { schema }, handler);
   app.post('/voice/account/info', { schema }, handler);
 }

@@ -7,6 +7,8 @@
 import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -22,7 +24,7 @@ import { registerAudioRoutes } from './audio.ts';
 import { authenticateHeaders, requireAuthenticated, verifyPendingSignature } from './auth.ts';
 import { registerCampaignRoutes } from './campaigns.ts';
 import { registerConsoleRoutes } from './console.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiApp, ApiContext } from './context.ts';
 import { type Envelope, failure, toEnvelope } from './envelope.ts';
 import { registerEventRoutes } from './events.ts';
 import { registerExportRoutes } from './exports.ts';
@@ -119,6 +121,26 @@ function sendEnvelope(request: FastifyRequest, reply: FastifyReply, envelope: En
   void reply.code(200).type('application/json; charset=utf-8').send(envelope);
 }
 
+/**
+ * Answers are plain JSON.stringify: response schemas document and type the answers rather than shape them
+ * (fast-json-stringify would silently drop a field a schema forgot). With `check` on, each answer is first
+ * validated against its schema and a mismatch is an error, so the test suite keeps the schemas true.
+ */
+export function responseSerializer(check: boolean) {
+  const ajv = check ? new Ajv({ strict: false, validateFormats: false, allErrors: true }) : null;
+  return ({ schema, url, httpStatus }: { schema: object; url: string; httpStatus?: string }) => {
+    const validate = ajv?.compile(schema);
+    return (data: unknown): string => {
+      if (validate && !validate(data)) {
+        throw new Error(
+          `answer of ${url} (${httpStatus ?? 200}) does not match its response schema: ${ajv!.errorsText(validate.errors)}`,
+        );
+      }
+      return JSON.stringify(data);
+    };
+  };
+}
+
 export async function buildServer(ctx: ApiContext) {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
@@ -200,6 +222,7 @@ export async function buildServer(ctx: ApiContext) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  app.setSerializerCompiler(responseSerializer(ctx.checkResponses === true));
   app.setErrorHandler((error, request, reply) => {
     const envelope = toEnvelope(error, (internal) =>
       request.log.error({ err: internal, url: request.url }, 'request failed'),
@@ -217,7 +240,8 @@ export async function buildServer(ctx: ApiContext) {
     }
   });
 
-  const api = async (scope: FastifyInstance) => {
+  const api = async (untyped: FastifyInstance) => {
+    const scope: ApiApp = untyped.withTypeProvider<TypeBoxTypeProvider>();
     scope.addHook('onRequest', async (request) => authenticateHeaders(ctx, request));
     scope.addHook('preValidation', async (request) => requireAuthenticated(ctx, request));
     registerVoiceFileRoutes(scope, ctx);

@@ -1,6 +1,5 @@
 /** Group-call tasks (spec §3): send, update, resend, query, detail, pause, resume, cancel. */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import type { AccountRow } from '../db/queries/accounts.ts';
 import { findApp } from '../db/queries/accounts.ts';
 import { seatGroupSummaries } from '../db/queries/agents.ts';
@@ -26,9 +25,10 @@ import { checkSmsPlaceholders } from '../domain/task-settings.ts';
 import { editableStatuses, endedStatuses, TaskStatus, type TaskTransition } from '../domain/task-status.ts';
 import { formatInZone, parseInZone } from '../domain/time.ts';
 import { type Wait, waitOf } from '../domain/wait-reason.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
 import { checkQuotas, holdQuota } from './quotas.ts';
+import { Envelope, IdData, NoData, PageOf, TaskDetail, TaskListRecord } from './responses.ts';
 import {
   Id,
   IdList,
@@ -217,115 +217,133 @@ export function taskDetail(
   };
 }
 
-export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.post('/voice/group/call/send', { schema: { body: SendBody } }, async (request) => {
-    const body = request.body as typeof SendBody.static;
-    const callees = readCallees(body);
-    return ok(await createTask(ctx, request.account, { body, callees }));
-  });
+export function registerTaskRoutes(app: ApiApp, ctx: ApiContext): void {
+  app.post(
+    '/voice/group/call/send',
+    { schema: { body: SendBody, response: IdData('the new task id') } },
+    async (request) => {
+      const body = request.body;
+      const callees = readCallees(body);
+      return ok(await createTask(ctx, request.account, { body, callees }));
+    },
+  );
 
-  app.post('/voice/group/call/update', { schema: { body: UpdateBody } }, async (request) => {
-    const body = request.body as typeof UpdateBody.static & Record<string, unknown>;
-    if (body.numberInfoList !== undefined || body.numberList !== undefined) {
-      throw invalid('numberInfoList', 'numbers cannot be changed by update');
-    }
-    const account = request.account;
-    const task = await getTask(ctx.db, account.id, body.keyId);
-    if (!task || task.round > 0) throw notFound(`task ${body.keyId}`);
-    if (!editableStatuses.includes(task.status)) {
-      throw stateConflict(
-        `task ${task.id} has status ${task.status}; only waiting (0) or paused (5) tasks can be updated`,
-      );
-    }
-    const builder = new SettingsBuilder(ctx, account, task.app_id);
-    const settings = await builder.task(body, task.settings);
-    const sendTime = body.sendTime ? parseInZone(body.sendTime, account.time_zone, 'sendTime') : undefined;
-    try {
-      const updated = await ctx.db.transaction(async (tx) => {
-        await builder.storeUploads(tx);
-        return updateTaskSettings(tx, {
-          taskId: task.id,
-          accountId: account.id,
-          settings,
-          name: body.taskName,
-          sendTime,
-          statuses: editableStatuses,
-          now: ctx.clock.now(),
+  app.post(
+    '/voice/group/call/update',
+    { schema: { body: UpdateBody, response: IdData('the task id') } },
+    async (request) => {
+      const body = request.body;
+      // Not in the update schema (numbers are fixed once sent), so read from the raw body to refuse clearly.
+      const given = body as Record<string, unknown>;
+      if (given.numberInfoList !== undefined || given.numberList !== undefined) {
+        throw invalid('numberInfoList', 'numbers cannot be changed by update');
+      }
+      const account = request.account;
+      const task = await getTask(ctx.db, account.id, body.keyId);
+      if (!task || task.round > 0) throw notFound(`task ${body.keyId}`);
+      if (!editableStatuses.includes(task.status)) {
+        throw stateConflict(
+          `task ${task.id} has status ${task.status}; only waiting (0) or paused (5) tasks can be updated`,
+        );
+      }
+      const builder = new SettingsBuilder(ctx, account, task.app_id);
+      const settings = await builder.task(body, task.settings);
+      const sendTime = body.sendTime ? parseInZone(body.sendTime, account.time_zone, 'sendTime') : undefined;
+      try {
+        const updated = await ctx.db.transaction(async (tx) => {
+          await builder.storeUploads(tx);
+          return updateTaskSettings(tx, {
+            taskId: task.id,
+            accountId: account.id,
+            settings,
+            name: body.taskName,
+            sendTime,
+            statuses: editableStatuses,
+            now: ctx.clock.now(),
+          });
         });
+        if (!updated) throw stateConflict(`task ${task.id} changed status; update refused`);
+      } catch (error) {
+        if (isUniqueViolation(error, 'tasks_name'))
+          throw new ApiError(ResultCode.alreadyExists, 'taskName: already exists');
+        throw error;
+      }
+      return ok(task.id);
+    },
+  );
+
+  app.post(
+    '/voice/group/call/resend',
+    { schema: { body: ResendBody, response: IdData('the new task id') } },
+    async (request) => {
+      const body = request.body;
+      const account = request.account;
+      const source = await getTask(ctx.db, account.id, body.keyId);
+      if (!source) throw notFound(`task ${body.keyId}`);
+      if (!endedStatuses.includes(source.status)) {
+        throw stateConflict(
+          `task ${source.id} has status ${source.status}; only finished or cancelled tasks can be resent`,
+        );
+      }
+      const onlyFailed = body.resendType === 1;
+      const taskId = await createTask(ctx, account, {
+        body,
+        base: source,
+        callees: (tx, newTaskId) =>
+          copyCallees(tx, { toTaskId: newTaskId, fromTaskId: source.id, onlyUnanswered: onlyFailed }),
       });
-      if (!updated) throw stateConflict(`task ${task.id} changed status; update refused`);
-    } catch (error) {
-      if (isUniqueViolation(error, 'tasks_name'))
-        throw new ApiError(ResultCode.alreadyExists, 'taskName: already exists');
-      throw error;
-    }
-    return ok(task.id);
-  });
+      return ok(taskId);
+    },
+  );
 
-  app.post('/voice/group/call/resend', { schema: { body: ResendBody } }, async (request) => {
-    const body = request.body as typeof ResendBody.static;
-    const account = request.account;
-    const source = await getTask(ctx.db, account.id, body.keyId);
-    if (!source) throw notFound(`task ${body.keyId}`);
-    if (!endedStatuses.includes(source.status)) {
-      throw stateConflict(
-        `task ${source.id} has status ${source.status}; only finished or cancelled tasks can be resent`,
+  app.post(
+    '/voice/group/call/query',
+    { schema: { body: QueryBody, response: { 200: Envelope(PageOf(TaskListRecord), 'a page of tasks') } } },
+    async (request) => {
+      const body = request.body;
+      const account = request.account;
+      const p = body.params ?? {};
+      const zone = account.time_zone;
+      const from = p.strTime ? new Date(parseInZone(p.strTime, zone, 'params.strTime')) : null;
+      const to = p.endTime ? new Date(parseInZone(p.endTime, zone, 'params.endTime')) : null;
+      // A filter naming an id must name one of the caller's: another account's app is "does not exist".
+      if (p.idxAppId !== undefined && !(await findApp(ctx.db, account.id, p.idxAppId)))
+        throw notFound(`params.idxAppId ${p.idxAppId}`);
+      const search = p.searchCondition?.trim() || null;
+      const searchId = search && /^\d{1,9}$/.test(search) ? Number(search) : null;
+      const { total, rows } = await queryTasks(
+        ctx.db,
+        {
+          accountId: account.id,
+          createdFrom: from,
+          createdTo: to,
+          statusList: p.statusList ?? null,
+          appId: p.idxAppId ?? null,
+          search: search === null ? null : escapeLike(search),
+          searchId,
+          order: (p.sort ?? 'newest') as TaskOrder,
+        },
+        body,
       );
-    }
-    const onlyFailed = body.resendType === 1;
-    const taskId = await createTask(ctx, account, {
-      body,
-      base: source,
-      callees: (tx, newTaskId) =>
-        copyCallees(tx, { toTaskId: newTaskId, fromTaskId: source.id, onlyUnanswered: onlyFailed }),
-    });
-    return ok(taskId);
-  });
-
-  app.post('/voice/group/call/query', { schema: { body: QueryBody } }, async (request) => {
-    const body = request.body as typeof QueryBody.static;
-    const account = request.account;
-    const p = body.params ?? {};
-    const zone = account.time_zone;
-    const from = p.strTime ? new Date(parseInZone(p.strTime, zone, 'params.strTime')) : null;
-    const to = p.endTime ? new Date(parseInZone(p.endTime, zone, 'params.endTime')) : null;
-    // A filter naming an id must name one of the caller's: another account's app is "does not exist".
-    if (p.idxAppId !== undefined && !(await findApp(ctx.db, account.id, p.idxAppId)))
-      throw notFound(`params.idxAppId ${p.idxAppId}`);
-    const search = p.searchCondition?.trim() || null;
-    const searchId = search && /^\d{1,9}$/.test(search) ? Number(search) : null;
-    const { total, rows } = await queryTasks(
-      ctx.db,
-      {
-        accountId: account.id,
-        createdFrom: from,
-        createdTo: to,
-        statusList: p.statusList ?? null,
-        appId: p.idxAppId ?? null,
-        search: search === null ? null : escapeLike(search),
-        searchId,
-        order: (p.sort ?? 'newest') as TaskOrder,
-      },
-      body,
-    );
-    const waitOfTask = await waitsOf(ctx, account, rows);
-    const records = rows.map((task) => ({
-      jobId: task.id,
-      taskId: task.id,
-      taskName: task.name,
-      status: task.status,
-      rate: percent(task.call_num, task.num_cnt),
-      numCnt: task.num_cnt,
-      callNum: task.call_num,
-      success: task.success,
-      fail: task.fail,
-      createdTime: formatInZone(task.created_at, zone),
-      sourceTaskId: task.source_task_id ?? task.id,
-      outRecallCount: task.round,
-      ...waitOfTask(task),
-    }));
-    return ok(page(records, total, body.current, body.size));
-  });
+      const waitOfTask = await waitsOf(ctx, account, rows);
+      const records = rows.map((task) => ({
+        jobId: task.id,
+        taskId: task.id,
+        taskName: task.name,
+        status: task.status,
+        rate: percent(task.call_num, task.num_cnt),
+        numCnt: task.num_cnt,
+        callNum: task.call_num,
+        success: task.success,
+        fail: task.fail,
+        createdTime: formatInZone(task.created_at, zone),
+        sourceTaskId: task.source_task_id ?? task.id,
+        outRecallCount: task.round,
+        ...waitOfTask(task),
+      }));
+      return ok(page(records, total, body.current, body.size));
+    },
+  );
 
   const detail = async (account: AccountRow, id: number) => {
     const task = await getTask(ctx.db, account.id, id);
@@ -348,8 +366,10 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
     });
   };
   const DetailParams = Type.Object({ id: Id() });
-  app.get('/voice/group/call/detail/:id', { schema: { params: DetailParams } }, async (request) =>
-    detail(request.account, (request.params as typeof DetailParams.static).id),
+  app.get(
+    '/voice/group/call/detail/:id',
+    { schema: { params: DetailParams, response: { 200: Envelope(TaskDetail, 'the task') } } },
+    async (request) => detail(request.account, request.params.id),
   );
 
   const transition = (
@@ -358,7 +378,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
     name: keyof typeof TaskTransition,
   ) => {
     const Body = Type.Object({ [listField]: IdList(1000) });
-    app.post(path, { schema: { body: Body } }, async (request) => {
+    app.post(path, { schema: { body: Body, response: NoData } }, async (request) => {
       const ids = [...new Set((request.body as Record<string, number[]>)[listField]!)];
       const account = request.account;
       const now = ctx.clock.now();

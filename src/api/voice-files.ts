@@ -1,6 +1,5 @@
 /** Voice files (spec §3): upload (converted once to telephone audio), list, delete. */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import {
   lockOwnedVoiceFiles,
   markVoiceFilesDeleted,
@@ -9,8 +8,9 @@ import {
 } from '../db/queries/voice-files.ts';
 import { notFound, stateConflict } from '../domain/errors.ts';
 import { formatInZone } from '../domain/time.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
+import { Envelope, NoData, PageOf, VoiceFileRecord } from './responses.ts';
 import { IdList, page, withPaging } from './schemas.ts';
 import { checkFileName, convertUpload, storeVoiceFile } from './voice-file-store.ts';
 
@@ -21,44 +21,57 @@ const UploadBody = Type.Object({
 const QueryBody = withPaging(Type.Object({}));
 const DeleteBody = Type.Object({ fileIdList: IdList(100) });
 
-export function registerVoiceFileRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.post('/voice/fileUpload', { schema: { body: UploadBody } }, async (request) => {
-    const body = request.body as typeof UploadBody.static;
-    checkFileName('fileName', body.fileName);
-    const converted = await convertUpload(ctx.media, {
-      field: 'file',
-      fileName: body.fileName,
-      base64: body.file,
-      accountId: request.account.id,
-    });
-    const id = await ctx.db.transaction((tx) =>
-      storeVoiceFile(tx, {
-        accountId: request.account.id,
+export function registerVoiceFileRoutes(app: ApiApp, ctx: ApiContext): void {
+  app.post(
+    '/voice/fileUpload',
+    { schema: { body: UploadBody, response: { 200: Envelope(Type.String(), 'the new fileId') } } },
+    async (request) => {
+      const body = request.body;
+      checkFileName('fileName', body.fileName);
+      const converted = await convertUpload(ctx.media, {
+        field: 'file',
         fileName: body.fileName,
-        converted,
-        now: ctx.clock.now(),
-        field: 'fileName',
-      }),
-    );
-    return ok(id);
-  });
+        base64: body.file,
+        accountId: request.account.id,
+      });
+      const id = await ctx.db.transaction((tx) =>
+        storeVoiceFile(tx, {
+          accountId: request.account.id,
+          fileName: body.fileName,
+          converted,
+          now: ctx.clock.now(),
+          field: 'fileName',
+        }),
+      );
+      return ok(id);
+    },
+  );
 
-  app.post('/voice/fileQuery', { schema: { body: QueryBody } }, async (request) => {
-    const body = request.body as typeof QueryBody.static;
-    const account = request.account;
-    const { total, rows } = await queryVoiceFiles(ctx.db, account.id, body);
-    const records = rows.map((row) => ({
-      fileId: String(row.id),
-      fileName: row.file_name,
-      duration: Math.round(row.duration_ms / 100) / 10,
-      size: row.size_bytes,
-      createdTime: formatInZone(row.created_at, account.time_zone),
-    }));
-    return ok(page(records, total, body.current, body.size));
-  });
+  app.post(
+    '/voice/fileQuery',
+    {
+      schema: {
+        body: QueryBody,
+        response: { 200: Envelope(PageOf(VoiceFileRecord), 'a page of voice files') },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const account = request.account;
+      const { total, rows } = await queryVoiceFiles(ctx.db, account.id, body);
+      const records = rows.map((row) => ({
+        fileId: String(row.id),
+        fileName: row.file_name,
+        duration: Math.round(row.duration_ms / 100) / 10,
+        size: row.size_bytes,
+        createdTime: formatInZone(row.created_at, account.time_zone),
+      }));
+      return ok(page(records, total, body.current, body.size));
+    },
+  );
 
-  app.post('/voice/fileDel', { schema: { body: DeleteBody } }, async (request) => {
-    const ids = [...new Set((request.body as typeof DeleteBody.static).fileIdList)];
+  app.post('/voice/fileDel', { schema: { body: DeleteBody, response: NoData } }, async (request) => {
+    const ids = [...new Set(request.body.fileIdList)];
     const account = request.account;
     await ctx.db.transaction(async (tx) => {
       const owned = await lockOwnedVoiceFiles(tx, account.id, ids);

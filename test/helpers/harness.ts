@@ -107,6 +107,7 @@ export async function startService(options: TestServiceOptions = {}): Promise<Te
         : (options.driver ?? new SimDriver(clock, { seed: 'test', ...options.sim })),
     sms: options.sms ?? new LogTransport(silentLogger),
     log: pino({ level: 'silent' }),
+    checkResponses: true,
   });
   if (options.start !== false) ring.engine.start();
   return {
