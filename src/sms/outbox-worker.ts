@@ -21,6 +21,9 @@ interface SmsRow {
 }
 
 export class SmsOutboxWorker {
+  /** Completed ticks (tests wait on ticks rather than on wall time). */
+  ticks = 0;
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
@@ -45,6 +48,7 @@ export class SmsOutboxWorker {
       columns: 'id, call_id, recipient, sender_id, content, attempts',
     });
     for (const row of rows) await this.send(row);
+    this.ticks++;
     return rows.length;
   }
 
