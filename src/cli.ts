@@ -2,16 +2,14 @@
  * `ringcast` command line: serve (the default `npm start`), account management, migrate, demo.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { createRingcast } from './app.ts';
-import { loadConfig } from './config.ts';
-import { openDb } from './db/db.ts';
-import { migrate } from './db/migrate.ts';
+import { createRingcast, mediaFromConfig, openConfiguredDb as openDbOf } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { DataDirInUseError } from './db/db.ts';
 import { countAccounts, createAccount, findAccountByKey, setAccountDisabled } from './db/queries/accounts.ts';
 import { setAccountQuotas } from './db/queries/quotas.ts';
 import { runDemo } from './demo.ts';
 import { checkCallbackUrl } from './domain/callback-url.ts';
 import { isValidZone } from './domain/time.ts';
-import { mediaFromEnv } from './media/from-env.ts';
 
 function wholeNumber(value: string): number {
   const n = Number(value);
@@ -22,7 +20,7 @@ function wholeNumber(value: string): number {
 
 /** Refused here already (and again at every send, on the resolved address): see src/domain/callback-url.ts. */
 function callbackUrl(value: string): string {
-  const checked = checkCallbackUrl(value, { allowPrivate: loadConfig().callbackAllowPrivate });
+  const checked = checkCallbackUrl(value, { allowPrivate: loadConfig().server.callbackAllowPrivate });
   if (typeof checked === 'string')
     throw new InvalidArgumentError(
       `the callback URL ${checked}${checked.includes('not a public') || checked.includes('localhost') ? ' (CALLBACK_ALLOW_PRIVATE=1 allows private targets)' : ''}`,
@@ -37,14 +35,26 @@ function positive(value: string): number {
 }
 
 async function openConfiguredDb() {
-  const config = loadConfig();
-  const db = await openDb(
-    config.databaseUrl
-      ? { databaseUrl: config.databaseUrl, timeouts: config.dbTimeouts }
-      : { dataDir: config.dataDir },
-  );
-  await migrate(db);
-  return db;
+  return openDbOf(loadConfig().db);
+}
+
+/**
+ * A start-up failure the operator can fix (a bad variable, a port in use, a PGlite folder held by
+ * another process) as one line; anything else is a bug and keeps its stack trace.
+ */
+export function startupFailure(error: unknown): string | null {
+  if (error instanceof ConfigError || error instanceof DataDirInUseError) return error.message;
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    const { address, port } = error as { address?: string; port?: number };
+    const what = {
+      EADDRINUSE: 'is in use',
+      EACCES: 'is not permitted',
+      EADDRNOTAVAIL: 'is not an address of this host',
+    }[code];
+    return `cannot listen on ${address ?? '?'}:${port ?? '?'}: the address ${what}; set PORT/HOST (or ADMIN_PORT, RINGCAST_SIP_LOCAL_PORT, RINGCAST_SIP_REGISTRAR_PORT) to a free one`;
+  }
+  return null;
 }
 
 /**
@@ -83,28 +93,34 @@ program
   .description('run the API and the dialing engine')
   .action(async () => {
     const config = loadConfig();
-    const media = mediaFromEnv(process.env, config.uploads);
+    const media = mediaFromConfig(config);
     await media.ready();
     const ring = await createRingcast(config, { media });
     const firstAccount = await ensureFirstAccount(ring.db);
-    await ring.server.listen({ host: config.host, port: config.port });
+    // Printed at once: the only copy of the default key must not depend on the rest of the start-up.
+    if (firstAccount)
+      console.log(
+        `first start: created account 'default' in time zone ${firstAccount.timeZone} (times in bodies and allowed hours read in it) — ${JSON.stringify(firstAccount)}`,
+      );
+    const { host, port } = config.server;
+    try {
+      await ring.server.listen({ host, port });
+    } catch (error) {
+      await ring.close();
+      throw error;
+    }
     ring.engine.start();
-    const base = `http://${config.host}:${config.port}`;
+    const base = `http://${host}:${port}`;
     const lines = [
       `Ringcast listening on ${base}  (API also under ${base}/v3)`,
       `OpenAPI docs:   ${base}/docs`,
-      `database:       ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.dataDir}`}`,
-      `carrier:        ${config.telephony}`,
+      `database:       ${config.db.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.db.dataDir}`}`,
+      `carrier:        ${config.telephony.driver}`,
       `media:          ${media.describe()}`,
-      `clock:          ${config.clockSpeed === 1 ? 'real time' : `${config.clockSpeed}x real time`}`,
+      `clock:          ${config.engine.clockSpeed === 1 ? 'real time' : `${config.engine.clockSpeed}x real time`}`,
       'more accounts: npm run ringcast -- account create --name <name>' +
-        (config.databaseUrl ? '' : ' (with the service stopped: PGlite is single-process)'),
+        (config.db.databaseUrl ? '' : ' (with the service stopped: PGlite is single-process)'),
     ];
-    if (firstAccount) {
-      lines.push(
-        `first start: created account 'default' in time zone ${firstAccount.timeZone} (times in bodies and allowed hours read in it) — ${JSON.stringify(firstAccount)}`,
-      );
-    }
     console.log(lines.join('\n'));
     let closing = false;
     const shutdown = async (signal: string) => {
@@ -114,7 +130,7 @@ program
       }
       closing = true;
       console.log(
-        `${signal}: finishing calls in flight for up to ${config.shutdownGraceMs} ms, then stopping (again to exit now)`,
+        `${signal}: finishing calls in flight for up to ${config.engine.shutdownGraceMs} ms, then stopping (again to exit now)`,
       );
       await ring.close();
       process.exit(0);
@@ -253,4 +269,11 @@ program
     await runDemo({ numbers: Math.floor(options.numbers), speed: options.speed });
   });
 
-await program.parseAsync();
+try {
+  await program.parseAsync();
+} catch (error) {
+  const line = startupFailure(error);
+  if (line === null) throw error;
+  console.error(`ringcast: ${line}`);
+  process.exit(2);
+}

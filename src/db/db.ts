@@ -167,14 +167,25 @@ class PgliteDb extends PgliteQueryable implements Db {
  * PGlite is one process's database: a second process opening the same folder would corrupt it. A pid
  * file refuses that with a clear message (a stale file from a killed process is taken over).
  */
+/** The PGlite folder is held by another live process (one line for the operator). */
+export class DataDirInUseError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly holder: number,
+  ) {
+    super(
+      `the PGlite data folder ${dataDir} (DATA_DIR) is in use by process ${holder}; stop it first, use the admin listener (ADMIN_PORT) for account commands, or use PostgreSQL (DATABASE_URL) to share a database`,
+    );
+    this.name = 'DataDirInUseError';
+  }
+}
+
 function lockDataDir(dataDir: string): () => void {
   const lockFile = join(dataDir, 'ringcast.pid');
   try {
     const holder = Number(readFileSync(lockFile, 'utf8'));
     if (holder && holder !== process.pid && processAlive(holder)) {
-      throw new Error(
-        `the PGlite data folder ${dataDir} is in use by process ${holder}; stop it first, or use PostgreSQL (DATABASE_URL) to share a database`,
-      );
+      throw new DataDirInUseError(dataDir, holder);
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;

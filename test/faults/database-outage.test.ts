@@ -18,7 +18,15 @@ import { LogTransport } from '../../src/sms/log-transport.ts';
 import { silentLogger } from '../../src/sms/logger.ts';
 import { SimDriver } from '../../src/telephony/sim/sim-driver.ts';
 import { CountingSim } from '../helpers/counting-sim.ts';
-import { apiClient, newAccount, numbers, testDb, usingPostgres, waitFor } from '../helpers/harness.ts';
+import {
+  apiClient,
+  newAccount,
+  numbers,
+  testDb,
+  usingPostgres,
+  waitFor,
+  withOverrides,
+} from '../helpers/harness.ts';
 
 /**
  * A TCP proxy in front of PostgreSQL that can cut all its connections and refuse new ones, or black-hole
@@ -100,7 +108,10 @@ describe.skipIf(!usingPostgres)('database outage (PostgreSQL only; PGlite is in-
     const carrier = new CountingSim(new SimDriver(clock, { seed: 'outage' }));
     const db = await openDb({ databaseUrl: proxied.toString(), poolSize: 5 });
     const ring = await createRingcast(
-      { ...loadConfig({}), pollMs: 10, leaseRealMs: 20_000, logLevel: 'silent' },
+      withOverrides(loadConfig({}), {
+        engine: { pollMs: 10, leaseRealMs: 20_000 },
+        server: { logLevel: 'silent' },
+      }),
       {
         db,
         clock,
@@ -166,7 +177,11 @@ describe.skipIf(!usingPostgres)('database outage (PostgreSQL only; PGlite is in-
     const carrier = new CountingSim(new SimDriver(clock, { seed: 'blackhole' }));
     const db = await openDb({ databaseUrl: proxied.toString(), poolSize: 5, timeouts });
     const ring = await createRingcast(
-      { ...loadConfig({}), pollMs: 10, leaseRealMs: 30_000, logLevel: 'silent', dbTimeouts: timeouts },
+      withOverrides(loadConfig({}), {
+        engine: { pollMs: 10, leaseRealMs: 30_000 },
+        server: { logLevel: 'silent' },
+        db: { timeouts },
+      }),
       {
         db,
         clock,

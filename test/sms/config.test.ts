@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createSmsTransport, smsConfigFromEnv } from '../../src/sms/index.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createSmsTransport } from '../../src/sms/index.ts';
+
+const smsConfigFromEnv = (env: Record<string, string>) => loadConfig(env).sms;
+
 import { LogTransport } from '../../src/sms/log-transport.ts';
 import type { SmsLogger } from '../../src/sms/logger.ts';
 import type { DeliveryReceipt } from '../../src/sms/transport.ts';

@@ -124,38 +124,3 @@ export class SipDriver implements TelephonyDriver {
     await core?.close();
   }
 }
-
-/**
- * Builds the config from environment variables, for the composition root:
- * RINGCAST_SIP_TRUNK (host:port, required), RINGCAST_SIP_TRANSPORT (udp|tcp), RINGCAST_SIP_USERNAME,
- * RINGCAST_SIP_PASSWORD, RINGCAST_SIP_OUTBOUND_PROXY, RINGCAST_SIP_LOCAL_HOST, RINGCAST_SIP_LOCAL_PORT,
- * RINGCAST_SIP_RTP_PORTS (min-max), RINGCAST_SIP_CODECS (e.g. PCMA,PCMU).
- */
-export function sipConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SipDriverConfig {
-  const trunk = parseHostPort(env.RINGCAST_SIP_TRUNK ?? '');
-  if (!trunk) throw new Error('RINGCAST_SIP_TRUNK must be host:port');
-  const transport = (env.RINGCAST_SIP_TRANSPORT ?? 'udp').toLowerCase();
-  if (transport !== 'udp' && transport !== 'tcp')
-    throw new Error('RINGCAST_SIP_TRANSPORT must be udp or tcp');
-  let rtpPortRange: [number, number] | undefined;
-  if (env.RINGCAST_SIP_RTP_PORTS) {
-    const m = /^(\d+)-(\d+)$/.exec(env.RINGCAST_SIP_RTP_PORTS);
-    if (!m) throw new Error('RINGCAST_SIP_RTP_PORTS must be min-max');
-    rtpPortRange = [Number(m[1]), Number(m[2])];
-  }
-  const codecs = env.RINGCAST_SIP_CODECS?.split(',').map((c) => c.trim().toUpperCase());
-  if (codecs?.some((c) => c !== 'PCMU' && c !== 'PCMA'))
-    throw new Error('RINGCAST_SIP_CODECS: PCMU and/or PCMA');
-  return {
-    trunkHost: trunk.host,
-    trunkPort: trunk.port ?? 5060,
-    transport,
-    username: env.RINGCAST_SIP_USERNAME || undefined,
-    password: env.RINGCAST_SIP_PASSWORD || undefined,
-    outboundProxy: env.RINGCAST_SIP_OUTBOUND_PROXY || undefined,
-    localHost: env.RINGCAST_SIP_LOCAL_HOST || undefined,
-    localSipPort: env.RINGCAST_SIP_LOCAL_PORT ? Number(env.RINGCAST_SIP_LOCAL_PORT) : undefined,
-    rtpPortRange,
-    codecs: codecs as G711Codec[] | undefined,
-  };
-}
