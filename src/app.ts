@@ -9,6 +9,7 @@ import { ContentPreparer } from './engine/content.ts';
 import { Engine } from './engine/engine.ts';
 import { createMediaService, type RingcastMediaService } from './media/service.ts';
 import type { MediaService } from './media/types.ts';
+import { RingcastMetrics } from './metrics.ts';
 import { createSmsTransport } from './sms/index.ts';
 import type { SmsTransport } from './sms/transport.ts';
 import type { TelephonyDriver } from './telephony/driver.ts';
@@ -33,9 +34,12 @@ export interface Ringcast {
   engine: Engine;
   server: Awaited<ReturnType<typeof buildServer>>;
   media: MediaService;
+  metrics: RingcastMetrics;
   /** Stops the API and the engine (waiting up to the shutdown grace for calls in flight) and closes everything. */
   close(): Promise<void>;
 }
+
+const idleTelemetry = { up: false, responsesByCode: new Map(), rtpLost: 0, rtpLate: 0 };
 
 /** The media service (TTS and uploads) of the configuration's media and tts areas. */
 export function mediaFromConfig(config: Pick<Config, 'media' | 'tts'>): RingcastMediaService {
@@ -67,7 +71,7 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
     new ScaledClock(engineConfig.clockSpeed, engineConfig.clockAnchor, engineConfig.clockStart);
   const db = parts.db ?? (await openConfiguredDb(config.db));
   if (parts.db) await migrate(db);
-  const driver =
+  const driver: TelephonyDriver =
     parts.driver ??
     (telephony.driver === 'sip'
       ? new SipDriver(telephony.sip)
@@ -79,8 +83,11 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
         }));
   const sms = parts.sms ?? createSmsTransport(config.sms, log);
   const media = parts.media;
+  const metrics = new RingcastMetrics();
+  if (driver instanceof SipDriver)
+    driver.onError = (error) => log.error({ err: error }, 'SIP message handler failed; message dropped');
   const engine = new Engine(
-    { db, clock, driver, content: new ContentPreparer(db, media), sms, log },
+    { db, clock, driver, content: new ContentPreparer(db, media), sms, log, events: metrics.dialerEvents() },
     {
       owner: engineConfig.nodeId,
       leaseRealMs: engineConfig.leaseRealMs,
@@ -89,14 +96,24 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
       push: { ...engineConfig.push, allowPrivate: serverConfig.callbackAllowPrivate },
     },
   );
-  const server = await buildServer({
-    db,
-    clock,
-    media,
-    log,
-    trustProxy: serverConfig.trustProxy,
-    quotas: serverConfig.quotas,
-  });
+  metrics.bind({ db, clock, driver, media, callsInFlight: () => engine.dialer.activeCalls });
+  const server = await buildServer(
+    {
+      db,
+      clock,
+      media,
+      log,
+      trustProxy: serverConfig.trustProxy,
+      quotas: serverConfig.quotas,
+    },
+    {
+      metrics,
+      readyDbTimeoutMs: serverConfig.readyDbTimeoutMs,
+      engine,
+      ...(driver.telemetry ? { telemetry: () => driver.telemetry?.() ?? idleTelemetry } : {}),
+      ...(sms.health ? { smsHealth: () => sms.health?.() ?? 'idle' } : {}),
+    },
+  );
   // Agents' softphones register here (SIP driver only; RINGCAST_SIP_REGISTRAR_PORT unset = none).
   const registrarAt = telephony.driver === 'sip' ? telephony.registrar : null;
   const registrar = registrarAt ? await listenRegistrar(registrarAt, db, clock) : null;
@@ -108,6 +125,7 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
     engine,
     server,
     media,
+    metrics,
     async close() {
       await server.close();
       await registrar?.close();

@@ -26,6 +26,8 @@ export interface Queryable {
 
 export interface Db extends Queryable {
   readonly kind: 'postgres' | 'pglite';
+  /** PostgreSQL only: the pool's connections (metrics). */
+  poolStats?(): { total: number; idle: number; waiting: number };
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -113,6 +115,11 @@ class PostgresDb extends PostgresQueryable implements Db {
     throw new Error('copyRows must run inside a transaction');
   }
 
+  /** Connections of the pool: open, idle, and requests waiting for one (metrics). */
+  poolStats(): { total: number; idle: number; waiting: number } {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+  }
+
   close(): Promise<void> {
     return this.pool.end();
   }
@@ -163,10 +170,6 @@ class PgliteDb extends PgliteQueryable implements Db {
   }
 }
 
-/**
- * PGlite is one process's database: a second process opening the same folder would corrupt it. A pid
- * file refuses that with a clear message (a stale file from a killed process is taken over).
- */
 /** The PGlite folder is held by another live process (one line for the operator). */
 export class DataDirInUseError extends Error {
   constructor(
@@ -180,6 +183,10 @@ export class DataDirInUseError extends Error {
   }
 }
 
+/**
+ * PGlite is one process's database: a second process opening the same folder would corrupt it. A pid
+ * file refuses that with a clear message (a stale file from a killed process is taken over).
+ */
 function lockDataDir(dataDir: string): () => void {
   const lockFile = join(dataDir, 'ringcast.pid');
   try {

@@ -5,7 +5,7 @@
  * user-agent-core.ts (routing, server retransmissions) → call-leg.ts (dialog usage, offer/answer, media).
  * Call control runs on real time: SIP timers and RTP pacing are wall-clock by nature.
  */
-import type { CallLeg, OriginateRequest, TelephonyDriver } from '../driver.ts';
+import type { CallLeg, DriverTelemetry, OriginateRequest, TelephonyDriver } from '../driver.ts';
 import { type LegConfig, SipCallLeg } from './call-leg.ts';
 import { parseHostPort } from './message.ts';
 import { FrameClock } from './rtp/frame-clock.ts';
@@ -45,6 +45,11 @@ export class SipDriver implements TelephonyDriver {
   /** One 20 ms tick shared by every stream of this driver. */
   readonly frameClock = new FrameClock();
   private readonly cache = new EncodingCache();
+  private opened: UserAgentCore | undefined;
+  /** RTP packets lost on legs that have ended (live legs are added at read time). */
+  private lostOnEndedLegs = 0;
+  /** Called with a SIP handler error (the composition root logs it). */
+  onError: ((error: unknown) => void) | undefined;
 
   constructor(config: SipDriverConfig) {
     const localHost = config.localHost ?? '127.0.0.1';
@@ -72,9 +77,12 @@ export class SipDriver implements TelephonyDriver {
     this.ports = new PortAllocator(min, max);
     const timers = { ...DEFAULT_TIMERS, ...config.timers };
     const open = config.transport === 'tcp' ? TcpTransport.open : UdpTransport.open;
-    this.core = open({ localHost, localPort: config.localSipPort ?? 0 }).then(
-      (t) => new UserAgentCore(t, timers),
-    );
+    this.core = open({ localHost, localPort: config.localSipPort ?? 0 }).then((t) => {
+      const core = new UserAgentCore(t, timers);
+      core.onHandlerError = (error) => this.onError?.(error);
+      this.opened = core;
+      return core;
+    });
     // Legs report an open failure as 'unavailable'; this keeps it from surfacing as unhandled.
     this.core.catch(() => {});
   }
@@ -97,7 +105,9 @@ export class SipDriver implements TelephonyDriver {
         ports: this.ports,
         clock: this.frameClock,
         cache: this.cache,
-        onEnd: (l) => this.legs.delete(l),
+        onEnd: (l) => {
+          if (this.legs.delete(l)) this.lostOnEndedLegs += l.rtpStats?.packetsLost ?? 0;
+        },
       },
       request,
     );
@@ -114,8 +124,22 @@ export class SipDriver implements TelephonyDriver {
     return { legs: this.legs.size, ...(await this.core).stats() };
   }
 
+  telemetry(): DriverTelemetry {
+    let live = 0;
+    for (const leg of this.legs) live += leg.rtpStats?.packetsLost ?? 0;
+    return {
+      up: this.opened !== undefined && !this.closing,
+      responsesByCode: this.opened?.responsesByCode ?? new Map(),
+      rtpLost: this.lostOnEndedLegs + live,
+      rtpLate: this.frameClock.lateTicks + this.frameClock.droppedTicks,
+    };
+  }
+
+  private closing = false;
+
   /** Hangs up every leg (BYE/CANCEL) and closes the socket. */
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.race([
       Promise.allSettled([...this.legs].map((l) => l.hangup())),
       new Promise((r) => setTimeout(r, 2_000).unref()),
