@@ -39,6 +39,16 @@ export interface Ringcast {
   close(): Promise<void>;
 }
 
+/**
+ * The process logger: JSON lines (one per event) for log collectors, or pino-pretty's readable lines
+ * when stdout is a terminal.
+ */
+export function createLogger(level: string): Logger {
+  return process.stdout.isTTY
+    ? pino({ level, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:standard' } } })
+    : pino({ level });
+}
+
 const idleTelemetry = { up: false, responsesByCode: new Map(), rtpLost: 0, rtpLate: 0 };
 
 /** The media service (TTS and uploads) of the configuration's media and tts areas. */
@@ -65,7 +75,7 @@ export async function openConfiguredDb(config: Config['db']): Promise<Db> {
 
 export async function createRingcast(config: Config, parts: RingcastParts): Promise<Ringcast> {
   const { engine: engineConfig, server: serverConfig, telephony } = config;
-  const log = parts.log ?? pino({ level: serverConfig.logLevel });
+  const log = parts.log ?? createLogger(serverConfig.logLevel);
   const clock =
     parts.clock ??
     new ScaledClock(engineConfig.clockSpeed, engineConfig.clockAnchor, engineConfig.clockStart);
@@ -84,8 +94,15 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
   const sms = parts.sms ?? createSmsTransport(config.sms, log);
   const media = parts.media;
   const metrics = new RingcastMetrics();
-  if (driver instanceof SipDriver)
+  if (driver instanceof SipDriver) {
     driver.onError = (error) => log.error({ err: error }, 'SIP message handler failed; message dropped');
+    const trunk = telephony.driver === 'sip' ? `${telephony.sip.trunkHost}:${telephony.sip.trunkPort}` : '';
+    driver.ready().then(
+      (port) => log.info({ trunk, localPort: port }, 'SIP trunk transport up'),
+      (error: unknown) =>
+        log.error({ err: error, trunk }, 'SIP trunk transport down: the socket did not open'),
+    );
+  }
   const engine = new Engine(
     { db, clock, driver, content: new ContentPreparer(db, media), sms, log, events: metrics.dialerEvents() },
     {

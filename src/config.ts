@@ -285,13 +285,11 @@ class Reader {
 export function parseTrustProxy(raw: string | undefined): TrustProxy {
   const value = (raw ?? '').trim();
   if (value === '' || value === '0' || value === 'false') return false;
-  const allowed =
-    'the number of proxies in front of Ringcast (e.g. 1) or their addresses/CIDRs (e.g. 10.0.0.5,10.0.1.0/24)';
   if (value === 'true')
     throw new ConfigError(
       'TRUST_PROXY',
       value,
-      `true would trust every X-Forwarded-For hop (a client could name its own IP); give ${allowed}`,
+      'true would trust every X-Forwarded-For hop (a client could name its own IP); give the hop count of the proxies in front of Ringcast (e.g. TRUST_PROXY=1) or their addresses/CIDRs (e.g. TRUST_PROXY=10.0.0.5,10.0.1.0/24)',
     );
   if (/^\d+$/.test(value)) return Number(value);
   const list = value
@@ -303,7 +301,8 @@ export function parseTrustProxy(raw: string | undefined): TrustProxy {
     const family = isIP(address ?? '');
     const prefixOk =
       prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
-    if (!family || !prefixOk || extra !== undefined) throw new ConfigError('TRUST_PROXY', value, allowed);
+    if (!family || !prefixOk || extra !== undefined)
+      throw new ConfigError('TRUST_PROXY', value, `'${item}' is not a hop count, an IP address or a CIDR`);
   }
   return list;
 }

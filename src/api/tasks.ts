@@ -225,7 +225,9 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
   app.post('/voice/group/call/send', { schema: { body: SendBody } }, async (request) => {
     const body = request.body as typeof SendBody.static;
     const callees = readCallees(body);
-    return ok(await createTask(ctx, request.account, { body, callees }));
+    const taskId = await createTask(ctx, request.account, { body, callees });
+    request.log.info({ taskId, accountId: request.account.id, callees: callees.length }, 'task created');
+    return ok(taskId);
   });
 
   app.post('/voice/group/call/update', { schema: { body: UpdateBody } }, async (request) => {
@@ -299,6 +301,7 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
         return n;
       },
     });
+    request.log.info({ taskId, accountId: request.account.id, resentFrom: body.keyId }, 'task created');
     return ok(taskId);
   });
 
@@ -404,6 +407,8 @@ export function registerTaskRoutes(app: FastifyInstance, ctx: ApiContext): void 
           );
         }
       });
+      const event = name === 'cancel' ? 'task cancelled' : name === 'pause' ? 'task paused' : 'task resumed';
+      for (const taskId of ids) request.log.info({ taskId, accountId: account.id }, event);
       return ok(null);
     });
   };

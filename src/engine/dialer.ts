@@ -86,9 +86,11 @@ export class Dialer {
       this.log.info({ count: swept }, 'lease takeover: settled calls whose lease expired as interrupted');
       this.events.leaseTakeover?.(swept, interruptedOutcome.callStatus);
     }
-    await startDueTasks(this.db, this.clock.now());
+    for (const taskId of await startDueTasks(this.db, this.clock.now()))
+      this.log.info({ taskId }, 'task started');
     await this.leaseAndDial();
-    await finishDrainedTasks(this.db, this.clock.now());
+    for (const taskId of await finishDrainedTasks(this.db, this.clock.now()))
+      this.log.info({ taskId }, 'task finished');
     this.ticks++;
   }
 

@@ -79,7 +79,7 @@ export class Engine {
       this.giveUp.signal,
       deps.events,
     );
-    this.recall = new RecallScheduler(db, clock);
+    this.recall = new RecallScheduler(db, clock, log);
     // Outbox rows are leased like calls: a sender that dies leaves them due again after the lease.
     const lease = Math.max(options.leaseRealMs, 1_000);
     this.push = new PushWorker(db, clock, log, { leaseRealMs: lease, ...options.push });

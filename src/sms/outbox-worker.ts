@@ -112,6 +112,10 @@ export class SmsOutboxWorker {
       giveUp,
     });
     if (giveUp && changed.length > 0) {
+      this.log.warn(
+        { smsId: row.id, callId: row.call_id, attempts: row.attempts, error: message },
+        'SMS given up',
+      );
       await this.db.query("UPDATE calls SET sms_status = 'failed' WHERE id = $1", [row.call_id]);
     }
   }

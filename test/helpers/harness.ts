@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { expect } from 'vitest';
 import { createRingcast, type Ringcast } from '../../src/app.ts';
 import { ScaledClock } from '../../src/clock.ts';
@@ -86,6 +86,8 @@ export interface TestServiceOptions {
   driver?: TelephonyDriver | ((clock: ScaledClock) => TelephonyDriver);
   media?: MediaService;
   sms?: SmsTransport;
+  /** The service's logger (default: silent). */
+  log?: Logger;
   leaseRealMs?: number;
   start?: boolean;
   /** Per-area overrides of the configuration tree, e.g. { engine: { shutdownGraceMs: 200 } }. */
@@ -123,7 +125,7 @@ export async function startService(options: TestServiceOptions = {}): Promise<Te
         ? options.driver(clock)
         : (options.driver ?? new SimDriver(clock, { seed: 'test', ...options.sim })),
     sms: options.sms ?? new LogTransport(silentLogger),
-    log: pino({ level: 'silent' }),
+    log: options.log ?? pino({ level: 'silent' }),
   });
   if (options.start !== false) ring.engine.start();
   return {
