@@ -5,6 +5,7 @@ import * as agents from './migrations/003_agents.ts';
 import * as stopAndLeases from './migrations/004_stop_and_leases.ts';
 import * as tenantSafety from './migrations/005_tenant_safety.ts';
 import * as consoleIndexes from './migrations/007_console.ts';
+import * as accountAdmin from './migrations/010_account_admin.ts';
 
 /** Ordered migrations; append only. */
 const migrations: ReadonlyArray<{ id: number; name: string; up: string }> = [
@@ -14,6 +15,7 @@ const migrations: ReadonlyArray<{ id: number; name: string; up: string }> = [
   { id: 4, name: 'stop_and_leases', ...stopAndLeases },
   { id: 5, name: 'tenant_safety', ...tenantSafety },
   { id: 7, name: 'console', ...consoleIndexes },
+  { id: 10, name: 'account_admin', ...accountAdmin },
 ];
 
 /** Applies pending migrations in one transaction, serialised across processes by an advisory lock. */
