@@ -141,8 +141,16 @@ program
       console.log(
         `${signal}: finishing calls in flight for up to ${config.engine.shutdownGraceMs} ms, then stopping (again to exit now)`,
       );
+      // Progress once a second while calls drain.
+      const progress = setInterval(
+        () => console.log(`${signal}: ${ring.engine.dialer.activeCalls} call(s) still in flight`),
+        1_000,
+      );
+      progress.unref();
       await adminServer?.close();
       await ring.close();
+      clearInterval(progress);
+      console.log(`${signal}: stopped`);
       process.exit(0);
     };
     process.on('SIGINT', () => void shutdown('SIGINT'));
