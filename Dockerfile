@@ -1,4 +1,4 @@
-# Ringcast: multi-stage build; the runtime image runs the compiled JavaScript (no tsx) as a non-root user.
+# Ringcast: multi-stage build; the runtime image runs the compiled JavaScript (no TypeScript loader) as a non-root user.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -31,7 +31,7 @@ describe('restart under the same NODE_ID after SIGKILL', () => {
     });
     const banner = await until(
       'first-start banner',
-      async () => /first start: .*— (\{.*\})/.exec(output),
+      async () => output.includes('Ringcast listening') && /first start: .*— (\{.*\})/.exec(output),
       60_000,
     );
     const hostZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
