@@ -7,18 +7,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import pino from 'pino';
-import { createRingcast } from './app.ts';
+import { createRingcast, mediaFromConfig } from './app.ts';
 import { loadConfig } from './config.ts';
 import { createAccount } from './db/queries/accounts.ts';
 import { flowOfOriginalTask, roundsProgress } from './db/queries/recall-flows.ts';
 import { compatSign } from './domain/sign.ts';
-import { mediaFromEnv } from './media/from-env.ts';
 
 export async function runDemo(options: { numbers: number; speed: number }): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ringcast-demo-'));
-  const config = { ...loadConfig({}), dataDir, clockSpeed: options.speed, pollMs: 50, logLevel: 'warn' };
+  const loaded = loadConfig();
+  const config = {
+    ...loaded,
+    // The demo always runs on the simulated carrier, with its own throw-away PGlite folder.
+    telephony: loadConfig({}).telephony,
+    sms: loadConfig({}).sms,
+    db: { ...loaded.db, databaseUrl: undefined, dataDir },
+    engine: { ...loaded.engine, clockSpeed: options.speed, pollMs: 50 },
+    server: { ...loaded.server, logLevel: 'warn' as const },
+  };
   const ring = await createRingcast(config, {
-    media: mediaFromEnv(process.env),
+    media: mediaFromConfig(config),
     log: pino({ level: 'warn' }),
   });
   ring.engine.start();

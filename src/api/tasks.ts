@@ -224,7 +224,9 @@ export function registerTaskRoutes(app: ApiApp, ctx: ApiContext): void {
     async (request) => {
       const body = request.body;
       const callees = readCallees(body);
-      return ok(await createTask(ctx, request.account, { body, callees }));
+      const taskId = await createTask(ctx, request.account, { body, callees });
+      request.log.info({ taskId, accountId: request.account.id, callees: callees.length }, 'task created');
+      return ok(taskId);
     },
   );
 
@@ -292,6 +294,7 @@ export function registerTaskRoutes(app: ApiApp, ctx: ApiContext): void {
         callees: (tx, newTaskId) =>
           copyCallees(tx, { toTaskId: newTaskId, fromTaskId: source.id, onlyUnanswered: onlyFailed }),
       });
+      request.log.info({ taskId, accountId: request.account.id, resentFrom: body.keyId }, 'task created');
       return ok(taskId);
     },
   );
@@ -397,6 +400,8 @@ export function registerTaskRoutes(app: ApiApp, ctx: ApiContext): void {
           );
         }
       });
+      const event = name === 'cancel' ? 'task cancelled' : name === 'pause' ? 'task paused' : 'task resumed';
+      for (const taskId of ids) request.log.info({ taskId, accountId: account.id }, event);
       return ok(null);
     });
   };

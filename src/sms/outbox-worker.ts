@@ -106,6 +106,10 @@ export class SmsOutboxWorker {
       giveUp,
     });
     if (giveUp && changed.length > 0) {
+      this.log.warn(
+        { smsId: row.id, callId: row.call_id, attempts: row.attempts, error: message },
+        'SMS given up',
+      );
       await markCallSmsFailed(this.db, row.call_id);
     }
   }

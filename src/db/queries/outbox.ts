@@ -114,3 +114,21 @@ export async function markOutboxFailed(
   );
   return rows.map((row) => row.id);
 }
+
+/**
+ * Depth of an outbox (rows not yet delivered or given up) and the age of its oldest due row, in clock
+ * ms (metrics: a growing age means the sender is stuck or the target is down).
+ */
+export async function outboxBacklog(
+  db: Queryable,
+  table: OutboxTable,
+  now: number,
+): Promise<{ depth: number; oldestDueMs: number }> {
+  const [row] = await db.query<{ depth: string; oldest: Date | null }>(
+    `SELECT count(*) AS depth, min(next_at) FILTER (WHERE next_at <= $1) AS oldest
+     FROM ${table} WHERE state = 'queued'`,
+    [new Date(now)],
+  );
+  const oldest = row?.oldest ? new Date(row.oldest).getTime() : null;
+  return { depth: Number(row?.depth ?? 0), oldestDueMs: oldest === null ? 0 : Math.max(0, now - oldest) };
+}

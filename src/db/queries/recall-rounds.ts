@@ -26,8 +26,12 @@ export async function endedFlowTasks(db: Queryable): Promise<number[]> {
  * Takes one ended task into account, once: its node completes and the next round becomes due
  * `recallInterval` minutes after the task ended; after the last round the flow completes.
  */
-export async function closeRound(db: Db, taskId: number, now: number): Promise<void> {
-  await db.transaction(async (tx) => {
+export async function closeRound(
+  db: Db,
+  taskId: number,
+  now: number,
+): Promise<{ flowId: number; round: number; nextDueAt: number | null } | null> {
+  return db.transaction(async (tx) => {
     const [task] = await tx.query<{
       id: number;
       flow_id: number;
@@ -39,11 +43,11 @@ export async function closeRound(db: Db, taskId: number, now: number): Promise<v
       'UPDATE tasks SET flow_closed = true WHERE id = $1 AND NOT flow_closed RETURNING id, flow_id, round, status, started_at, finished_at',
       [taskId],
     );
-    if (!task) return;
+    if (!task) return null;
     const [flow] = await tx.query<FlowRow>('SELECT * FROM recall_flows WHERE id = $1 FOR UPDATE', [
       task.flow_id,
     ]);
-    if (!flow) return;
+    if (!flow) return null;
     const at = new Date(now);
     if (task.round === 0 && task.status === TaskStatus.cancelled && task.started_at === null) {
       // The original task was cancelled before it ever called: the flow never begins.
@@ -55,7 +59,7 @@ export async function closeRound(db: Db, taskId: number, now: number): Promise<v
         `UPDATE recall_nodes SET status = $2, updated_at = $3 WHERE flow_id = $1 AND status = ${FlowStatus.pending}`,
         [flow.id, FlowStatus.cancelled, at],
       );
-      return;
+      return { flowId: flow.id, round: task.round, nextDueAt: null };
     }
     if (task.round > 0) {
       await tx.query(
@@ -64,8 +68,10 @@ export async function closeRound(db: Db, taskId: number, now: number): Promise<v
       );
       await countFinishedRounds(tx, flow.id, now);
     }
+    let nextDueAt: number | null = null;
     if (flow.status === FlowStatus.inProgress) {
       const endedAt = (task.finished_at ?? at).getTime();
+      if (task.round < flow.recall_num) nextDueAt = roundDueAt(endedAt, flow.recall_interval);
       await tx.query(
         'UPDATE recall_nodes SET due_at = $3, updated_at = $4 WHERE flow_id = $1 AND round = $2 AND status = $5',
         [
@@ -78,6 +84,7 @@ export async function closeRound(db: Db, taskId: number, now: number): Promise<v
       );
     }
     await completeFlowIfSettled(tx, flow.id, now);
+    return { flowId: flow.id, round: task.round, nextDueAt };
   });
 }
 
@@ -100,22 +107,31 @@ export interface RoundStartChecks {
  * keeping their text1..text10, into a new child task. A round with no callees completes at once, with
  * every later round. Guarded by the node's pending status under a row lock, so it runs once.
  */
+/** What starting a round did: a task with its callees, none (nothing left to call), or a refusal. */
+export interface RoundStart {
+  flowId: number;
+  round: number;
+  taskId: number | null;
+  callees: number;
+  problem?: string;
+}
+
 export async function startRound(
   db: Db,
   nodeId: number,
   now: number,
   checks: RoundStartChecks,
-): Promise<void> {
-  await db.transaction(async (tx) => {
+): Promise<RoundStart | null> {
+  return db.transaction(async (tx): Promise<RoundStart | null> => {
     const [node] = await tx.query<NodeRow>(
       `SELECT * FROM recall_nodes WHERE id = $1 AND status = ${FlowStatus.pending} FOR UPDATE SKIP LOCKED`,
       [nodeId],
     );
-    if (!node) return;
+    if (!node) return null;
     const [flow] = await tx.query<FlowRow>('SELECT * FROM recall_flows WHERE id = $1 FOR UPDATE', [
       node.flow_id,
     ]);
-    if (!flow || flow.status !== FlowStatus.inProgress) return;
+    if (!flow || flow.status !== FlowStatus.inProgress) return null;
     const at = new Date(now);
     const [original] = await tx.query<{
       id: number;
@@ -151,7 +167,7 @@ export async function startRound(
         `round ${node.round}: ${problem}`,
         at,
       ]);
-      return;
+      return { flowId: flow.id, round: node.round, taskId: null, callees: 0, problem };
     }
 
     const taskId = await insertTask(tx, {
@@ -186,7 +202,7 @@ export async function startRound(
         at,
       ]);
       await countFinishedRounds(tx, flow.id, now);
-      return;
+      return { flowId: flow.id, round: node.round, taskId: null, callees: 0 };
     }
     await tx.query('UPDATE recall_nodes SET status = $2, task_id = $3, updated_at = $4 WHERE id = $1', [
       node.id,
@@ -194,6 +210,7 @@ export async function startRound(
       taskId,
       at,
     ]);
+    return { flowId: flow.id, round: node.round, taskId, callees: n };
   });
 }
 

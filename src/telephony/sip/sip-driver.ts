@@ -5,7 +5,7 @@
  * user-agent-core.ts (routing, server retransmissions) → call-leg.ts (dialog usage, offer/answer, media).
  * Call control runs on real time: SIP timers and RTP pacing are wall-clock by nature.
  */
-import type { CallLeg, OriginateRequest, TelephonyDriver } from '../driver.ts';
+import type { CallLeg, DriverTelemetry, OriginateRequest, TelephonyDriver } from '../driver.ts';
 import { type LegConfig, SipCallLeg } from './call-leg.ts';
 import { parseHostPort } from './message.ts';
 import { FrameClock } from './rtp/frame-clock.ts';
@@ -45,6 +45,11 @@ export class SipDriver implements TelephonyDriver {
   /** One 20 ms tick shared by every stream of this driver. */
   readonly frameClock = new FrameClock();
   private readonly cache = new EncodingCache();
+  private opened: UserAgentCore | undefined;
+  /** RTP packets lost on legs that have ended (live legs are added at read time). */
+  private lostOnEndedLegs = 0;
+  /** Called with a SIP handler error (the composition root logs it). */
+  onError: ((error: unknown) => void) | undefined;
 
   constructor(config: SipDriverConfig) {
     const localHost = config.localHost ?? '127.0.0.1';
@@ -72,9 +77,12 @@ export class SipDriver implements TelephonyDriver {
     this.ports = new PortAllocator(min, max);
     const timers = { ...DEFAULT_TIMERS, ...config.timers };
     const open = config.transport === 'tcp' ? TcpTransport.open : UdpTransport.open;
-    this.core = open({ localHost, localPort: config.localSipPort ?? 0 }).then(
-      (t) => new UserAgentCore(t, timers),
-    );
+    this.core = open({ localHost, localPort: config.localSipPort ?? 0 }).then((t) => {
+      const core = new UserAgentCore(t, timers);
+      core.onHandlerError = (error) => this.onError?.(error);
+      this.opened = core;
+      return core;
+    });
     // Legs report an open failure as 'unavailable'; this keeps it from surfacing as unhandled.
     this.core.catch(() => {});
   }
@@ -97,7 +105,9 @@ export class SipDriver implements TelephonyDriver {
         ports: this.ports,
         clock: this.frameClock,
         cache: this.cache,
-        onEnd: (l) => this.legs.delete(l),
+        onEnd: (l) => {
+          if (this.legs.delete(l)) this.lostOnEndedLegs += l.rtpStats?.packetsLost ?? 0;
+        },
       },
       request,
     );
@@ -114,8 +124,22 @@ export class SipDriver implements TelephonyDriver {
     return { legs: this.legs.size, ...(await this.core).stats() };
   }
 
+  telemetry(): DriverTelemetry {
+    let live = 0;
+    for (const leg of this.legs) live += leg.rtpStats?.packetsLost ?? 0;
+    return {
+      up: this.opened !== undefined && !this.closing,
+      responsesByCode: this.opened?.responsesByCode ?? new Map(),
+      rtpLost: this.lostOnEndedLegs + live,
+      rtpLate: this.frameClock.lateTicks + this.frameClock.droppedTicks,
+    };
+  }
+
+  private closing = false;
+
   /** Hangs up every leg (BYE/CANCEL) and closes the socket. */
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.race([
       Promise.allSettled([...this.legs].map((l) => l.hangup())),
       new Promise((r) => setTimeout(r, 2_000).unref()),
@@ -123,39 +147,4 @@ export class SipDriver implements TelephonyDriver {
     const core = await this.core.catch(() => undefined);
     await core?.close();
   }
-}
-
-/**
- * Builds the config from environment variables, for the composition root:
- * RINGCAST_SIP_TRUNK (host:port, required), RINGCAST_SIP_TRANSPORT (udp|tcp), RINGCAST_SIP_USERNAME,
- * RINGCAST_SIP_PASSWORD, RINGCAST_SIP_OUTBOUND_PROXY, RINGCAST_SIP_LOCAL_HOST, RINGCAST_SIP_LOCAL_PORT,
- * RINGCAST_SIP_RTP_PORTS (min-max), RINGCAST_SIP_CODECS (e.g. PCMA,PCMU).
- */
-export function sipConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SipDriverConfig {
-  const trunk = parseHostPort(env.RINGCAST_SIP_TRUNK ?? '');
-  if (!trunk) throw new Error('RINGCAST_SIP_TRUNK must be host:port');
-  const transport = (env.RINGCAST_SIP_TRANSPORT ?? 'udp').toLowerCase();
-  if (transport !== 'udp' && transport !== 'tcp')
-    throw new Error('RINGCAST_SIP_TRANSPORT must be udp or tcp');
-  let rtpPortRange: [number, number] | undefined;
-  if (env.RINGCAST_SIP_RTP_PORTS) {
-    const m = /^(\d+)-(\d+)$/.exec(env.RINGCAST_SIP_RTP_PORTS);
-    if (!m) throw new Error('RINGCAST_SIP_RTP_PORTS must be min-max');
-    rtpPortRange = [Number(m[1]), Number(m[2])];
-  }
-  const codecs = env.RINGCAST_SIP_CODECS?.split(',').map((c) => c.trim().toUpperCase());
-  if (codecs?.some((c) => c !== 'PCMU' && c !== 'PCMA'))
-    throw new Error('RINGCAST_SIP_CODECS: PCMU and/or PCMA');
-  return {
-    trunkHost: trunk.host,
-    trunkPort: trunk.port ?? 5060,
-    transport,
-    username: env.RINGCAST_SIP_USERNAME || undefined,
-    password: env.RINGCAST_SIP_PASSWORD || undefined,
-    outboundProxy: env.RINGCAST_SIP_OUTBOUND_PROXY || undefined,
-    localHost: env.RINGCAST_SIP_LOCAL_HOST || undefined,
-    localSipPort: env.RINGCAST_SIP_LOCAL_PORT ? Number(env.RINGCAST_SIP_LOCAL_PORT) : undefined,
-    rtpPortRange,
-    codecs: codecs as G711Codec[] | undefined,
-  };
 }

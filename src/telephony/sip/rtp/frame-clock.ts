@@ -15,6 +15,9 @@ export class FrameClock {
   private tick = 0;
   /** Largest observed lateness of a tick, ms (for benchmarks). */
   maxLateMs = 0;
+  /** Ticks that ran more than one frame late, and ticks dropped after a stall (metrics: RTP sent late). */
+  lateTicks = 0;
+  droppedTicks = 0;
 
   add(listener: FrameListener): void {
     this.listeners.add(listener);
@@ -43,10 +46,13 @@ export class FrameClock {
     let due = Math.floor((now - this.start) / FRAME_MS);
     if (due - this.tick > MAX_CATCH_UP) {
       // A stall longer than the catch-up budget: drop the backlog rather than burst it onto the network.
+      this.droppedTicks += due - MAX_CATCH_UP - this.tick;
       this.tick = due - MAX_CATCH_UP;
     }
     due = Math.max(due, this.tick + 1);
-    this.maxLateMs = Math.max(this.maxLateMs, now - (this.start + (this.tick + 1) * FRAME_MS));
+    const lateMs = now - (this.start + (this.tick + 1) * FRAME_MS);
+    this.maxLateMs = Math.max(this.maxLateMs, lateMs);
+    if (lateMs > FRAME_MS) this.lateTicks += due - this.tick;
     while (this.tick < due) {
       this.tick++;
       for (const l of [...this.listeners]) {
