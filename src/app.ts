@@ -50,7 +50,7 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
   const driver =
     parts.driver ??
     (config.telephony === 'sip'
-      ? new SipDriver(sipConfigFromEnv(process.env))
+      ? new SipDriver({ ...sipConfigFromEnv(process.env), log: log.child({ component: 'sip-trunk' }) })
       : new SimDriver(clock, {
           seed: config.simSeed,
           rates: { ...defaultSimOptions.rates, ...config.simRates },

@@ -154,7 +154,7 @@ describe('SipDriver call control (scripted UAS)', () => {
     const hung = leg.hangup();
     uas.reply(await uas.next('BYE'), 200);
     await hung;
-    expect(await cause).toEqual({ sipCode: 200, reason: 'normal', by: 'us' });
+    expect(await cause).toEqual({ sipCode: 200, reason: 'normal', by: 'system' });
   });
 
   it('emits hangup exactly once when our BYE and the callee BYE cross', async () => {
@@ -198,7 +198,7 @@ describe('SipDriver call control (scripted UAS)', () => {
     const hung = leg.hangup();
     uas.reply(await uas.next('BYE'), 200);
     await hung;
-    expect(await cause).toEqual({ sipCode: 200, reason: 'normal', by: 'us' });
+    expect(await cause).toEqual({ sipCode: 200, reason: 'normal', by: 'system' });
     expect(driver.activeLegs).toBe(0);
   });
 

@@ -33,6 +33,7 @@ import {
   parseSdp,
 } from './sdp.ts';
 import type { Remote } from './transport.ts';
+import { parseRetryAfter, type TrunkHealth } from './trunk-health.ts';
 import { ALLOW, type DialogHandler, randomToken, type UserAgentCore } from './user-agent-core.ts';
 
 export interface LegConfig {
@@ -52,6 +53,8 @@ export interface LegContext {
   ports: PortAllocator;
   clock: FrameClock;
   cache: EncodingCache;
+  /** New calls to the trunk wait here while it is paused (Retry-After) or down; results are reported to it. */
+  trunk: TrunkHealth;
   onEnd(leg: SipCallLeg): void;
 }
 
@@ -72,6 +75,19 @@ export function causeForStatus(status: number): HangupCause {
               ? 'unavailable'
               : 'failed';
   return { sipCode: status, reason };
+}
+
+/**
+ * Who is behind a BYE from the far end. RFC 3326 `Reason: Q.850;cause=N`: 16 (normal clearing) and 31
+ * (normal, unspecified) are the callee hanging up, as is a BYE with no Q.850 reason; any other cause
+ * (e.g. 38 network out of order, 41 temporary failure, 102 timer recovery) is the network ending the call.
+ */
+export function byeSender(bye: SipRequest): 'callee' | 'carrier' {
+  for (const value of bye.headers.getAll('reason').flatMap((v) => v.split(','))) {
+    const m = /^\s*Q\.850\s*;(?:.*;)?\s*cause\s*=\s*(\d+)/i.exec(value);
+    if (m) return m[1] === '16' || m[1] === '31' ? 'callee' : 'carrier';
+  }
+  return 'callee';
 }
 
 const RING_TIMEOUT: HangupCause = { sipCode: 487, reason: 'no-answer' };
@@ -104,6 +120,10 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   private readonly ended: Promise<void>;
   private resolveEnded!: () => void;
   private byeDone: Promise<void> = Promise.resolve();
+  /** Aborts the wait for the trunk when the leg ends before its INVITE left. */
+  private readonly trunkWait = new AbortController();
+  /** The INVITE goes to the trunk (not to a registered agent's Contact): its outcome is reported. */
+  private viaTrunk = false;
 
   constructor(
     private readonly ctx: LegContext,
@@ -171,6 +191,10 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     this.rtp.on('dtmf', (d) => {
       if (this.state === 'confirmed') this.emit('dtmf', d);
     });
+    this.viaTrunk = this.agentTarget() === undefined;
+    // Retry-After / trunk down: the call waits (its attempt is committed) until the trunk takes calls again.
+    if (this.viaTrunk && !(await this.ctx.trunk.admit(this.trunkWait.signal))) return;
+    if (this.state !== 'idle') return;
     core.registerDialog(this.sipCallId, this.localTag, this.dialogHandler);
     this.state = 'calling';
     this.after(this.request.ringTimeoutMs, () => {
@@ -179,13 +203,21 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     this.sendInvite();
   }
 
+  /** A registered agent is called at its Contact (OriginateRequest.uri); everyone else via the trunk. */
+  private agentTarget(): string | undefined {
+    return this.request.uri && /^sips?:[^\s<>"]+$/i.test(this.request.uri) ? this.request.uri : undefined;
+  }
+
+  /** Tells the trunk's health how an INVITE to the trunk ended (final response, Timer B, transport error). */
+  private reportTrunk(result: Parameters<TrunkHealth['report']>[0]): void {
+    if (this.viaTrunk) this.ctx.trunk.report(result);
+  }
+
   private sendInvite(auth?: { header: string; value: string }): void {
     const core = this.core!;
     const c = this.cfg;
     const tp = c.transport === 'tcp' ? ';transport=tcp' : '';
-    // A registered agent is called at its Contact (OriginateRequest.uri); everyone else via the trunk.
-    const target =
-      this.request.uri && /^sips?:[^\s<>"]+$/i.test(this.request.uri) ? this.request.uri : undefined;
+    const target = this.agentTarget();
     const uri = target ?? `sip:${this.request.to}@${c.trunkHost}:${c.trunkPort}${tp}`;
     const via = core.newVia();
     const fromUser = /^[0-9A-Za-z+._-]{1,64}$/.test(this.request.from) ? this.request.from : 'anonymous';
@@ -211,10 +243,13 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
       onResponse: (res) => this.onInviteResponse(invite, res),
       onTimeout: () => {
         if (this.invite !== invite) return;
+        if (!this.cancelCause) this.reportTrunk({ kind: 'timeout' });
         this.finish(this.cancelCause ?? { sipCode: 408, reason: 'unavailable' });
       },
       onTransportError: () => {
-        if (this.invite === invite) this.finish({ sipCode: 503, reason: 'unavailable' });
+        if (this.invite !== invite) return;
+        this.reportTrunk({ kind: 'transport-error' });
+        this.finish({ sipCode: 503, reason: 'unavailable' });
       },
     });
   }
@@ -234,6 +269,13 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   private onInviteResponse(invite: SipRequest, res: SipResponse): void {
     if (invite !== this.invite) return;
     const s = res.status;
+    if (s >= 300 || (s >= 200 && !this.ack)) {
+      this.reportTrunk({
+        kind: 'response',
+        status: s,
+        retryAfterS: parseRetryAfter(res.headers.get('retry-after')),
+      });
+    }
     if (s < 200) {
       if (this.state === 'terminated') return;
       // Any provisional response, 100 included, allows a CANCEL (§9.1); only 180/183 mean the phone rings.
@@ -433,7 +475,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     switch (req.method) {
       case 'BYE':
         core.respond(req, remote, makeResponse(req, 200));
-        this.finish({ sipCode: 200, reason: 'normal', by: 'callee' });
+        this.finish({ sipCode: 200, reason: 'normal', by: byeSender(req) });
         return;
       case 'INVITE':
       case 'UPDATE': {
@@ -501,7 +543,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
         break;
       case 'confirmed':
         this.sendBye();
-        this.finish({ sipCode: 200, reason: 'normal', by: 'us' });
+        this.finish({ sipCode: 200, reason: 'normal', by: 'system' });
         break;
       default:
         break;
@@ -530,6 +572,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     if (this.finished) return;
     this.finished = cause;
     this.state = 'terminated';
+    this.trunkWait.abort();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     // An INVITE transaction still waiting (cancel given up after 64·T1) would otherwise never be released;

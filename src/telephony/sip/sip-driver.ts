@@ -14,7 +14,15 @@ import { PortAllocator } from './rtp/session.ts';
 import type { G711Codec } from './sdp.ts';
 import { DEFAULT_TIMERS, type SipTimers } from './timers.ts';
 import { TcpTransport, UdpTransport } from './transport.ts';
-import { UserAgentCore } from './user-agent-core.ts';
+import {
+  DEFAULT_TRUNK_HEALTH,
+  type TrunkClock,
+  TrunkHealth,
+  type TrunkHealthOptions,
+  type TrunkLog,
+  type TrunkStats,
+} from './trunk-health.ts';
+import { randomToken, UserAgentCore } from './user-agent-core.ts';
 
 export interface SipDriverConfig {
   trunkHost: string;
@@ -34,6 +42,12 @@ export interface SipDriverConfig {
   codecs?: G711Codec[];
   /** RFC 3261 timer base values; only tests should change them. */
   timers?: Partial<SipTimers>;
+  /** Trunk back-off (Retry-After, down after N failures, OPTIONS probes); see trunk-health.ts. */
+  trunkHealth?: Partial<TrunkHealthOptions>;
+  /** Clock of the trunk back-off; the wall clock unless a test injects one. */
+  trunkClock?: TrunkClock;
+  /** Where trunk pauses, downs and recoveries are logged (pino-compatible). */
+  log?: TrunkLog;
 }
 
 export class SipDriver implements TelephonyDriver {
@@ -45,6 +59,8 @@ export class SipDriver implements TelephonyDriver {
   /** One 20 ms tick shared by every stream of this driver. */
   readonly frameClock = new FrameClock();
   private readonly cache = new EncodingCache();
+  /** When new calls may go to the trunk (Retry-After pauses, down/probing). */
+  readonly trunk: TrunkHealth;
 
   constructor(config: SipDriverConfig) {
     const localHost = config.localHost ?? '127.0.0.1';
@@ -77,6 +93,44 @@ export class SipDriver implements TelephonyDriver {
     );
     // Legs report an open failure as 'unavailable'; this keeps it from surfacing as unhandled.
     this.core.catch(() => {});
+    this.trunk = new TrunkHealth(
+      { ...DEFAULT_TRUNK_HEALTH, ...config.trunkHealth },
+      () => this.probeTrunk(),
+      config.log,
+      config.trunkClock,
+    );
+  }
+
+  /** One OPTIONS to the trunk (RFC 3261 §11); resolves with its final status, 408 without one. */
+  private async probeTrunk(): Promise<number> {
+    const core = await this.core;
+    const c = this.legConfig;
+    const via = core.newVia();
+    const h = core.baseHeaders(
+      via.value,
+      `<sip:ringcast@${c.localHost}>;tag=${randomToken(6)}`,
+      `<sip:${c.trunkHost}:${c.trunkPort}>`,
+      `${randomToken(10)}@${c.localHost}`,
+      '1 OPTIONS',
+    );
+    if (c.outboundProxy) h.append('route', `<sip:${c.outboundProxy.host}:${c.outboundProxy.port};lr>`);
+    h.append('accept', 'application/sdp');
+    const uri = `sip:${c.trunkHost}:${c.trunkPort}${c.transport === 'tcp' ? ';transport=tcp' : ''}`;
+    const options = { kind: 'request' as const, method: 'OPTIONS', uri, headers: h, body: Buffer.alloc(0) };
+    const to = c.outboundProxy ?? { host: c.trunkHost, port: c.trunkPort };
+    return new Promise((resolve) => {
+      core.sendRequest(
+        options,
+        { ...to },
+        {
+          onResponse: (r) => {
+            if (r.status >= 200) resolve(r.status);
+          },
+          onTimeout: () => resolve(408),
+          onTransportError: () => resolve(503),
+        },
+      );
+    });
   }
 
   /** Resolves once the SIP socket is bound; returns the local SIP port (useful with localSipPort 0). */
@@ -97,6 +151,7 @@ export class SipDriver implements TelephonyDriver {
         ports: this.ports,
         clock: this.frameClock,
         cache: this.cache,
+        trunk: this.trunk,
         onEnd: (l) => this.legs.delete(l),
       },
       request,
@@ -109,13 +164,23 @@ export class SipDriver implements TelephonyDriver {
     return this.legs.size;
   }
 
-  /** Live protocol state (transactions, dialogs, cached responses) plus legs, for metrics and leak checks. */
-  async stats(): Promise<{ legs: number; transactions: number; dialogs: number; cachedResponses: number }> {
-    return { legs: this.legs.size, ...(await this.core).stats() };
+  /**
+   * Live protocol state (transactions, dialogs, cached responses) plus legs, for metrics and leak checks,
+   * and the trunk's health (open/paused/down, consecutive failures, pauses, downs, probes, waiting calls).
+   */
+  async stats(): Promise<{
+    legs: number;
+    transactions: number;
+    dialogs: number;
+    cachedResponses: number;
+    trunk: TrunkStats;
+  }> {
+    return { legs: this.legs.size, ...(await this.core).stats(), trunk: this.trunk.stats() };
   }
 
   /** Hangs up every leg (BYE/CANCEL) and closes the socket. */
   async close(): Promise<void> {
+    this.trunk.close();
     await Promise.race([
       Promise.allSettled([...this.legs].map((l) => l.hangup())),
       new Promise((r) => setTimeout(r, 2_000).unref()),
@@ -129,7 +194,9 @@ export class SipDriver implements TelephonyDriver {
  * Builds the config from environment variables, for the composition root:
  * RINGCAST_SIP_TRUNK (host:port, required), RINGCAST_SIP_TRANSPORT (udp|tcp), RINGCAST_SIP_USERNAME,
  * RINGCAST_SIP_PASSWORD, RINGCAST_SIP_OUTBOUND_PROXY, RINGCAST_SIP_LOCAL_HOST, RINGCAST_SIP_LOCAL_PORT,
- * RINGCAST_SIP_RTP_PORTS (min-max), RINGCAST_SIP_CODECS (e.g. PCMA,PCMU).
+ * RINGCAST_SIP_RTP_PORTS (min-max), RINGCAST_SIP_CODECS (e.g. PCMA,PCMU), RINGCAST_SIP_TRUNK_DOWN_AFTER
+ * (failures in a row, default 5), RINGCAST_SIP_TRUNK_PROBE_S (OPTIONS interval while down, default 10),
+ * RINGCAST_SIP_MAX_RETRY_AFTER_S (longest honoured Retry-After, default 300).
  */
 export function sipConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SipDriverConfig {
   const trunk = parseHostPort(env.RINGCAST_SIP_TRUNK ?? '');
@@ -143,6 +210,17 @@ export function sipConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SipDrive
     if (!m) throw new Error('RINGCAST_SIP_RTP_PORTS must be min-max');
     rtpPortRange = [Number(m[1]), Number(m[2])];
   }
+  const whole = (name: string, min: number, max: number): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new Error(`${name} must be an integer ${min}-${max}`);
+    return n;
+  };
+  const downAfter = whole('RINGCAST_SIP_TRUNK_DOWN_AFTER', 1, 1000);
+  const probeS = whole('RINGCAST_SIP_TRUNK_PROBE_S', 1, 3600);
+  const maxRetryAfterS = whole('RINGCAST_SIP_MAX_RETRY_AFTER_S', 0, 86_400);
   const codecs = env.RINGCAST_SIP_CODECS?.split(',').map((c) => c.trim().toUpperCase());
   if (codecs?.some((c) => c !== 'PCMU' && c !== 'PCMA'))
     throw new Error('RINGCAST_SIP_CODECS: PCMU and/or PCMA');
@@ -157,5 +235,10 @@ export function sipConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SipDrive
     localSipPort: env.RINGCAST_SIP_LOCAL_PORT ? Number(env.RINGCAST_SIP_LOCAL_PORT) : undefined,
     rtpPortRange,
     codecs: codecs as G711Codec[] | undefined,
+    trunkHealth: {
+      ...(downAfter !== undefined ? { failuresToDown: downAfter } : {}),
+      ...(probeS !== undefined ? { probeIntervalMs: probeS * 1000 } : {}),
+      ...(maxRetryAfterS !== undefined ? { maxPauseMs: maxRetryAfterS * 1000 } : {}),
+    },
   };
 }
