@@ -197,6 +197,19 @@ describe.skipIf(!hasTool('sipp'))('SipDriver against SIPp', () => {
     expect((await sipp.done).code).toBe(0);
   });
 
+  it('RFC 3262: offers Supported: 100rel, and a 180 with Require: 100rel is PRACKed once (RAck: 1 <INVITE CSeq> INVITE) before the call is answered', async () => {
+    const { sipp, driver } = await setup('uas-180-require-100rel-expect-prack-then-200-expect-bye');
+    const leg = call(driver);
+    const o = observe(leg);
+    await new Promise<void>((resolve) => leg.once('answered', resolve));
+    expect(o.events).toEqual(['ringing', 'answered']);
+    await leg.hangup();
+    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'system' });
+    // The scenario checks the Supported header and the RAck value; it exits 0 only if every step matched.
+    const exit = await sipp.done;
+    expect(exit.code, exit.output.slice(-2_000)).toBe(0);
+  });
+
   it('the UAS really verifies the digest: a wrong password gets 403 → rejected', async () => {
     const { sipp, driver } = await setup('uas-401-challenge-then-200', {
       username: 'alice',

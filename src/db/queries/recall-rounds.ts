@@ -1,4 +1,6 @@
 /** The recall scheduler's statements (spec §6): closing a round when its task ends, starting due rounds. */
+
+import { NEVER_RECALL_REASONS } from '../../domain/outcome.ts';
 import { effectiveRoundSettings, FlowStatus, RecallType, roundDueAt } from '../../domain/recall-flow.ts';
 import type { TaskSettings } from '../../domain/task-settings.ts';
 import { TaskStatus } from '../../domain/task-status.ts';
@@ -6,6 +8,12 @@ import type { Db, Queryable } from '../db.ts';
 import { calleeTextList } from './callee-info.ts';
 import { completeFlowIfSettled, type FlowRow, type NodeRow } from './recall-flows.ts';
 import { insertTask } from './tasks.ts';
+
+/** Dead numbers (a vacant-code or intercept SIT) are left out of every later round: constants, as SQL literals. */
+const neverRecallSql = NEVER_RECALL_REASONS.map((r) => {
+  if (!/^[a-z-]+$/.test(r)) throw new Error(`unsafe reason ${r}`);
+  return `'${r}'`;
+}).join(', ');
 
 /** Tasks of flows that ended (finished or cancelled) with no call still in flight, not yet taken into account. */
 export async function endedFlowTasks(db: Queryable): Promise<number[]> {
@@ -169,6 +177,7 @@ export async function startRound(
                INSERT INTO calls (task_id, account_id, seq, callee, ${calleeTextList})
                SELECT $1, account_id, seq, callee, ${calleeTextList} FROM calls
                WHERE task_id = $2 AND ($3 = ${RecallType.all} OR call_status IS DISTINCT FROM 50)
+                 AND (termination_reason IS NULL OR termination_reason NOT IN (${neverRecallSql}))
                ORDER BY seq RETURNING 1)
              SELECT count(*)::int AS n FROM copied`,
             [taskId, previousTaskId, flow.recall_type],

@@ -23,6 +23,7 @@ import {
 import type { FrameClock } from './rtp/frame-clock.ts';
 import type { EncodingCache } from './rtp/g711.ts';
 import { type PortAllocator, RtpSession, type RtpStats } from './rtp/session.ts';
+import type { SitClass } from './rtp/sit-detector.ts';
 import {
   answerDirection,
   buildSdp,
@@ -90,6 +91,17 @@ export function byeSender(bye: SipRequest): 'callee' | 'carrier' {
   return 'callee';
 }
 
+/** How long received audio is checked for a SIT: from early media on, and this long after an answer. */
+const SIT_LISTEN_MS = 10_000;
+
+/** terminationCode for each SIT class: the SIP status a network would send for the same condition. */
+const SIT_CODES: Readonly<Record<SitClass, number>> = {
+  vacant: 404,
+  intercept: 410,
+  reorder: 500,
+  'no-circuit': 503,
+};
+
 const RING_TIMEOUT: HangupCause = { sipCode: 487, reason: 'no-answer' };
 const CANCELLED: HangupCause = { sipCode: 487, reason: 'cancelled' };
 const MAX_AUTH_ATTEMPTS = 2;
@@ -106,6 +118,9 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   private routeSet: string[] = [];
   private localSeq = 0;
   private remoteSeq: number | undefined;
+  /** Highest RSeq of a reliable provisional response we PRACKed (RFC 3262). */
+  private lastRseq: number | undefined;
+  private earlyMedia = false;
   private invite: SipRequest | undefined;
   private inviteTx: { readonly current: string; terminate(): void } | undefined;
   private ack: SipRequest | undefined;
@@ -191,6 +206,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     this.rtp.on('dtmf', (d) => {
       if (this.state === 'confirmed') this.emit('dtmf', d);
     });
+    this.rtp.on('sit', (cls) => this.onSit(cls));
     this.viaTrunk = this.agentTarget() === undefined;
     // Retry-After / trunk down: the call waits (its attempt is committed) until the trunk takes calls again.
     if (this.viaTrunk && !(await this.ctx.trunk.admit(this.trunkWait.signal))) return;
@@ -231,6 +247,8 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     if (c.outboundProxy) h.append('route', `<sip:${c.outboundProxy.host}:${c.outboundProxy.port};lr>`);
     h.append('contact', core.contact());
     h.append('allow', ALLOW);
+    // RFC 3262 §4: we can acknowledge reliable provisional responses (PRACK).
+    h.append('supported', '100rel');
     h.append('content-type', 'application/sdp');
     if (auth) h.append(auth.header, auth.value);
     const body = Buffer.from(this.localSdp(c.codecs));
@@ -278,8 +296,10 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     }
     if (s < 200) {
       if (this.state === 'terminated') return;
+      if (s > 100 && this.isReliable(res) && !this.acknowledgeReliable(res)) return;
       // Any provisional response, 100 included, allows a CANCEL (§9.1); only 180/183 mean the phone rings.
       this.state = 'proceeding';
+      if (s > 100 && res.body.length && !this.earlyMedia) this.startEarlyMedia(res);
       if ((s === 180 || s === 183) && !this.ringing) {
         this.ringing = true;
         this.emit('ringing');
@@ -300,7 +320,67 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     )
       return;
     // Our CANCEL (ring timeout or hangup) ends the INVITE with 487: the cause is ours, not the callee's.
-    this.finish(this.cancelCause && s === 487 ? this.cancelCause : causeForStatus(s));
+    // After a SIT, whatever final response follows, the tone is the better reason.
+    const sit = this.cancelCause?.reason.startsWith('sit-');
+    this.finish(this.cancelCause && (s === 487 || sit) ? this.cancelCause : causeForStatus(s));
+  }
+
+  /**
+   * Early media (RFC 3960 gateway model): a 18x with SDP answers our offer, so the RTP it announces is
+   * received (and reaches 'audio' listeners) before the answer; carriers' announcements and Special
+   * Information Tones arrive this way. Only the first SDP-carrying 18x sets it up; the 2xx may update it.
+   */
+  private startEarlyMedia(res: SipResponse): void {
+    const desc = parseSdp(res.body.toString('latin1'));
+    const media = desc && negotiate(desc, this.cfg.codecs, true);
+    if (!media || !this.rtp) return;
+    this.earlyMedia = true;
+    this.rtp.configure(media);
+    this.rtp.detectSit(SIT_LISTEN_MS);
+  }
+
+  /** A SIT on early or answered media: the number cannot be reached; end the call and say why. */
+  private onSit(cls: SitClass): void {
+    const cause: HangupCause = { sipCode: SIT_CODES[cls], reason: `sit-${cls}`, by: 'carrier' };
+    if (this.state === 'calling' || this.state === 'proceeding') this.requestCancel(cause);
+    else if (this.state === 'confirmed') {
+      this.sendBye();
+      this.finish(cause);
+    }
+  }
+
+  /** RFC 3262 §4: a provisional response the UAS will retransmit until we PRACK it. */
+  private isReliable(res: SipResponse): boolean {
+    const require = res.headers.getAll('require').flatMap((v) => v.split(','));
+    return require.some((t) => t.trim().toLowerCase() === '100rel') && res.headers.has('rseq');
+  }
+
+  /**
+   * RFC 3262 §4: PRACK each reliable provisional response once, in RSeq order; retransmissions (an RSeq
+   * already seen) are discarded. The PRACK is sent within the early dialog the response created (§12.1.2:
+   * its To tag, Contact and reversed Record-Route). Returns false when the response is to be ignored.
+   */
+  private acknowledgeReliable(res: SipResponse): boolean {
+    const rseq = Number(res.headers.get('rseq'));
+    if (!Number.isInteger(rseq) || rseq < 0) return false;
+    const tag = tagOf(res.headers.get('to'));
+    if (!tag || (this.remoteTag !== undefined && this.remoteTag !== tag)) return false; // another fork
+    if (this.lastRseq !== undefined && rseq <= this.lastRseq) return false;
+    this.lastRseq = rseq;
+    if (this.remoteTag === undefined) {
+      this.remoteTag = tag;
+      const contact = res.headers.getAll('contact')[0];
+      this.remoteTarget = (contact && parseNameAddr(contact)?.uri) || this.invite!.uri;
+      this.routeSet = res.headers.getAll('record-route').reverse();
+    }
+    const prack = this.inDialogRequest('PRACK');
+    prack.headers.append('rack', `${rseq} ${cseqOf(res).seq} INVITE`);
+    this.core!.sendRequest(prack, this.nextHop(this.remoteTarget!), {
+      onResponse: () => {},
+      onTimeout: () => {},
+      onTransportError: () => {},
+    });
+    return true;
   }
 
   private retryWithAuth(res: SipResponse): boolean {
@@ -361,6 +441,8 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
       return;
     }
     this.rtp!.configure(media);
+    // Some networks "answer" and then play the SIT and announcement: keep listening for a while.
+    this.rtp!.detectSit(SIT_LISTEN_MS);
     this.emit('answered');
   }
 
