@@ -20,9 +20,8 @@ import {
   type SipResponse,
   tagOf,
 } from './message.ts';
-import type { FrameClock } from './rtp/frame-clock.ts';
-import type { EncodingCache } from './rtp/g711.ts';
-import { type PortAllocator, RtpSession, type RtpStats } from './rtp/session.ts';
+import type { MediaEngine, MediaSession } from './rtp/media.ts';
+import type { RtpStats } from './rtp/session.ts';
 import type { SitClass } from './rtp/sit-detector.ts';
 import {
   answerDirection,
@@ -51,9 +50,8 @@ export interface LegConfig {
 export interface LegContext {
   config: LegConfig;
   core: Promise<UserAgentCore>;
-  ports: PortAllocator;
-  clock: FrameClock;
-  cache: EncodingCache;
+  /** Where this call's RTP runs (this thread or a media worker). */
+  media: MediaEngine;
   /** New calls to the trunk wait here while it is paused (Retry-After) or down; results are reported to it. */
   trunk: TrunkHealth;
   onEnd(leg: SipCallLeg): void;
@@ -111,7 +109,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   readonly sipCallId: string;
   private state: LegState = 'idle';
   private core: UserAgentCore | undefined;
-  private rtp: RtpSession | undefined;
+  private rtp: MediaSession | undefined;
   private readonly localTag = randomToken(6);
   private remoteTag: string | undefined;
   private remoteTarget: string | undefined;
@@ -194,15 +192,12 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     const core = await this.ctx.core;
     if (this.state === 'terminated') return;
     this.core = core;
-    const { socket, port } = await this.ctx.ports.bind(this.cfg.localHost);
+    const rtp = await this.ctx.media.open(this.cfg.localHost);
     if (this.state !== 'idle') {
-      socket.close();
-      this.ctx.ports.release(port);
+      rtp.close();
       return;
     }
-    this.rtp = new RtpSession(socket, port, this.ctx.clock, this.ctx.cache, () =>
-      this.ctx.ports.release(port),
-    );
+    this.rtp = rtp;
     this.rtp.on('dtmf', (d) => {
       if (this.state === 'confirmed') this.emit('dtmf', d);
     });

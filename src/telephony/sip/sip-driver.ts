@@ -5,11 +5,13 @@
  * user-agent-core.ts (routing, server retransmissions) → call-leg.ts (dialog usage, offer/answer, media).
  * Call control runs on real time: SIP timers and RTP pacing are wall-clock by nature.
  */
+import { availableParallelism } from 'node:os';
 import type { CallLeg, OriginateRequest, TelephonyDriver } from '../driver.ts';
 import { type LegConfig, SipCallLeg } from './call-leg.ts';
 import { parseHostPort } from './message.ts';
-import { FrameClock } from './rtp/frame-clock.ts';
 import { EncodingCache } from './rtp/g711.ts';
+import { LocalMedia, type MediaEngine, type MediaStats } from './rtp/media.ts';
+import { WorkerMedia } from './rtp/media-pool.ts';
 import { PortAllocator } from './rtp/session.ts';
 import type { G711Codec } from './sdp.ts';
 import { DEFAULT_TIMERS, type SipTimers } from './timers.ts';
@@ -42,6 +44,13 @@ export interface SipDriverConfig {
   codecs?: G711Codec[];
   /** RFC 3261 timer base values; only tests should change them. */
   timers?: Partial<SipTimers>;
+  /**
+   * Worker threads for RTP (0 = on this event loop). Default 0 here; `sipConfigFromEnv` defaults to one
+   * per spare core. See rtp/media-pool.ts.
+   */
+  mediaWorkers?: number;
+  /** Sub-ticks per 20 ms frame the streams are spread over. Default 4. */
+  mediaSlots?: number;
   /** Trunk back-off (Retry-After, down after N failures, OPTIONS probes); see trunk-health.ts. */
   trunkHealth?: Partial<TrunkHealthOptions>;
   /** Clock of the trunk back-off; the wall clock unless a test injects one. */
@@ -56,9 +65,9 @@ export class SipDriver implements TelephonyDriver {
   private readonly legs = new Set<SipCallLeg>();
   private readonly legConfig: LegConfig;
   private readonly ports: PortAllocator;
-  /** One 20 ms tick shared by every stream of this driver. */
-  readonly frameClock = new FrameClock();
   private readonly cache = new EncodingCache();
+  /** Where RTP runs: staggered 20 ms frame clocks on this thread or in worker threads. */
+  readonly media: MediaEngine;
   /** When new calls may go to the trunk (Retry-After pauses, down/probing). */
   readonly trunk: TrunkHealth;
 
@@ -86,6 +95,13 @@ export class SipDriver implements TelephonyDriver {
     };
     const [min, max] = config.rtpPortRange ?? [20000, 29999];
     this.ports = new PortAllocator(min, max);
+    const workers = config.mediaWorkers ?? 0;
+    if (!Number.isInteger(workers) || workers < 0 || workers > 32)
+      throw new Error(`bad mediaWorkers ${workers}`);
+    this.media =
+      workers > 0
+        ? new WorkerMedia(workers, this.ports, this.cache, config.mediaSlots)
+        : new LocalMedia(this.ports, this.cache, config.mediaSlots);
     const timers = { ...DEFAULT_TIMERS, ...config.timers };
     const open = config.transport === 'tcp' ? TcpTransport.open : UdpTransport.open;
     this.core = open({ localHost, localPort: config.localSipPort ?? 0 }).then(
@@ -148,9 +164,7 @@ export class SipDriver implements TelephonyDriver {
       {
         config: this.legConfig,
         core: this.core,
-        ports: this.ports,
-        clock: this.frameClock,
-        cache: this.cache,
+        media: this.media,
         trunk: this.trunk,
         onEnd: (l) => this.legs.delete(l),
       },
@@ -187,6 +201,12 @@ export class SipDriver implements TelephonyDriver {
     ]);
     const core = await this.core.catch(() => undefined);
     await core?.close();
+    await this.media.close();
+  }
+
+  /** RTP totals and frame-clock timing (ticks, late ticks, p99 lateness) across this driver's media. */
+  mediaStats(): Promise<MediaStats> {
+    return this.media.stats();
   }
 }
 
@@ -196,7 +216,8 @@ export class SipDriver implements TelephonyDriver {
  * RINGCAST_SIP_PASSWORD, RINGCAST_SIP_OUTBOUND_PROXY, RINGCAST_SIP_LOCAL_HOST, RINGCAST_SIP_LOCAL_PORT,
  * RINGCAST_SIP_RTP_PORTS (min-max), RINGCAST_SIP_CODECS (e.g. PCMA,PCMU), RINGCAST_SIP_TRUNK_DOWN_AFTER
  * (failures in a row, default 5), RINGCAST_SIP_TRUNK_PROBE_S (OPTIONS interval while down, default 10),
- * RINGCAST_SIP_MAX_RETRY_AFTER_S (longest honoured Retry-After, default 300).
+ * RINGCAST_SIP_MAX_RETRY_AFTER_S (longest honoured Retry-After, default 300), RINGCAST_SIP_MEDIA_WORKERS
+ * (RTP worker threads, 0 = main thread; default one per core beyond the first, at least 1).
  */
 export function sipConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SipDriverConfig {
   const trunk = parseHostPort(env.RINGCAST_SIP_TRUNK ?? '');
@@ -221,6 +242,9 @@ export function sipConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SipDrive
   const downAfter = whole('RINGCAST_SIP_TRUNK_DOWN_AFTER', 1, 1000);
   const probeS = whole('RINGCAST_SIP_TRUNK_PROBE_S', 1, 3600);
   const maxRetryAfterS = whole('RINGCAST_SIP_MAX_RETRY_AFTER_S', 0, 86_400);
+  // Media off the main event loop by default: one worker per core beyond the first (at least one).
+  const mediaWorkers =
+    whole('RINGCAST_SIP_MEDIA_WORKERS', 0, 32) ?? Math.max(1, Math.min(8, availableParallelism() - 1));
   const codecs = env.RINGCAST_SIP_CODECS?.split(',').map((c) => c.trim().toUpperCase());
   if (codecs?.some((c) => c !== 'PCMU' && c !== 'PCMA'))
     throw new Error('RINGCAST_SIP_CODECS: PCMU and/or PCMA');
@@ -235,6 +259,7 @@ export function sipConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SipDrive
     localSipPort: env.RINGCAST_SIP_LOCAL_PORT ? Number(env.RINGCAST_SIP_LOCAL_PORT) : undefined,
     rtpPortRange,
     codecs: codecs as G711Codec[] | undefined,
+    mediaWorkers,
     trunkHealth: {
       ...(downAfter !== undefined ? { failuresToDown: downAfter } : {}),
       ...(probeS !== undefined ? { probeIntervalMs: probeS * 1000 } : {}),

@@ -45,26 +45,21 @@ export class PortAllocator {
   }
 
   async bind(host: string): Promise<{ socket: dgram.Socket; port: number }> {
+    const { port, value } = await this.acquire((p) => bindRtpSocket(host, p));
+    return { socket: value, port };
+  }
+
+  /** Tries free even ports in turn with `attempt` (which binds somewhere) until one succeeds. */
+  async acquire<T>(attempt: (port: number) => Promise<T | undefined>): Promise<{ port: number; value: T }> {
     const count = Math.floor((this.max - this.min) / 2) + 1;
     for (let i = 0; i < count; i++) {
       const port = this.next;
       this.next = port + 2 > this.max ? this.min + (this.min % 2) : port + 2;
       if (this.inUse.has(port)) continue;
-      // SO_REUSEADDR so the session's connected send socket can share the port (see connectTo).
-      const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
-      const ok = await new Promise<boolean>((resolve) => {
-        socket.once('error', () => resolve(false));
-        socket.bind(port, host, () => resolve(true));
-      });
-      if (ok) {
-        this.inUse.add(port);
-        return { socket, port };
-      }
-      try {
-        socket.close();
-      } catch {
-        // A socket whose bind failed may already be closed.
-      }
+      this.inUse.add(port);
+      const value = await attempt(port);
+      if (value !== undefined) return { port, value };
+      this.inUse.delete(port);
     }
     throw new Error(`no free RTP port in ${this.min}-${this.max}`);
   }
@@ -72,6 +67,23 @@ export class PortAllocator {
   release(port: number): void {
     this.inUse.delete(port);
   }
+}
+
+/** Binds a UDP socket for RTP on `port`, or undefined when the port is taken. */
+export async function bindRtpSocket(host: string, port: number): Promise<dgram.Socket | undefined> {
+  // SO_REUSEADDR so the session's connected send socket can share the port (see RtpSession.connectTo).
+  const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  const ok = await new Promise<boolean>((resolve) => {
+    socket.once('error', () => resolve(false));
+    socket.bind(port, host, () => resolve(true));
+  });
+  if (ok) return socket;
+  try {
+    socket.close();
+  } catch {
+    // A socket whose bind failed may already be closed.
+  }
+  return undefined;
 }
 
 interface Playback {
@@ -110,7 +122,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     private readonly socket: dgram.Socket,
     readonly localPort: number,
     private readonly clock: FrameClock,
-    private readonly cache: EncodingCache,
+    private readonly cache: EncodingCache | undefined,
     private readonly onClose: () => void,
   ) {
     super();
@@ -190,9 +202,20 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   /** Plays `audio` `loops` times; resolves true when done, false when stopped or closed. */
   play(audio: PreparedAudio, loops: number): Promise<boolean> {
+    if (this.closed || !this.media || loops < 1 || audio.samples.length === 0) {
+      this.stopPlayback();
+      return Promise.resolve(false);
+    }
+    const frames = this.cache
+      ? this.cache.get(audio.key, this.media.codec, audio.samples)
+      : encodeG711(this.media.codec, audio.samples);
+    return this.playFrames(frames, loops);
+  }
+
+  /** Plays already encoded frames (in the negotiated codec) `loops` times. */
+  playFrames(frames: Buffer, loops: number): Promise<boolean> {
     this.stopPlayback();
-    if (this.closed || !this.media || loops < 1 || audio.samples.length === 0) return Promise.resolve(false);
-    const frames = this.cache.get(audio.key, this.media.codec, audio.samples);
+    if (this.closed || !this.media || loops < 1 || frames.length === 0) return Promise.resolve(false);
     return new Promise((resolve) => {
       this.playback = { frames, loopsLeft: Math.floor(loops), offset: 0, first: true, resolve };
       this.startTalkspurt();
