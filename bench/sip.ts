@@ -189,8 +189,8 @@ async function ourConcurrent(port: number, k: number) {
   }
   const audio = tone(WINDOW_MS + 4_000);
   const plays = legs.map((l) => l.play(audio, 1));
-  // Let every stream start, then measure a steady window.
-  await new Promise((r) => setTimeout(r, 1_500));
+  // Let every stream start and the SIT check of the last answers (3 s) end, then measure a steady window.
+  await new Promise((r) => setTimeout(r, 3_500));
   await driver.media.resetStats();
   const before = await driver.mediaStats();
   const loop = monitorEventLoopDelay({ resolution: 5 });

@@ -5,6 +5,7 @@ import { type Clock, ScaledClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { type Db, openDb } from './db/db.ts';
 import { migrate } from './db/migrate.ts';
+import { registrationStore } from './db/queries/agents.ts';
 import { ContentPreparer } from './engine/content.ts';
 import { Engine } from './engine/engine.ts';
 import type { MediaService } from './media/types.ts';
@@ -79,7 +80,7 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
   });
   // Agents' softphones register here (SIP driver only; RINGCAST_SIP_REGISTRAR_PORT unset = none).
   const registrarAt = config.telephony === 'sip' ? registrarConfigFromEnv(process.env) : null;
-  const registrar = registrarAt ? await listenRegistrar(registrarAt, db, clock) : null;
+  const registrar = registrarAt ? await listenRegistrar(registrarAt, registrationStore(db), clock) : null;
   return {
     config,
     db,

@@ -89,8 +89,13 @@ export function byeSender(bye: SipRequest): 'callee' | 'carrier' {
   return 'callee';
 }
 
-/** How long received audio is checked for a SIT: from early media on, and this long after an answer. */
-const SIT_LISTEN_MS = 10_000;
+/**
+ * How long received audio is checked for a SIT: all early media (bounded by the ring timeout), and this
+ * long after an answer — a network that answers to play an announcement starts it with the SIT at once,
+ * and at ~10 µs a frame the detector should not run for the whole of 1,000 answered calls.
+ */
+const SIT_LISTEN_MS = 3_000;
+const SIT_EARLY_MS = 120_000;
 
 /** terminationCode for each SIT class: the SIP status a network would send for the same condition. */
 const SIT_CODES: Readonly<Record<SitClass, number>> = {
@@ -331,7 +336,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     if (!media || !this.rtp) return;
     this.earlyMedia = true;
     this.rtp.configure(media);
-    this.rtp.detectSit(SIT_LISTEN_MS);
+    this.rtp.detectSit(SIT_EARLY_MS);
   }
 
   /** A SIT on early or answered media: the number cannot be reached; end the call and say why. */

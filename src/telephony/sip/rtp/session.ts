@@ -112,6 +112,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private resumed = false;
   /** `address:port` the socket is connected to (sends then need no address lookup), or being connected to. */
   private peer: string | undefined;
+  private peerAddress = '';
+  private peerPort = 0;
   private sender: dgram.Socket | undefined;
   private connected = false;
   private sit: SitDetector | undefined;
@@ -136,7 +138,6 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const held = (d: string | undefined) => d === 'sendonly' || d === 'inactive';
     if (before && held(before.direction) && !held(media.direction)) this.resumed = true;
     this.media = media;
-    if (media.remotePort !== 0) this.connectTo(media.remoteAddress, media.remotePort);
   }
 
   /**
@@ -168,10 +169,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     });
   }
 
-  /** Looks for a SIT in the next `maxMs` of received audio (early media, then the start of the answer). */
+  /**
+   * Looks for a SIT in the next `maxMs` of received audio (early media, then the start of the answer);
+   * a sequence already under way (early media into the answer) is kept.
+   */
   detectSit(maxMs: number): void {
     this.sit ??= new SitDetector();
-    this.sitFramesLeft = Math.max(this.sitFramesLeft, Math.ceil(maxMs / FRAME_MS));
+    this.sitFramesLeft = Math.ceil(maxMs / FRAME_MS);
   }
 
   get negotiated(): Negotiated | undefined {
@@ -281,6 +285,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.ts = (this.ts + payload.length) >>> 0;
     this.lastSendAt = performance.now();
     this.stats.packetsSent++;
+    // The send socket is made on the first packet to a peer (a call that never plays costs no socket).
+    if (this.peerAddress !== m.remoteAddress || this.peerPort !== m.remotePort) {
+      this.peerAddress = m.remoteAddress;
+      this.peerPort = m.remotePort;
+      this.connectTo(m.remoteAddress, m.remotePort);
+    }
     if (this.connected && this.sender) this.sender.send(pkt, () => {});
     else this.socket.send(pkt, m.remotePort, m.remoteAddress, () => {});
   }
