@@ -50,6 +50,7 @@ export const exportColumns = [
   'calledInfo',
   'smsStatus',
   'seat',
+  'hangupBy',
   ...textColumns,
 ] as const;
 

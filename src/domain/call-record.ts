@@ -20,6 +20,7 @@ export interface CallRow {
   feedback_value: string | null;
   sms_status: string | null;
   seat: string | null;
+  hangup_by: string | null;
 }
 
 export interface TaskOfCall {
@@ -50,6 +51,8 @@ export interface CallRecord<Time extends string | number = string | number> {
   calledInfo: string;
   smsStatus: string | null;
   seat: string | null;
+  /** [ours] 'callee', 'system' or 'carrier' (see HangupBy in outcome.ts); null before settled. */
+  hangupBy: string | null;
 }
 
 /** `zone` formats times for the API; `'epoch'` gives epoch milliseconds, as webhooks carry. */
@@ -79,6 +82,7 @@ export function toCallRecord(row: CallRow, task: TaskOfCall, zone: string): Call
     calledInfo: JSON.stringify(row.info ?? {}),
     smsStatus: row.sms_status,
     seat: row.seat,
+    hangupBy: row.hangup_by ?? null,
   };
 }
 

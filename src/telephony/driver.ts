@@ -11,6 +11,7 @@
  * `hangup` is emitted exactly once per leg, whoever ends the call.
  */
 import type { EventEmitter } from 'node:events';
+import type { HangupCause } from '../domain/outcome.ts';
 
 /** 8 kHz mono signed 16-bit PCM, the form every driver plays. */
 export interface PreparedAudio {
@@ -39,11 +40,8 @@ export interface OriginateRequest {
   round?: number;
 }
 
-/** Why a leg ended. `sipCode` 200 means it was answered (and later ended normally). */
-/** How a call ended; defined in the domain, which classifies it (spec §2 callStatus). */
+// The cause type lives in the domain (which imports nothing from here); drivers report it.
 export type { HangupCause } from '../domain/outcome.ts';
-
-import type { HangupCause } from '../domain/outcome.ts';
 
 export interface CallLegEvents {
   ringing: [];

@@ -135,6 +135,24 @@ export async function bindRegistration(
 }
 
 /** Removes the binding (REGISTER with expires 0): the agent is offline and is never offered a call. */
+/**
+ * The registrar's storage (telephony/sip/registrar.ts `RegistrationStore`, matched structurally so this
+ * layer imports nothing from telephony): accounts and bindings in `sip_accounts`.
+ */
+export function registrationStore(db: Queryable) {
+  return {
+    async findAccount(username: string) {
+      const row = await findSipAccount(db, username);
+      return row
+        ? { password: row.password, contact: row.contact, expiresAt: row.expires_at?.getTime() ?? null }
+        : null;
+    },
+    bind: (args: { username: string; contact: string; expiresAt: number; now: number }) =>
+      bindRegistration(db, args),
+    unbind: (username: string, now: number) => unbindRegistration(db, username, now),
+  };
+}
+
 export async function unbindRegistration(db: Queryable, username: string, now: number): Promise<void> {
   await db.query(
     `UPDATE sip_accounts SET contact = NULL, expires_at = NULL, state = 'offline', state_at = $2

@@ -188,6 +188,7 @@ export async function startRound(
             toTaskId: taskId,
             fromTaskId: previousTaskId,
             onlyUnanswered: flow.recall_type !== RecallType.all,
+            skipDeadNumbers: true,
           });
     if (n === 0) {
       // Nothing to call: this round and every later one complete with no task.

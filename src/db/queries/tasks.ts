@@ -1,4 +1,4 @@
-import { CallStatus } from '../../domain/outcome.ts';
+import { CallStatus, NEVER_RECALL_REASONS } from '../../domain/outcome.ts';
 import { FlowStatus } from '../../domain/recall-flow.ts';
 import { CallState } from '../../domain/stored-states.ts';
 import type { TaskSettings } from '../../domain/task-settings.ts';
@@ -96,22 +96,30 @@ export async function insertCallees(
   await tx.query('UPDATE tasks SET num_cnt = $2 WHERE id = $1', [taskId, callees.length]);
 }
 
+/** Dead numbers (a vacant-code or intercept SIT), as SQL literals checked to be plain identifiers. */
+const deadNumberReasons = NEVER_RECALL_REASONS.map((reason) => {
+  if (!/^[a-z-]+$/.test(reason)) throw new Error(`unsafe reason ${reason}`);
+  return `'${reason}'`;
+}).join(', ');
+
 /**
  * Copies a task's callees (number, seq and text columns) into another task, all of them or only those not
- * answered, and sets the new task's count. One statement for a resend and for a recall round alike.
+ * answered, and sets the new task's count. One statement for a resend and for a recall round alike; a
+ * recall round also leaves out dead numbers (`skipDeadNumbers`: a SIT said the number is not in service).
  */
 export async function copyCallees(
   tx: Queryable,
-  args: { toTaskId: number; fromTaskId: number; onlyUnanswered: boolean },
+  args: { toTaskId: number; fromTaskId: number; onlyUnanswered: boolean; skipDeadNumbers?: boolean },
 ): Promise<number> {
   const [{ n } = { n: 0 }] = await tx.query<{ n: number }>(
     `WITH copied AS (
        INSERT INTO calls (task_id, account_id, seq, callee, ${calleeTextList})
        SELECT $1, account_id, seq, callee, ${calleeTextList} FROM calls
        WHERE task_id = $2 AND (NOT $3 OR call_status IS DISTINCT FROM ${CallStatus.answered})
+         AND (NOT $4 OR termination_reason IS NULL OR termination_reason NOT IN (${deadNumberReasons}))
        ORDER BY seq RETURNING 1)
      SELECT count(*)::int AS n FROM copied`,
-    [args.toTaskId, args.fromTaskId, args.onlyUnanswered],
+    [args.toTaskId, args.fromTaskId, args.onlyUnanswered, args.skipDeadNumbers === true],
   );
   await tx.query('UPDATE tasks SET num_cnt = $2 WHERE id = $1', [args.toTaskId, n]);
   return n;
