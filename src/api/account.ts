@@ -8,12 +8,19 @@
  * know the appId and zone; it shows nothing the key cannot already do.
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { listApps } from '../db/queries/accounts.ts';
 import { accountRulesOf, setAccountRules } from '../db/queries/calling-rules.ts';
 import { invalid } from '../domain/errors.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
+import { Envelope, Nullable } from './responses.ts';
+
+/** The account's calling rules in force (spec §8); null = off. */
+const CallingRules = Type.Object({
+  legalWindow: Nullable(Type.Object({ strTime: Type.String(), endTime: Type.String() })),
+  maxAttemptsPerNumber: Nullable(Type.Object({ count: Type.Integer(), days: Type.Integer() })),
+});
 
 const AccountInfo = Type.Object({
   accountName: Type.String(),
@@ -22,6 +29,7 @@ const AccountInfo = Type.Object({
   maxConcurrency: Type.Integer(),
   callsPerSecond: Type.Number(),
   requireHmac: Type.Boolean(),
+  ...CallingRules.properties,
 });
 
 const hhmm = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' });
@@ -45,7 +53,7 @@ const RulesBody = Type.Object({
   ),
 });
 
-export function registerAccountRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function registerAccountRoutes(app: ApiApp, ctx: ApiContext): void {
   const handler = async (request: FastifyRequest) => {
     const account = request.account;
     const apps = await listApps(ctx.db, account.id);
@@ -56,15 +64,24 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ApiContext): vo
       maxConcurrency: account.max_concurrency,
       callsPerSecond: account.calls_per_second,
       requireHmac: account.require_hmac,
+      ...accountRulesOf(account),
     };
-    return ok({ ...info, ...accountRulesOf(account) });
+    return ok(info);
   };
-  const schema = { description: '[ours] the signed-in account: name, time zone, apps, limits' };
+  const schema = {
+    description: '[ours] the signed-in account: name, time zone, apps, limits',
+    response: { 200: Envelope(AccountInfo, 'the account') },
+  };
   app.get('/voice/account/info', { schema }, handler);
   app.post('/voice/account/info', { schema }, handler);
 
-  app.post('/voice/account/callingRules', { schema: { body: RulesBody } }, async (request) => {
-    const body = request.body as typeof RulesBody.static;
+  const rulesSchema = {
+    description: "[ours] sets the account's calling rules (spec §8); answers the rules in force",
+    body: RulesBody,
+    response: { 200: Envelope(CallingRules, 'the calling rules in force') },
+  };
+  app.post('/voice/account/callingRules', { schema: rulesSchema }, async (request) => {
+    const body = request.body;
     if (body.legalWindow && body.legalWindow.strTime === body.legalWindow.endTime) {
       throw invalid('legalWindow', 'strTime and endTime must differ');
     }

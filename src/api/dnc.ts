@@ -5,13 +5,13 @@
  * list is read when each call is about to be dialled (src/db/queries/lease-calls.ts dispatchLeased).
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import { addDncNumbers, deleteDncNumbers, queryDncNumbers } from '../db/queries/dnc.ts';
 import { checkCalleeNumber } from '../domain/callees.ts';
 import { ApiError, invalid, ResultCode } from '../domain/errors.ts';
 import { formatInZone } from '../domain/time.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
+import { Envelope, PageOf } from './responses.ts';
 import { calleeNumber, page, withPaging } from './schemas.ts';
 
 export const maxDncNumbersPerRequest = 200_000;
@@ -43,9 +43,17 @@ function readNumbers(numbers: readonly string[]): string[] {
   return [...out];
 }
 
-export function registerDncRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.post('/voice/dnc/add', { schema: { body: NumbersBody } }, async (request) => {
-    const numbers = readNumbers((request.body as typeof NumbersBody.static).numbers);
+const Changed = (what: string) =>
+  Envelope(Type.Object({ [what]: Type.Integer(), total: Type.Integer() }), `how many numbers were ${what}`);
+const DncRecord = Type.Object({
+  number: Type.String(),
+  createdTime: Type.Union([Type.String(), Type.Null()]),
+});
+
+export function registerDncRoutes(app: ApiApp, ctx: ApiContext): void {
+  const addSchema = { body: NumbersBody, response: { 200: Changed('added') } };
+  app.post('/voice/dnc/add', { schema: addSchema }, async (request) => {
+    const numbers = readNumbers(request.body.numbers);
     const added = await addDncNumbers(ctx.db, {
       accountId: request.account.id,
       numbers,
@@ -54,14 +62,19 @@ export function registerDncRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return ok({ added, total: numbers.length });
   });
 
-  app.post('/voice/dnc/del', { schema: { body: NumbersBody } }, async (request) => {
-    const numbers = readNumbers((request.body as typeof NumbersBody.static).numbers);
+  const delSchema = { body: NumbersBody, response: { 200: Changed('deleted') } };
+  app.post('/voice/dnc/del', { schema: delSchema }, async (request) => {
+    const numbers = readNumbers(request.body.numbers);
     const deleted = await deleteDncNumbers(ctx.db, { accountId: request.account.id, numbers });
     return ok({ deleted, total: numbers.length });
   });
 
-  app.post('/voice/dnc/query', { schema: { body: QueryBody } }, async (request) => {
-    const body = request.body as typeof QueryBody.static;
+  const querySchema = {
+    body: QueryBody,
+    response: { 200: Envelope(PageOf(DncRecord), 'a page of the do-not-call list') },
+  };
+  app.post('/voice/dnc/query', { schema: querySchema }, async (request) => {
+    const body = request.body;
     const prefix = body.params?.number?.replace(/^\+/, '') ?? null;
     const { total, rows } = await queryDncNumbers(ctx.db, {
       accountId: request.account.id,

@@ -136,7 +136,7 @@ export function runCall(deps: CallSessionDeps, plan: CallPlan): Promise<AttemptR
     void clock.sleep(limitMs, stop.signal).then(() => {
       if (stop.signal.aborted) return;
       void leg.hangup();
-      finish({ sipCode: 408, reason: 'timeout' });
+      finish({ sipCode: 408, reason: 'timeout', by: 'system' });
     });
   });
 }

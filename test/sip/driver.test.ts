@@ -111,6 +111,41 @@ describe('SipDriver call control (scripted UAS)', () => {
     expect(uas.count('INVITE')).toBeLessThanOrEqual(7);
   });
 
+  it('telemetry for metrics and readiness: socket up, responses by code, RTP lost from sequence gaps', async () => {
+    const { uas, driver, leg, events } = await rig();
+    await driver.ready();
+    expect(driver.telemetry().up).toBe(true);
+    const invite = await uas.next('INVITE');
+    uas.reply(invite, 180);
+    uas.reply(invite, 200, true);
+    await uas.next('ACK');
+    expect(events).toEqual(['ringing', 'answered']);
+    // The callee's audio, from the address its SDP named, with packets 3 and 4 missing.
+    const rtpPort = Number(/m=audio (\d+)/.exec(invite.body.toString())?.[1]);
+    const sender = dgram.createSocket('udp4');
+    cleanup.push(() => {
+      sender.close();
+    });
+    await new Promise<void>((r) => sender.bind(0, '127.0.0.1', () => r()));
+    for (const seq of [1, 2, 5, 6]) {
+      const packet = Buffer.alloc(12 + 160, 0xff);
+      packet.writeUInt8(0x80, 0);
+      packet.writeUInt8(0, 1);
+      packet.writeUInt16BE(seq, 2);
+      packet.writeUInt32BE(seq * 160, 4);
+      packet.writeUInt32BE(0x1234, 8);
+      await new Promise<void>((r) => sender.send(packet, rtpPort, '127.0.0.1', () => r()));
+    }
+    const deadline = Date.now() + 5_000;
+    while ((leg.rtpStats?.packetsReceived ?? 0) < 4 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    const telemetry = driver.telemetry();
+    expect(telemetry.rtpLost).toBe(2);
+    expect(Object.fromEntries(telemetry.responsesByCode)).toMatchObject({ 180: 1, 200: 1 });
+    await driver.close();
+    expect(driver.telemetry().up).toBe(false);
+  });
+
   it('hangup() before any provisional response: CANCEL waits for the first 1xx (§9.1), then ends with 487', async () => {
     const { uas, leg, cause, causes } = await rig();
     const invite = await uas.next('INVITE');
@@ -154,7 +189,7 @@ describe('SipDriver call control (scripted UAS)', () => {
     const hung = leg.hangup();
     uas.reply(await uas.next('BYE'), 200);
     await hung;
-    expect(await cause).toEqual({ sipCode: 200, reason: 'normal', by: 'us' });
+    expect(await cause).toEqual({ sipCode: 200, reason: 'normal', by: 'system' });
   });
 
   it('emits hangup exactly once when our BYE and the callee BYE cross', async () => {
@@ -198,7 +233,7 @@ describe('SipDriver call control (scripted UAS)', () => {
     const hung = leg.hangup();
     uas.reply(await uas.next('BYE'), 200);
     await hung;
-    expect(await cause).toEqual({ sipCode: 200, reason: 'normal', by: 'us' });
+    expect(await cause).toEqual({ sipCode: 200, reason: 'normal', by: 'system' });
     expect(driver.activeLegs).toBe(0);
   });
 
@@ -250,7 +285,7 @@ describe('SipDriver call control (scripted UAS)', () => {
     expect(uas.received.filter((m) => m.headers.get('call-id') === leg.sipCallId)).toHaveLength(0);
   });
 
-  it('a re-INVITE putting us on hold (sendonly) is answered recvonly and our RTP stops until taken off hold', async () => {
+  it('a re-INVITE putting us on hold (sendonly) is answered recvonly, our RTP stops until taken off hold, and resumes with the marker bit', async () => {
     const { uas, leg } = await rig();
     const sink = dgram.createSocket('udp4');
     await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
@@ -258,7 +293,11 @@ describe('SipDriver call control (scripted UAS)', () => {
       sink.close();
     });
     let packets = 0;
-    sink.on('message', () => packets++);
+    const markers: boolean[] = [];
+    sink.on('message', (b: Buffer) => {
+      packets++;
+      markers.push((b[1]! & 0x80) !== 0);
+    });
     const invite = await uas.next('INVITE');
     const ok = uas.reply(invite, 200, true);
     await uas.next('ACK');
@@ -299,9 +338,13 @@ describe('SipDriver call control (scripted UAS)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(packets - held).toBeLessThanOrEqual(1);
     expect(answers.find((a) => cseqOf(a).seq === 3)?.body.toString()).toContain('a=recvonly');
+    const resumedAt = packets;
     uas.send(reinvite(4, 'sendrecv'));
     await new Promise((r) => setTimeout(r, 300));
     expect(packets - held).toBeGreaterThan(5);
+    // RFC 3551 §4.1: the first packet after the pause starts a talkspurt (marker bit); the rest do not.
+    expect(markers[resumedAt]).toBe(true);
+    expect(markers.slice(resumedAt + 1).some((m) => m)).toBe(false);
     const hung = leg.hangup();
     uas.reply(await uas.next('BYE'), 200);
     await hung;

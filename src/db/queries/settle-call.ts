@@ -49,7 +49,8 @@ async function settleInTx(
     `UPDATE calls SET state = 'done', lease_owner = NULL, lease_until = NULL,
        ringing_time = $4, answer_time = $5, hangup_time = $6,
        ring_duration = $7, call_duration = $8, termination_code = $9, termination_reason = $10,
-       call_status = $11, feedback_value = $12, seat = $13, seat_wait_ms = $14, seat_talk_ms = $15
+       call_status = $11, feedback_value = $12, seat = $13, seat_wait_ms = $14, seat_talk_ms = $15,
+       hangup_by = $16
      WHERE id = $1 AND state = 'dialling'
        AND ($2::text IS NULL OR lease_owner = $2)
        AND ($3::timestamptz IS NULL OR lease_until < $3)
@@ -70,6 +71,7 @@ async function settleInTx(
       r.seat,
       r.seatWaitMs ?? null,
       r.seatTalkMs ?? null,
+      r.hangupBy,
     ],
   );
   if (!call) return null;
@@ -210,7 +212,7 @@ export async function settleUndialled(
   const calls = await tx.query<CallRow>(
     `UPDATE calls SET state = 'done', lease_owner = NULL, lease_until = NULL, hangup_time = $3,
        ring_duration = 0, call_duration = 0, termination_code = $4, termination_reason = $5,
-       call_status = $6, feedback_value = '-1'
+       call_status = $6, feedback_value = '-1', hangup_by = $7
      WHERE id = ANY($1::int[]) AND state = 'dialling' AND lease_owner = $2
      RETURNING *, ${calleeInfoSql()} AS info`,
     [
@@ -220,6 +222,7 @@ export async function settleUndialled(
       args.outcome.terminationCode,
       args.outcome.terminationReason,
       args.outcome.callStatus,
+      args.outcome.hangupBy,
     ],
   );
   if (calls.length === 0) return 0;

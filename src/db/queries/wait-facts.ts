@@ -1,5 +1,7 @@
 /** What src/domain/wait-reason.ts needs to say why tasks wait: one statement per page of tasks. */
+
 import { FlowStatus } from '../../domain/recall-flow.ts';
+import { CallState } from '../../domain/stored-states.ts';
 import type { Queryable } from '../db.ts';
 
 export interface AccountPace {
@@ -43,11 +45,11 @@ export async function waitFacts(
   }>(
     `WITH pace AS MATERIALIZED (
        SELECT a.id, a.max_concurrency, a.calls_per_second, a.dial_tokens, a.tokens_at,
-         (SELECT count(*)::int FROM calls c WHERE c.account_id = a.id AND c.state = 'dialling') AS in_flight
+         (SELECT count(*)::int FROM calls c WHERE c.account_id = a.id AND c.state = '${CallState.dialling}') AS in_flight
        FROM accounts a WHERE a.id = $1)
      SELECT t.id,
-       EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = 'due' AND c.not_before <= $3) AS has_due,
-       (SELECT count(*)::int FROM calls c WHERE c.task_id = t.id AND c.state = 'due' AND c.not_before > $3)
+       EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = '${CallState.due}' AND c.not_before <= $3) AS has_due,
+       (SELECT count(*)::int FROM calls c WHERE c.task_id = t.id AND c.state = '${CallState.due}' AND c.not_before > $3)
          AS deferred_num,
        d.not_before AS first_until, d.defer_reason AS first_reason,
        n.id IS NOT NULL AS next_round, n.due_at AS next_round_due_at,
@@ -57,7 +59,7 @@ export async function waitFacts(
      LEFT JOIN recall_flows f ON f.id = t.flow_id AND f.status = ${FlowStatus.inProgress}
      LEFT JOIN recall_nodes n ON n.flow_id = f.id AND n.round = t.round + 1 AND n.status = ${FlowStatus.pending}
      LEFT JOIN LATERAL (SELECT c.not_before, c.defer_reason FROM calls c
-                        WHERE c.task_id = t.id AND c.state = 'due' AND c.not_before > $3
+                        WHERE c.task_id = t.id AND c.state = '${CallState.due}' AND c.not_before > $3
                         ORDER BY c.not_before LIMIT 1) d ON true`,
     [accountId, taskIds, new Date(now)],
   );
