@@ -12,6 +12,7 @@ import { createMediaService, type RingcastMediaService } from './media/service.t
 import type { MediaService } from './media/types.ts';
 import { RingcastMetrics } from './metrics.ts';
 import { createSmsTransport } from './sms/index.ts';
+import { RoutedSmsTransport, smsRouteIds } from './sms/routed-transport.ts';
 import type { SmsTransport } from './sms/transport.ts';
 import type { TelephonyDriver } from './telephony/driver.ts';
 import { defaultSimOptions, SimDriver } from './telephony/sim/sim-driver.ts';
@@ -94,7 +95,16 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
           ...(telephony.sim.keyRate !== undefined ? { keyRate: telephony.sim.keyRate } : {}),
           ...(telephony.sim.dialLog ? { dialLog: telephony.sim.dialLog } : {}),
         }));
-  const sms = parts.sms ?? createSmsTransport(config.sms, log);
+  const sms =
+    parts.sms ??
+    (Object.keys(config.smsRoutes).length === 0
+      ? createSmsTransport(config.sms, log)
+      : new RoutedSmsTransport(
+          createSmsTransport(config.sms, log),
+          new Map(
+            Object.entries(config.smsRoutes).map(([id, route]) => [id, createSmsTransport(route, log)]),
+          ),
+        ));
   const media = parts.media;
   const metrics = new RingcastMetrics();
   if (driver instanceof SipDriver) {
@@ -126,6 +136,7 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
       trustProxy: serverConfig.trustProxy,
       quotas: serverConfig.quotas,
       checkResponses: parts.checkResponses ?? false,
+      smsRoutes: smsRouteIds(sms),
     },
     {
       metrics,

@@ -87,6 +87,7 @@ export const configVariables = {
     'SMPP_ENQUIRE_LINK_MS',
     'SMPP_RESPONSE_TIMEOUT_MS',
     'SMPP_CONNECT_TIMEOUT_MS',
+    'SMS_ROUTES',
   ],
   media: [
     'UPLOAD_MAX_BYTES',
@@ -213,6 +214,8 @@ export interface Config {
   engine: EngineConfig;
   telephony: TelephonyConfig;
   sms: SmsConfig;
+  /** [ours] named SMS routes a task may pick with `smsAppId` (SMS_ROUTES); empty = the default route only. */
+  smsRoutes: Record<string, SmsConfig>;
   media: MediaConfig;
   tts: TtsConfig;
 }
@@ -516,6 +519,52 @@ export function validateSms(env: Reader): SmsConfig {
   }
 }
 
+const smsRouteShape =
+  'a JSON object of route ids (letters, digits, - and _, up to 64) to their SMS_* / SMPP_* settings, e.g. {"promo":{"SMS_DRIVER":"http","SMS_HTTP_URL":"https://sms.example/send"}}';
+
+/**
+ * SMS_ROUTES: each route is configured with the same variables as the default route, in one JSON object,
+ * and validated by the same rules; a mistake names the route and the setting.
+ */
+export function validateSmsRoutes(env: Reader): Record<string, SmsConfig> {
+  const raw = env.raw('SMS_ROUTES');
+  if (raw === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('SMS_ROUTES', raw, smsRouteShape);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new ConfigError('SMS_ROUTES', raw, smsRouteShape);
+  const routes: Record<string, SmsConfig> = {};
+  for (const [id, settings] of Object.entries(parsed)) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id) || settings === null || typeof settings !== 'object')
+      throw new ConfigError('SMS_ROUTES', raw, smsRouteShape);
+    const values: Env = {};
+    for (const [name, value] of Object.entries(settings as Record<string, unknown>)) {
+      if (!(configVariables.sms as readonly string[]).includes(name) || name === 'SMS_ROUTES')
+        throw new ConfigError(
+          'SMS_ROUTES',
+          raw,
+          `route "${id}": ${name} is not an SMS setting; ${smsRouteShape}`,
+        );
+      values[name] = String(value);
+    }
+    try {
+      routes[id] = validateSms(new Reader(values));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      throw new ConfigError(
+        'SMS_ROUTES',
+        raw,
+        `route "${id}": ${error.message.replace(/^configuration: /, '')}`,
+      );
+    }
+  }
+  return routes;
+}
+
 export function validateMedia(env: Reader): MediaConfig {
   return {
     uploads: {
@@ -549,6 +598,7 @@ export function loadConfig(env: Env = process.env): Config {
     engine: validateEngine(reader),
     telephony: validateTelephony(reader),
     sms: validateSms(reader),
+    smsRoutes: validateSmsRoutes(reader),
     media: validateMedia(reader),
     tts: validateTts(reader),
   };

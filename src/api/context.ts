@@ -35,6 +35,8 @@ export interface ApiContext {
   trustProxy: TrustProxy;
   /** Service-wide quota defaults; an account's own values override them. */
   quotas: Quotas;
+  /** [ours] SMS route ids a task may name in `smsAppId` (SMS_ROUTES); none configured = any value refused. */
+  smsRoutes?: readonly string[];
   /** Validate every answer against its route's response schema before sending it (tests). */
   checkResponses?: boolean;
 }

@@ -63,6 +63,7 @@ export class SettingsBuilder {
     checkNodeRules(settings);
     checkWindows(settings.allowSendTime);
     await this.checkSeatGroup(settings, '');
+    this.checkSmsRoute(settings, '');
     return settings;
   }
 
@@ -86,6 +87,7 @@ export class SettingsBuilder {
         const effective = effectiveRoundSettings(original, given);
         checkNodeRules(effective, prefix);
         await this.checkSeatGroup(effective, prefix);
+        this.checkSmsRoute(given, prefix);
         if (callees) checkSmsPlaceholders(effective, callees, prefix);
         flow.nodeList.push(given);
       }
@@ -132,6 +134,20 @@ export class SettingsBuilder {
         ...(settings.ssmlGender !== undefined ? { gender: settings.ssmlGender } : {}),
         speakingRate: settings.speakingRate ?? 1,
       });
+    }
+  }
+
+  /** `smsAppId` names an SMS route the operator configured (SMS_ROUTES); the SMS is sent through it. */
+  private checkSmsRoute(settings: Partial<NodeSettings>, prefix: string) {
+    if (settings.smsAppId === undefined) return;
+    const routes = this.ctx.smsRoutes ?? [];
+    if (!routes.includes(settings.smsAppId)) {
+      throw invalid(
+        `${prefix}smsAppId`,
+        routes.length === 0
+          ? 'no SMS routes are configured (SMS_ROUTES); leave it out to use the default route'
+          : `must be one of the configured SMS routes: ${routes.join(', ')}`,
+      );
     }
   }
 

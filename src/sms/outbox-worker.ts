@@ -18,6 +18,7 @@ interface SmsRow {
   sender_id: string;
   content: string;
   attempts: number;
+  route: string | null;
 }
 
 export class SmsOutboxWorker {
@@ -45,7 +46,7 @@ export class SmsOutboxWorker {
       now: this.clock.now(),
       leaseMs: this.options.leaseRealMs * this.clock.speed,
       limit: this.options.batchSize,
-      columns: 'id, call_id, recipient, sender_id, content, attempts',
+      columns: 'id, call_id, recipient, sender_id, content, attempts, route',
     });
     for (const row of rows) await this.send(row);
     this.ticks++;
@@ -60,6 +61,7 @@ export class SmsOutboxWorker {
         to: row.recipient,
         from: row.sender_id,
         text: row.content,
+        ...(row.route === null ? {} : { route: row.route }),
       });
     } catch (error) {
       await this.sendFailed(row, error);

@@ -10,6 +10,8 @@ export interface SmsMessage {
   /** senderId; empty = the route's default. */
   from: string;
   text: string;
+  /** [ours] the configured route to send through (`smsAppId`); undefined = the default route. */
+  route?: string;
 }
 
 export interface SmsSendResult {

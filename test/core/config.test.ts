@@ -65,6 +65,7 @@ const badValues: Record<ConfigVariable, [string, Record<string, string>] | null>
   RINGCAST_SIP_CODECS: ['G729', sip],
   RINGCAST_SIP_REGISTRAR_PORT: ['x', sip],
   RINGCAST_SIP_REALM: null,
+  SMS_ROUTES: ['{"promo":{"SMS_DRIVER":"http"}}', {}],
   RINGCAST_SIP_MEDIA_WORKERS: ['33', sip],
   RINGCAST_SIP_TRUNK_DOWN_AFTER: ['0', sip],
   RINGCAST_SIP_TRUNK_PROBE_S: ['ten', sip],
