@@ -189,6 +189,7 @@ describe('configuration tree', () => {
       'engine',
       'telephony',
       'sms',
+      'smsRoutes', // the sms area's named routes (SMS_ROUTES)
       'media',
       'tts',
     ]);
