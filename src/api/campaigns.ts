@@ -12,15 +12,12 @@ import { formatInZone } from '../domain/time.ts';
 import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
 import { Campaign, Envelope } from './responses.ts';
+import { percent } from './task-views.ts';
 
 const Body = Type.Object({ taskId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
 
 const bucketChoices = [60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86_400, 7 * 86_400];
 const maxBuckets = 120;
-
-function percent(part: number, whole: number): number {
-  return whole > 0 ? Math.round((part / whole) * 10_000) / 100 : 0;
-}
 
 export function registerCampaignRoutes(app: ApiApp, ctx: ApiContext): void {
   app.post(

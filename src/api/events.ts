@@ -19,9 +19,9 @@ import type { ServerResponse } from 'node:http';
 import type { AccountRow } from '../db/queries/accounts.ts';
 import { accountAgents, changedFlows, changedTasks } from '../db/queries/progress.ts';
 import { effectiveState } from '../domain/agent-state.ts';
-import { formatInZone } from '../domain/time.ts';
 import type { ApiApp, ApiContext } from './context.ts';
 import { Produces } from './responses.ts';
+import { taskSummary } from './task-views.ts';
 
 type Send = (event: 'task' | 'flow' | 'agent', data: Record<string, unknown>) => void;
 
@@ -43,10 +43,6 @@ interface AccountWatch {
 
 const watchMs = 120_000;
 const heartbeatMs = 15_000;
-
-function percent(part: number, whole: number): number {
-  return whole > 0 ? Math.round((part / whole) * 10_000) / 100 : 0;
-}
 
 export class ProgressHub {
   private readonly watches = new Map<number, AccountWatch>();
@@ -127,20 +123,7 @@ export class ProgressHub {
       watched: watched(watch.tasks),
     });
     for (const task of tasks) {
-      this.offer(watch, watch.tasks, task.id, 'task', wall, {
-        jobId: task.id,
-        taskId: task.id,
-        taskName: task.name,
-        status: task.status,
-        rate: percent(task.call_num, task.num_cnt),
-        numCnt: task.num_cnt,
-        callNum: task.call_num,
-        success: task.success,
-        fail: task.fail,
-        createdTime: formatInZone(task.created_at, zone),
-        sourceTaskId: task.source_task_id ?? task.id,
-        outRecallCount: task.round,
-      });
+      this.offer(watch, watch.tasks, task.id, 'task', wall, taskSummary(task, zone));
     }
     const flows = await changedFlows(db, {
       accountId: watch.account.id,

@@ -44,6 +44,7 @@ import {
   withPaging,
 } from './schemas.ts';
 import { readCallees, SettingsBuilder } from './task-input.ts';
+import { percent, taskSummary } from './task-views.ts';
 
 const SendBody = SendTaskSchema;
 
@@ -78,10 +79,6 @@ const QueryBody = withPaging(
 function isUniqueViolation(error: unknown, constraint: string): boolean {
   const e = error as { code?: string; constraint?: string; message?: string };
   return e.code === '23505' && (e.constraint === constraint || (e.message ?? '').includes(constraint));
-}
-
-function percent(part: number, whole: number): number {
-  return whole > 0 ? Math.round((part / whole) * 10_000) / 100 : 0;
 }
 
 async function createTask(
@@ -352,21 +349,7 @@ export function registerTaskRoutes(app: ApiApp, ctx: ApiContext): void {
         body,
       );
       const waitOfTask = await waitsOf(ctx, account, rows);
-      const records = rows.map((task) => ({
-        jobId: task.id,
-        taskId: task.id,
-        taskName: task.name,
-        status: task.status,
-        rate: percent(task.call_num, task.num_cnt),
-        numCnt: task.num_cnt,
-        callNum: task.call_num,
-        success: task.success,
-        fail: task.fail,
-        createdTime: formatInZone(task.created_at, zone),
-        sourceTaskId: task.source_task_id ?? task.id,
-        outRecallCount: task.round,
-        ...waitOfTask(task),
-      }));
+      const records = rows.map((task) => ({ ...taskSummary(task, zone), ...waitOfTask(task) }));
       return ok(page(records, total, body.current, body.size));
     },
   );
