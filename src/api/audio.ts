@@ -10,25 +10,15 @@ import { fillTemplate } from '../domain/template.ts';
 import { writeWav } from '../media/audio.ts';
 import type { ApiApp, ApiContext } from './context.ts';
 import { Produces } from './responses.ts';
-import { voiceContentProps } from './schemas.ts';
+import { calleeTextProps, voiceContentProps } from './schemas.ts';
 
-const calleeText = Type.Optional(Type.String({ maxLength: 30 }));
 const PreviewBody = Type.Object({
   text: Type.String({ maxLength: 1000 }),
   lan: Type.String({ minLength: 2, maxLength: 12 }),
   speakingRate: voiceContentProps.speakingRate,
   ssmlGender: voiceContentProps.ssmlGender,
   accent: voiceContentProps.accent,
-  text1: calleeText,
-  text2: calleeText,
-  text3: calleeText,
-  text4: calleeText,
-  text5: calleeText,
-  text6: calleeText,
-  text7: calleeText,
-  text8: calleeText,
-  text9: calleeText,
-  text10: calleeText,
+  ...calleeTextProps,
 });
 
 export function registerAudioRoutes(app: ApiApp, ctx: ApiContext): void {
@@ -66,7 +56,8 @@ export function registerAudioRoutes(app: ApiApp, ctx: ApiContext): void {
       const info: Record<string, string> = {};
       for (let n = 1; n <= 10; n++) {
         const value = body[`text${n}` as keyof typeof body];
-        if (typeof value === 'string') info[`text${n}`] = value;
+        // As a task keeps them: the first 30 characters (src/domain/callees.ts).
+        if (typeof value === 'string') info[`text${n}`] = value.slice(0, 30);
       }
       const audio = await ctx.media.renderTts({
         text: fillTemplate(body.text, info),

@@ -6,6 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
+import { calleeTextColumns } from '../db/queries/callee-info.ts';
 import { walkRecords } from '../db/queries/records.ts';
 import type { CallRecord } from '../domain/call-record.ts';
 import { csvLine, utf8Bom } from '../domain/csv.ts';
@@ -14,19 +15,6 @@ import { checkFilterTasks, RecordFilterSchema, readRecordFilter, recordOf } from
 import { Produces } from './responses.ts';
 
 const ExportBody = Type.Object({ params: Type.Optional(RecordFilterSchema) });
-
-const textColumns = [
-  'text1',
-  'text2',
-  'text3',
-  'text4',
-  'text5',
-  'text6',
-  'text7',
-  'text8',
-  'text9',
-  'text10',
-];
 
 /** The record fields in API order, then the callee's texts one per column (easier in a spreadsheet). */
 export const exportColumns = [
@@ -51,7 +39,7 @@ export const exportColumns = [
   'smsStatus',
   'seat',
   'hangupBy',
-  ...textColumns,
+  ...calleeTextColumns,
 ] as const;
 
 function exportRow(record: CallRecord): string {

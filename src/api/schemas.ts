@@ -108,8 +108,8 @@ export const calleeNumber = Type.String({
   description: '6-18 digits with country code, optionally with a leading +',
 });
 const calleeText = opt(Type.String({ maxLength: 1000, description: 'kept to its first 30 characters' }));
-export const NumberInfoSchema = Type.Object({
-  calleeNumber,
+/** text1..text10 of a callee (the TTS placeholders `${text1}`…), as request properties. */
+export const calleeTextProps = {
   text1: calleeText,
   text2: calleeText,
   text3: calleeText,
@@ -120,7 +120,8 @@ export const NumberInfoSchema = Type.Object({
   text8: calleeText,
   text9: calleeText,
   text10: calleeText,
-});
+};
+export const NumberInfoSchema = Type.Object({ calleeNumber, ...calleeTextProps });
 
 export const taskName = Type.String({ minLength: 2, maxLength: 64 });
 
