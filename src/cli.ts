@@ -6,8 +6,8 @@ import { type AdminCommand, type AdminResult, buildAdminServer, runAdminCommand 
 import { createRingcast, mediaFromConfig, openConfiguredDb as openDbOf } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DataDirInUseError } from './db/db.ts';
-import { countAccounts, createAccount, findAccountByKey } from './db/queries/accounts.ts';
-import { type AccountRules, setAccountRules } from './db/queries/calling-rules.ts';
+import { countAccounts, createAccount } from './db/queries/accounts.ts';
+import type { AccountRules } from './db/queries/calling-rules.ts';
 import { runDemo } from './demo.ts';
 import { checkCallbackUrl } from './domain/callback-url.ts';
 import { isValidZone } from './domain/time.ts';
@@ -409,11 +409,11 @@ program
   );
 
 account
-  .command('rules <apiKey>')
+  .command('rules <account>')
   .description("sets an account's calling rules (spec §8); 'off' turns one off")
   .option('--legal-window <HH:mm-HH:mm>', "calling hours in the callee's local time, or 'off'")
   .option('--max-attempts <count/days>', "at most count attempts per number in days days, or 'off'")
-  .action(async (apiKey: string, options: { legalWindow?: string; maxAttempts?: string }) => {
+  .action(async (ref: string, options: { legalWindow?: string; maxAttempts?: string }) => {
     const rules: Partial<AccountRules> = {};
     if (options.legalWindow !== undefined) {
       const m = /^(\d{2}:\d{2})-(\d{2}:\d{2})$/.exec(options.legalWindow);
@@ -429,17 +429,7 @@ account
         rules.maxAttemptsPerNumber = { count: Number(m[1]), days: Number(m[2]) };
       else throw new InvalidArgumentError('--max-attempts: must be count/days (1-1000/1-366) or off');
     }
-    const db = await openConfiguredDb();
-    const found = await findAccountByKey(db, apiKey);
-    if (!found) {
-      console.error(`no account with Api-Key ${apiKey}`);
-      process.exitCode = 1;
-    } else {
-      const now = Date.now();
-      const set = await db.transaction((tx) => setAccountRules(tx, { accountId: found.id, rules, now }));
-      console.log(`account ${found.id} calling rules: ${JSON.stringify(set)}`);
-    }
-    await db.close();
+    await admin({ op: 'rules', account: ref, rules });
   });
 
 program

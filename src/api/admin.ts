@@ -24,6 +24,7 @@ import {
   setAppCallbackUrl,
   updateAccount,
 } from '../db/queries/accounts.ts';
+import { type AccountRules, setAccountRules } from '../db/queries/calling-rules.ts';
 
 export type AdminCommand =
   | { op: 'create'; account: NewAccount }
@@ -33,7 +34,8 @@ export type AdminCommand =
   | { op: 'rotate-secret'; account: string }
   | { op: 'disable' | 'enable'; account: string }
   | { op: 'delete'; account: string }
-  | { op: 'app-add'; account: string; name: string; callbackUrl: string | null };
+  | { op: 'app-add'; account: string; name: string; callbackUrl: string | null }
+  | { op: 'rules'; account: string; rules: Partial<AccountRules> };
 
 /** What a command answers: data to print, or an error in words (exit status 1). */
 export type AdminResult = { ok: true; data: unknown } | { ok: false; error: string };
@@ -128,6 +130,13 @@ export async function runAdminCommand(db: Db, command: AdminCommand, now = Date.
         ok: true,
         data: { accountId: account.id, appId: app.id, name: app.name, callbackUrl: app.callback_url },
       };
+    }
+    case 'rules': {
+      // Calling rules (spec §8); the same statement as POST /voice/account/callingRules.
+      const rules = await db.transaction((tx) =>
+        setAccountRules(tx, { accountId: account.id, rules: command.rules, now }),
+      );
+      return { ok: true, data: { accountId: account.id, ...rules } };
     }
   }
 }
