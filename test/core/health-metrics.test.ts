@@ -242,3 +242,21 @@ describe('deploy/grafana-dashboard.json', () => {
     }
   });
 });
+
+describe('request ids', () => {
+  it('a sane X-Request-Id is kept and echoed; anything else is replaced', async () => {
+    const service = await started({ start: false });
+    const kept = await service.ring.server.inject({
+      method: 'GET',
+      url: '/health/live',
+      headers: { 'x-request-id': 'lb-1234.abc' },
+    });
+    expect(kept.headers['x-request-id']).toBe('lb-1234.abc');
+    const replaced = await service.ring.server.inject({
+      method: 'GET',
+      url: '/health/live',
+      headers: { 'x-request-id': `bad id\n${'x'.repeat(100)}` },
+    });
+    expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
