@@ -10,6 +10,7 @@ import { countAccounts, createAccount } from './db/queries/accounts.ts';
 import { runDemo } from './demo.ts';
 import { checkCallbackUrl } from './domain/callback-url.ts';
 import { isValidZone } from './domain/time.ts';
+import { SipDriver } from './telephony/sip/sip-driver.ts';
 
 function wholeNumber(value: string): number {
   const n = Number(value);
@@ -107,6 +108,8 @@ program
       ? buildAdminServer(ring.db, config.server.admin.token, ring.log)
       : null;
     try {
+      // The SIP socket opens in the background; a port in use must stop the start like the HTTP one.
+      if (ring.driver instanceof SipDriver) await ring.driver.ready();
       await ring.server.listen({ host, port });
       // Loopback only: account administration while the service holds the database.
       await adminServer?.listen({ host: '127.0.0.1', port: config.server.admin?.port ?? 0 });
