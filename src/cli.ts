@@ -45,6 +45,8 @@ async function openConfiguredDb() {
  */
 export function startupFailure(error: unknown): string | null {
   if (error instanceof ConfigError || error instanceof DataDirInUseError) return error.message;
+  // A bad option noticed in an action (commander reports parse-time ones itself).
+  if (error instanceof InvalidArgumentError) return error.message;
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
     const { address, port } = error as { address?: string; port?: number };
