@@ -4,25 +4,37 @@
  * 1. Call setups/s: INVITE → 180 → 200 → ACK → BYE → 200 against a SIPp UAS, closed loop with a fixed number
  *    of calls in flight (no failures expected); beside it SIPp's own UAC against a SIPp UAS, at the highest
  *    -r step that completes with no failed call.
- * 2. Concurrent RTP streams: K calls each playing G.711 for a few seconds to a SIPp UAS with -rtp_echo; we
- *    report CPU per stream-second, pacing lateness and echo delivery; beside it SIPp's uac_pcap playing the
- *    same number of concurrent streams (CPU of the SIPp process per stream-second).
+ * 2. Calls held with RTP both ways, at each level of BENCH_SIP_LEVELS (500 and 1,000): every call plays
+ *    G.711 to a SIPp UAS that echoes it (-rtp_echo); late sub-ticks (> 20 ms after due), p99 lateness,
+ *    echo loss, failed calls and the main thread's event-loop p99; beside it SIPp's uac_pcap → uas at the
+ *    same number of concurrent calls (its CPU per stream-second and whether calls failed).
  *
- * The machine is shared and noisy, so both sides are measured in the same run and printed as ratios.
- * Env: BENCH_SIP_CALLS (default 3000), BENCH_SIP_INFLIGHT (100), BENCH_SIP_STREAMS (comma list, "50,200").
+ * Writes sipSetupRatio, sipConcurrentCalls (the most calls held with < 1% late ticks and 0 failed) and
+ * sipLateTickPctAt1000 into bench/results/<date>.json (merged into the file if it exists).
+ * The machine is shared and noisy, so both sides are measured in the same run.
+ * Env: BENCH_SIP_CALLS (default 3000), BENCH_SIP_INFLIGHT (100), BENCH_SIP_LEVELS ("500,1000"),
+ * BENCH_SIP_WORKERS (media worker threads; default one per core beyond the first, at least 1).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import type { HangupCause, PreparedAudio } from '../src/telephony/driver.ts';
+import type { SipCallLeg } from '../src/telephony/sip/call-leg.ts';
 import { SipDriver } from '../src/telephony/sip/sip-driver.ts';
 import { runSipp, waitForPort } from '../test/sip/sipp.ts';
 
 const CALLS = Math.min(20_000, Number(process.env.BENCH_SIP_CALLS ?? 3_000));
 const INFLIGHT = Math.min(500, Number(process.env.BENCH_SIP_INFLIGHT ?? 100));
-const STREAMS = (process.env.BENCH_SIP_STREAMS ?? '50,200')
+/** Concurrency levels for the held-calls test, and its measuring window. */
+const LEVELS = (process.env.BENCH_SIP_LEVELS ?? '500,1000')
   .split(',')
   .map(Number)
-  .filter((n) => n > 0 && n <= 400);
-const PLAY_MS = 4_000;
+  .filter((n) => n > 0 && n <= 1500);
+const WINDOW_MS = 8_000;
+/** Media worker threads of the driver (as `RINGCAST_SIP_MEDIA_WORKERS` would set). */
+const WORKERS = Number(process.env.BENCH_SIP_WORKERS ?? Math.max(1, availableParallelism() - 1));
 const CLK_TCK = 100;
 
 function cpuMsOfPid(pid: number): number {
@@ -53,7 +65,8 @@ async function ourSetups(port: number): Promise<{ cps: number; failures: number;
     trunkPort: port,
     transport: 'udp',
     localSipPort: port + 10,
-    rtpPortRange: [27000, 28998],
+    rtpPortRange: [26000, 29998],
+    mediaWorkers: WORKERS,
   });
   await driver.ready();
   let started = 0;
@@ -128,49 +141,88 @@ function tone(ms: number): PreparedAudio {
   return { key: `bench-tone-${ms}`, sampleRate: 8000, samples, durationMs: ms };
 }
 
-async function ourStreams(port: number, k: number) {
+/**
+ * K calls held at once with RTP both ways: every leg plays G.711 to a SIPp UAS that echoes it back
+ * (-rtp_echo). Measured over a steady window once all K play: late sub-ticks (run > 20 ms after due),
+ * p99 lateness, packets sent and echoed back, the main thread's event-loop delay (signalling's
+ * responsiveness) and calls that failed (not answered, or ended before we hung up).
+ */
+async function ourConcurrent(port: number, k: number) {
   const uas = runSipp({
     builtin: 'uas',
     sipPort: port,
     mediaPort: port + 4,
     controlPort: port + 9,
     calls: k,
-    extra: ['-rtp_echo'],
+    timeoutS: 120,
+    extra: ['-rtp_echo', '-rtp_buffsize', String(8 * 1024 * 1024)],
   });
   await waitForPort(port, 'udp');
   const driver = new SipDriver({
     trunkHost: '127.0.0.1',
     trunkPort: port,
     transport: 'udp',
-    rtpPortRange: [27000, 28998],
+    rtpPortRange: [26000, 29998],
+    mediaWorkers: WORKERS,
   });
-  const legs = Array.from({ length: k }, (_, i) =>
-    driver.originateSip({ callId: `s${i}`, to: '100', from: '200', ringTimeoutMs: 10_000 }),
-  );
-  await Promise.all(legs.map((l) => new Promise<void>((r) => l.once('answered', () => r()))));
-  const audio = tone(PLAY_MS);
-  driver.frameClock.maxLateMs = 0;
+  await driver.ready();
+  let failed = 0;
+  const legs: SipCallLeg[] = [];
+  const ended = new Set<SipCallLeg>();
+  // Calls are set up 100 at a time, as a dialler with a concurrency limit would.
+  for (let i = 0; i < k; i += 100) {
+    const batch = Array.from({ length: Math.min(100, k - i) }, (_, j) =>
+      driver.originateSip({ callId: `c${i + j}`, to: '100', from: '200', ringTimeoutMs: 20_000 }),
+    );
+    for (const leg of batch) leg.once('hangup', () => ended.add(leg));
+    const answered = await Promise.all(
+      batch.map(
+        (l) =>
+          new Promise<boolean>((r) => {
+            l.once('answered', () => r(true));
+            l.once('hangup', () => r(false));
+          }),
+      ),
+    );
+    failed += answered.filter((a) => !a).length;
+    legs.push(...batch.filter((_, j) => answered[j]));
+  }
+  const audio = tone(WINDOW_MS + 4_000);
+  const plays = legs.map((l) => l.play(audio, 1));
+  // Let every stream start and the SIT check of the last answers (3 s) end, then measure a steady window.
+  await new Promise((r) => setTimeout(r, 3_500));
+  await driver.media.resetStats();
+  const before = await driver.mediaStats();
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  await Promise.all(legs.map((l) => l.play(audio, 1)));
-  const wallMs = performance.now() - t0;
+  await new Promise((r) => setTimeout(r, WINDOW_MS));
+  const after = await driver.mediaStats();
+  const windowMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  await new Promise((r) => setTimeout(r, 300));
-  const sent = legs.reduce((a, l) => a + (l.rtpStats?.packetsSent ?? 0), 0);
-  const echoed = legs.reduce((a, l) => a + (l.rtpStats?.packetsReceived ?? 0), 0);
-  const maxLate = driver.frameClock.maxLateMs;
+  loop.disable();
+  const uasCpu = cpuMsOfPid(uas.process.pid ?? 0);
+  failed += legs.filter((l) => ended.has(l)).length;
   await Promise.all(legs.map((l) => l.hangup()));
+  await Promise.allSettled(plays);
   await driver.close();
   uas.stop();
   await uas.done;
-  const cpuMs = (cpu.user + cpu.system) / 1000;
+  const sent = after.packetsSent - before.packetsSent;
+  const received = after.packetsReceived - before.packetsReceived;
   return {
-    cpuMsPerStreamSecond: cpuMs / ((k * PLAY_MS) / 1000),
-    expected: (k * PLAY_MS) / 20,
+    k,
+    failed,
+    latePct: after.ticks ? (100 * after.lateTicks) / after.ticks : Number.NaN,
+    p99LateMs: after.p99LateMs,
+    maxLateMs: after.maxLateMs,
     sent,
-    echoed,
-    maxLate,
-    wallMs,
+    received,
+    expected: (legs.length * windowMs) / 20,
+    loopP99Ms: loop.percentile(99) / 1e6,
+    mainCpuPct: (100 * (cpu.user + cpu.system)) / 1000 / windowMs,
+    sippCpuMs: uasCpu,
   };
 }
 
@@ -189,8 +241,9 @@ async function sippStreams(port: number, k: number) {
     mediaPort: port + 14,
     controlPort: port + 19,
     calls: k,
-    extra: ['-l', String(k), '-r', String(k)],
+    extra: ['-l', String(k), '-r', String(Math.min(k, 500))],
     remote: `127.0.0.1:${port}`,
+    timeoutS: 60,
   });
   // uac_pcap plays g711a.pcap (236 packets, 4.72 s) per call; sample the process CPU around the whole run.
   let last = 0;
@@ -206,17 +259,29 @@ async function sippStreams(port: number, k: number) {
   return { cpuMsPerStreamSecond: last / (k * 4.72), failed: code !== 0 };
 }
 
+/** Merges `figures` into bench/results/<date>.json, the file `npm run bench` writes. */
+function writeResults(figures: Record<string, number>): string {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${new Date().toISOString().slice(0, 10)}.json`);
+  const current = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  writeFileSync(file, `${JSON.stringify({ ...current, ...figures }, null, 2)}\n`);
+  return file;
+}
+
 async function main(): Promise<void> {
   const deadline = setTimeout(() => {
     console.error('bench:sip exceeded its 5-minute budget');
     process.exit(2);
   }, 300_000);
   console.log(
-    `SIP benchmark (loopback): ${CALLS} calls, ${INFLIGHT} in flight; streams ${STREAMS.join(', ')}`,
+    `SIP benchmark (loopback): ${CALLS} calls, ${INFLIGHT} in flight; held calls ${LEVELS.join(', ')}; ` +
+      `media workers ${WORKERS} (${availableParallelism()} cores)`,
   );
 
   const sipp = await sippSetups(25000);
-  const ours = await ourSetups(26100);
+  const ours = await ourSetups(25200);
+  const setupRatio = ours.cps / sipp.cps;
   console.log('\nCall setups (INVITE/180/200/ACK/BYE/200), closed loop');
   console.log(
     `  SIPp uac → SIPp uas : ${fmt(sipp.cps)} calls/s  (${fmt(sipp.elapsedMs)} ms at -r ${sipp.rate}; steps: ${sipp.tried.join(', ')})`,
@@ -224,26 +289,42 @@ async function main(): Promise<void> {
   console.log(
     `  SipDriver → SIPp uas: ${fmt(ours.cps)} calls/s  (${fmt(ours.elapsedMs)} ms, ${ours.failures} failed)`,
   );
-  console.log(`  ratio ours/SIPp     : ${fmt(ours.cps / sipp.cps, 2)}`);
+  console.log(`  ratio ours/SIPp     : ${fmt(setupRatio, 2)}`);
 
-  for (const [i, k] of STREAMS.entries()) {
-    const base = 26200 + i * 100;
+  let sustained = 0;
+  let lateAt1000 = Number.NaN;
+  for (const [i, k] of LEVELS.entries()) {
+    const base = 24000 + i * 100;
     const s = await sippStreams(base, k);
-    const o = await ourStreams(base + 50, k);
-    console.log(`\n${k} concurrent RTP streams (G.711, 20 ms packets)`);
+    const o = await ourConcurrent(base + 50, k);
+    const lossPct = o.sent ? 100 * (1 - o.received / o.sent) : Number.NaN;
     console.log(
-      `  SIPp uac_pcap       : ${fmt(s.cpuMsPerStreamSecond, 2)} CPU ms per stream-second${s.failed ? ' (calls failed)' : ''}`,
+      `\n${k} calls held, RTP both ways (G.711 20 ms; SIPp -rtp_echo), ${WINDOW_MS / 1000} s window`,
     );
     console.log(
-      `  SipDriver           : ${fmt(o.cpuMsPerStreamSecond, 2)} CPU ms per stream-second; sent ${o.sent}/${o.expected}, echoed ${o.echoed}, max tick lateness ${fmt(o.maxLate, 1)} ms, wall ${fmt(o.wallMs)} ms`,
+      `  SIPp uac_pcap → uas : ${fmt(s.cpuMsPerStreamSecond, 2)} CPU ms per stream-second${s.failed ? ' (calls failed)' : ', 0 failed'}`,
     );
-    console.log(`  ratio CPU ours/SIPp : ${fmt(o.cpuMsPerStreamSecond / s.cpuMsPerStreamSecond, 2)}`);
-    // 1000 CPU ms per second is one core: a rough ceiling on streams per core at this load.
     console.log(
-      `  streams per core    : ours ≈ ${fmt(1000 / o.cpuMsPerStreamSecond)}, SIPp ≈ ${fmt(1000 / s.cpuMsPerStreamSecond)}`,
+      `  SipDriver           : ${o.failed} failed; late ticks ${fmt(o.latePct, 2)}%, p99 lateness ${fmt(o.p99LateMs, 2)} ms, max ${fmt(o.maxLateMs, 1)} ms`,
     );
+    console.log(
+      `                        sent ${o.sent} (expected ≈${fmt(o.expected)}), echoed back ${o.received} (loss ${fmt(lossPct, 2)}%)`,
+    );
+    console.log(
+      `                        main thread (signalling): event-loop p99 ${fmt(o.loopP99Ms, 1)} ms; process CPU ${fmt(o.mainCpuPct)}% of a core`,
+    );
+    if (o.failed === 0 && o.latePct < 1 && o.k > sustained) sustained = o.k;
+    if (k === 1000) lateAt1000 = o.latePct;
   }
+  console.log(`\nMost calls held with < 1% late ticks and 0 failed: ${sustained}`);
+  const file = writeResults({
+    sipSetupRatio: Number(setupRatio.toFixed(3)),
+    sipConcurrentCalls: sustained,
+    ...(Number.isFinite(lateAt1000) ? { sipLateTickPctAt1000: Number(lateAt1000.toFixed(3)) } : {}),
+  });
+  console.log(`Wrote sipSetupRatio, sipConcurrentCalls, sipLateTickPctAt1000 to ${file}`);
   clearTimeout(deadline);
+  process.exit(0);
 }
 
 await main();

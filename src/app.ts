@@ -5,6 +5,7 @@ import { type Clock, ScaledClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { type Db, openDb } from './db/db.ts';
 import { migrate } from './db/migrate.ts';
+import { registrationStore } from './db/queries/agents.ts';
 import { ContentPreparer } from './engine/content.ts';
 import { Engine } from './engine/engine.ts';
 import { createMediaService, type RingcastMediaService } from './media/service.ts';
@@ -24,6 +25,8 @@ export interface RingcastParts {
   media: MediaService;
   sms?: SmsTransport;
   log?: Logger;
+  /** Validate every API answer against its response schema (the test suite turns this on). */
+  checkResponses?: boolean;
 }
 
 export interface Ringcast {
@@ -85,7 +88,7 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
   const driver: TelephonyDriver =
     parts.driver ??
     (telephony.driver === 'sip'
-      ? new SipDriver(telephony.sip)
+      ? new SipDriver({ ...telephony.sip, log: log.child({ component: 'sip-trunk' }) })
       : new SimDriver(clock, {
           seed: telephony.sim.seed,
           rates: { ...defaultSimOptions.rates, ...telephony.sim.rates },
@@ -123,6 +126,7 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
       log,
       trustProxy: serverConfig.trustProxy,
       quotas: serverConfig.quotas,
+      checkResponses: parts.checkResponses ?? false,
     },
     {
       metrics,
@@ -134,7 +138,7 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
   );
   // Agents' softphones register here (SIP driver only; RINGCAST_SIP_REGISTRAR_PORT unset = none).
   const registrarAt = telephony.driver === 'sip' ? telephony.registrar : null;
-  const registrar = registrarAt ? await listenRegistrar(registrarAt, db, clock) : null;
+  const registrar = registrarAt ? await listenRegistrar(registrarAt, registrationStore(db), clock) : null;
   return {
     config,
     db,

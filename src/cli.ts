@@ -6,7 +6,8 @@ import { type AdminCommand, type AdminResult, buildAdminServer, runAdminCommand 
 import { createRingcast, mediaFromConfig, openConfiguredDb as openDbOf } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { DataDirInUseError } from './db/db.ts';
-import { countAccounts, createAccount } from './db/queries/accounts.ts';
+import { countAccounts, createAccount, findAccountByKey } from './db/queries/accounts.ts';
+import { type AccountRules, setAccountRules } from './db/queries/calling-rules.ts';
 import { runDemo } from './demo.ts';
 import { checkCallbackUrl } from './domain/callback-url.ts';
 import { isValidZone } from './domain/time.ts';
@@ -411,6 +412,40 @@ program
   .action(async (ref: string, options: { name: string; callbackUrl?: string }) =>
     admin({ op: 'app-add', account: ref, name: options.name, callbackUrl: options.callbackUrl ?? null }),
   );
+
+account
+  .command('rules <apiKey>')
+  .description("sets an account's calling rules (spec §8); 'off' turns one off")
+  .option('--legal-window <HH:mm-HH:mm>', "calling hours in the callee's local time, or 'off'")
+  .option('--max-attempts <count/days>', "at most count attempts per number in days days, or 'off'")
+  .action(async (apiKey: string, options: { legalWindow?: string; maxAttempts?: string }) => {
+    const rules: Partial<AccountRules> = {};
+    if (options.legalWindow !== undefined) {
+      const m = /^(\d{2}:\d{2})-(\d{2}:\d{2})$/.exec(options.legalWindow);
+      if (options.legalWindow === 'off') rules.legalWindow = null;
+      else if (m && m[1] !== m[2] && [m[1], m[2]].every((t) => /^([01]\d|2[0-3]):[0-5]\d$/.test(t!)))
+        rules.legalWindow = { strTime: m[1]!, endTime: m[2]! };
+      else throw new InvalidArgumentError('--legal-window: must be HH:mm-HH:mm (two different times) or off');
+    }
+    if (options.maxAttempts !== undefined) {
+      const m = /^(\d+)\/(\d+)$/.exec(options.maxAttempts);
+      if (options.maxAttempts === 'off') rules.maxAttemptsPerNumber = null;
+      else if (m && Number(m[1]) >= 1 && Number(m[1]) <= 1000 && Number(m[2]) >= 1 && Number(m[2]) <= 366)
+        rules.maxAttemptsPerNumber = { count: Number(m[1]), days: Number(m[2]) };
+      else throw new InvalidArgumentError('--max-attempts: must be count/days (1-1000/1-366) or off');
+    }
+    const db = await openConfiguredDb();
+    const found = await findAccountByKey(db, apiKey);
+    if (!found) {
+      console.error(`no account with Api-Key ${apiKey}`);
+      process.exitCode = 1;
+    } else {
+      const now = Date.now();
+      const set = await db.transaction((tx) => setAccountRules(tx, { accountId: found.id, rules, now }));
+      console.log(`account ${found.id} calling rules: ${JSON.stringify(set)}`);
+    }
+    await db.close();
+  });
 
 program
   .command('migrate')

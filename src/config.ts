@@ -9,7 +9,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { type DbTimeouts, defaultDbTimeouts } from './db/db.ts';
 import { defaultUploadLimits, type UploadLimits } from './media/types.ts';
 import type { SmsConfig } from './sms/index.ts';
@@ -62,6 +62,10 @@ export const configVariables = {
     'RINGCAST_SIP_CODECS',
     'RINGCAST_SIP_REGISTRAR_PORT',
     'RINGCAST_SIP_REALM',
+    'RINGCAST_SIP_MEDIA_WORKERS',
+    'RINGCAST_SIP_TRUNK_DOWN_AFTER',
+    'RINGCAST_SIP_TRUNK_PROBE_S',
+    'RINGCAST_SIP_MAX_RETRY_AFTER_S',
   ],
   sms: [
     'SMS_DRIVER',
@@ -452,6 +456,18 @@ export function validateSip(env: Reader): { sip: SipDriverConfig; registrar: Reg
   if (localSipPort !== undefined) sip.localSipPort = localSipPort;
   if (rtpPortRange) sip.rtpPortRange = rtpPortRange;
   if (codecs) sip.codecs = codecs as G711Codec[];
+  // Media off the main event loop by default: one worker per core beyond the first (at least one).
+  sip.mediaWorkers =
+    env.optionalNumber('RINGCAST_SIP_MEDIA_WORKERS', { min: 0, max: 32 }) ??
+    Math.max(1, Math.min(8, availableParallelism() - 1));
+  const downAfter = env.optionalNumber('RINGCAST_SIP_TRUNK_DOWN_AFTER', { min: 1, max: 1000 });
+  const probeS = env.optionalNumber('RINGCAST_SIP_TRUNK_PROBE_S', { min: 1, max: 3600 });
+  const maxRetryAfterS = env.optionalNumber('RINGCAST_SIP_MAX_RETRY_AFTER_S', { min: 0, max: 86_400 });
+  sip.trunkHealth = {
+    ...(downAfter !== undefined ? { failuresToDown: downAfter } : {}),
+    ...(probeS !== undefined ? { probeIntervalMs: probeS * 1000 } : {}),
+    ...(maxRetryAfterS !== undefined ? { maxPauseMs: maxRetryAfterS * 1000 } : {}),
+  };
   return {
     sip,
     registrar:

@@ -10,16 +10,8 @@ import pino from 'pino';
 import { createRingcast, mediaFromConfig } from './app.ts';
 import { loadConfig } from './config.ts';
 import { createAccount } from './db/queries/accounts.ts';
+import { flowOfOriginalTask, roundsProgress } from './db/queries/recall-flows.ts';
 import { compatSign } from './domain/sign.ts';
-
-interface RoundRow {
-  round: number;
-  status: number;
-  num_cnt: number;
-  call_num: number;
-  success: number;
-  fail: number;
-}
 
 export async function runDemo(options: { numbers: number; speed: number }): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ringcast-demo-'));
@@ -99,16 +91,9 @@ export async function runDemo(options: { numbers: number; speed: number }): Prom
   let flowStatus = 0;
   while (flowStatus !== 2 && flowStatus !== 4 && flowStatus !== 3) {
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const [flow] = await ring.db.query<{ id: number; status: number; recall_num: number }>(
-      'SELECT id, status, recall_num FROM recall_flows WHERE task_id = $1',
-      [taskId],
-    );
+    const flow = await flowOfOriginalTask(ring.db, taskId);
     flowStatus = flow?.status ?? 0;
-    const rounds = await ring.db.query<RoundRow>(
-      `SELECT round, status, num_cnt, call_num, success, fail FROM tasks
-       WHERE id = $1 OR (flow_id = $2 AND round > 0) ORDER BY round`,
-      [taskId, flow?.id ?? 0],
-    );
+    const rounds = await roundsProgress(ring.db, { originalTaskId: taskId, flowId: flow?.id ?? null });
     for (const round of rounds) {
       const label = round.round === 0 ? 'original' : `round ${round.round}`;
       let bar = roundBars.get(round.round);
@@ -126,10 +111,7 @@ export async function runDemo(options: { numbers: number; speed: number }): Prom
     }
   }
   bars.stop();
-  const [flow] = await ring.db.query<{ status: number; finish_num: number; recall_num: number }>(
-    'SELECT status, finish_num, recall_num FROM recall_flows WHERE task_id = $1',
-    [taskId],
-  );
+  const flow = await flowOfOriginalTask(ring.db, taskId);
   const simulatedHours = ((Date.now() - started) * options.speed) / 3_600_000;
   console.log(
     `\nRecall flow ${flow?.status === 2 ? 'completed' : `ended with status ${flow?.status}`}: ` +

@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -23,7 +25,8 @@ import { registerAudioRoutes } from './audio.ts';
 import { authenticateHeaders, requireAuthenticated, verifyPendingSignature } from './auth.ts';
 import { registerCampaignRoutes } from './campaigns.ts';
 import { registerConsoleRoutes } from './console.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiApp, ApiContext } from './context.ts';
+import { registerDncRoutes } from './dnc.ts';
 import { type Envelope, failure, toEnvelope } from './envelope.ts';
 import { registerEventRoutes } from './events.ts';
 import { registerExportRoutes } from './exports.ts';
@@ -39,12 +42,16 @@ const defaultBodyLimit = 1024 * 1024;
 /** Big enough for 200,000 callees with text1..text10 filled. */
 const calleeListBodyLimit = 256 * 1024 * 1024;
 
+const dncListBodyLimit = 16 * 1024 * 1024;
+
 /** Base64 of `bytes`, plus room for the rest of the body. */
 const base64Room = (bytes: number) => Math.ceil(bytes / 3) * 4 + 64 * 1024;
 
 function bodyLimitFor(path: string, maxUploadBytes: number): number | undefined {
   const bare = path.replace(/^\/v3(?=\/)/, '');
   if (bare === '/voice/group/call/send') return calleeListBodyLimit;
+  // 200,000 numbers of up to 19 characters, quoted, with commas: under 5 MB; 16 MB leaves room for spaces.
+  if (bare === '/voice/dnc/add' || bare === '/voice/dnc/del') return dncListBodyLimit;
   if (bare === '/voice/fileUpload') return base64Room(maxUploadBytes);
   // May carry source=2 uploads for the task and its recall nodes.
   if (['/voice/group/call/update', '/voice/group/call/resend', '/voice/recallFlow/update'].includes(bare))
@@ -119,6 +126,26 @@ function sendEnvelope(request: FastifyRequest, reply: FastifyReply, envelope: En
   // A refused request whose body was not read: close rather than read (and discard) the rest of it.
   if (!request.raw.complete) void reply.header('connection', 'close');
   void reply.code(200).type('application/json; charset=utf-8').send(envelope);
+}
+
+/**
+ * Answers are plain JSON.stringify: response schemas document and type the answers rather than shape them
+ * (fast-json-stringify would silently drop a field a schema forgot). With `check` on, each answer is first
+ * validated against its schema and a mismatch is an error, so the test suite keeps the schemas true.
+ */
+export function responseSerializer(check: boolean) {
+  const ajv = check ? new Ajv({ strict: false, validateFormats: false, allErrors: true }) : null;
+  return ({ schema, url, httpStatus }: { schema: object; url: string; httpStatus?: string }) => {
+    const validate = ajv?.compile(schema);
+    return (data: unknown): string => {
+      if (validate && !validate(data)) {
+        throw new Error(
+          `answer of ${url} (${httpStatus ?? 200}) does not match its response schema: ${ajv!.errorsText(validate.errors)}`,
+        );
+      }
+      return JSON.stringify(data);
+    };
+  };
 }
 
 export async function buildServer(ctx: ApiContext, ops?: OpsContext) {
@@ -208,6 +235,7 @@ export async function buildServer(ctx: ApiContext, ops?: OpsContext) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  app.setSerializerCompiler(responseSerializer(ctx.checkResponses === true));
   app.setErrorHandler((error, request, reply) => {
     const envelope = toEnvelope(error, (internal) =>
       request.log.error({ err: internal, url: request.url }, 'request failed'),
@@ -253,7 +281,8 @@ export async function buildServer(ctx: ApiContext, ops?: OpsContext) {
     );
   });
 
-  const api = async (scope: FastifyInstance) => {
+  const api = async (untyped: FastifyInstance) => {
+    const scope: ApiApp = untyped.withTypeProvider<TypeBoxTypeProvider>();
     scope.addHook('onRequest', async (request) => authenticateHeaders(ctx, request));
     scope.addHook('preValidation', async (request) => requireAuthenticated(ctx, request));
     registerVoiceFileRoutes(scope, ctx);
@@ -264,6 +293,7 @@ export async function buildServer(ctx: ApiContext, ops?: OpsContext) {
     registerAgentRoutes(scope, ctx);
     // [ours] endpoints the console is built on (docs/console.md)
     registerAccountRoutes(scope, ctx);
+    registerDncRoutes(scope, ctx);
     registerCampaignRoutes(scope, ctx);
     registerExportRoutes(scope, ctx);
     registerEventRoutes(scope, ctx);

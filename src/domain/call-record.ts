@@ -20,6 +20,7 @@ export interface CallRow {
   feedback_value: string | null;
   sms_status: string | null;
   seat: string | null;
+  hangup_by: string | null;
 }
 
 export interface TaskOfCall {
@@ -28,18 +29,19 @@ export interface TaskOfCall {
   displayNum: string;
 }
 
-export interface CallRecord {
+/** A call record; times are wire strings in the account's zone for the API, epoch ms in pushes. */
+export interface CallRecord<Time extends string | number = string | number> {
   voiceId: number;
   taskId: number;
   sourceTaskId: number;
   outRecallCount: number;
   callee: string;
   displayNum: string;
-  submitTime: string | number | null;
-  callTime: string | number | null;
-  ringingTime: string | number | null;
-  answerTime: string | number | null;
-  hangupTime: string | number | null;
+  submitTime: Time | null;
+  callTime: Time | null;
+  ringingTime: Time | null;
+  answerTime: Time | null;
+  hangupTime: Time | null;
   ringDuration: number;
   callDuration: number;
   terminationCode: number | null;
@@ -49,10 +51,14 @@ export interface CallRecord {
   calledInfo: string;
   smsStatus: string | null;
   seat: string | null;
+  /** [ours] 'callee', 'system' or 'carrier' (see HangupBy in outcome.ts); null before settled. */
+  hangupBy: string | null;
 }
 
 /** `zone` formats times for the API; `'epoch'` gives epoch milliseconds, as webhooks carry. */
-export function toCallRecord(row: CallRow, task: TaskOfCall, zone: string | 'epoch'): CallRecord {
+export function toCallRecord(row: CallRow, task: TaskOfCall, zone: 'epoch'): CallRecord<number>;
+export function toCallRecord(row: CallRow, task: TaskOfCall, zone: string): CallRecord<string>;
+export function toCallRecord(row: CallRow, task: TaskOfCall, zone: string): CallRecord {
   const time = (value: Date | null) =>
     zone === 'epoch' ? (value ? value.getTime() : null) : formatInZone(value, zone);
   return {
@@ -76,6 +82,7 @@ export function toCallRecord(row: CallRow, task: TaskOfCall, zone: string | 'epo
     calledInfo: JSON.stringify(row.info ?? {}),
     smsStatus: row.sms_status,
     seat: row.seat,
+    hangupBy: row.hangup_by ?? null,
   };
 }
 

@@ -120,8 +120,10 @@ export class Dialer {
       // Registered before the hand-over so lease renewal covers them from the start.
       for (const call of lease.calls) this.inFlight.set(call.id, Promise.resolve());
       try {
-        await dispatchLeased(this.db, { owner: this.options.owner, calls: lease.calls }, (call) =>
-          this.start(call, lease.tasks.get(call.task_id)!),
+        await dispatchLeased(
+          this.db,
+          { owner: this.options.owner, accountId, now: this.clock.now(), calls: lease.calls },
+          (call) => this.start(call, lease.tasks.get(call.task_id)!),
         );
       } finally {
         // Calls given back (task paused or cancelled meanwhile) or never handed over (the hand-over

@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/db.ts';
+import { optOutCallee } from '../db/queries/dnc.ts';
+import { withRetries } from '../db/retry.ts';
 import { SmsOutboxWorker } from '../sms/outbox-worker.ts';
 import type { SmsTransport } from '../sms/transport.ts';
 import type { TelephonyDriver } from '../telephony/driver.ts';
@@ -64,6 +66,7 @@ export class Engine {
         driver,
         prepareAudio: (settings, info, owner) => content.prepare(settings, info, owner),
         onError: (error, callId) => log.error({ err: error, callId }, 'call media failed'),
+        optOut: (callId) => withRetries(() => optOutCallee(db, { callId, now: clock.now() })),
         transfer: createSeatTransfer({
           db,
           clock,

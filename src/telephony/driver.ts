@@ -11,6 +11,7 @@
  * `hangup` is emitted exactly once per leg, whoever ends the call.
  */
 import type { EventEmitter } from 'node:events';
+import type { HangupCause } from '../domain/outcome.ts';
 
 /** 8 kHz mono signed 16-bit PCM, the form every driver plays. */
 export interface PreparedAudio {
@@ -39,14 +40,8 @@ export interface OriginateRequest {
   round?: number;
 }
 
-/** Why a leg ended. `sipCode` 200 means it was answered (and later ended normally). */
-export interface HangupCause {
-  sipCode: number;
-  /** Short machine-friendly reason, e.g. 'busy', 'no-answer', 'normal', 'rejected', 'unavailable'. */
-  reason: string;
-  /** Who ended an answered call. */
-  by?: 'callee' | 'us' | 'network';
-}
+// The cause type lives in the domain (which imports nothing from here); drivers report it.
+export type { HangupCause } from '../domain/outcome.ts';
 
 export interface CallLegEvents {
   ringing: [];

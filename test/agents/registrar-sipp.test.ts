@@ -6,6 +6,7 @@ import {
   findSipAccount,
   insertSeatGroup,
   insertSipAccounts,
+  registrationStore,
   type SeatGroupRow,
   type SipAccountRow,
 } from '../../src/db/queries/agents.ts';
@@ -45,7 +46,7 @@ describe.skipIf(!hasTool('sipp'))('SIP registrar with SIPp as the agent softphon
       now: clock.now(),
     });
     transport = await UdpTransport.open({ localHost: '127.0.0.1', localPort: REGISTRAR_PORT });
-    new Registrar(transport, db, clock);
+    new Registrar(transport, registrationStore(db), clock);
   });
   afterAll(async () => {
     await transport?.close();

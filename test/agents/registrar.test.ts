@@ -8,6 +8,7 @@ import {
   findSipAccount,
   insertSeatGroup,
   insertSipAccounts,
+  registrationStore,
   type SeatGroupRow,
   type SipAccountRow,
 } from '../../src/db/queries/agents.ts';
@@ -109,7 +110,7 @@ describe('SIP registrar (RFC 3261 §10.3, digest per RFC 2617)', () => {
 
   it('a REGISTER without credentials gets 401 with an MD5, qop=auth challenge', async () => {
     const transport = new RecordingTransport();
-    new Registrar(transport, db, clock);
+    new Registrar(transport, registrationStore(db), clock);
     const answer = await transport.register(
       headers(agents[0]!.username, ['Contact: <sip:a@127.0.0.1:5070>']),
     );
@@ -120,7 +121,7 @@ describe('SIP registrar (RFC 3261 §10.3, digest per RFC 2617)', () => {
 
   it('a correct digest binds the Contact for the requested expiry; the agent becomes idle and claimable', async () => {
     const transport = new RecordingTransport();
-    new Registrar(transport, db, clock);
+    new Registrar(transport, registrationStore(db), clock);
     const agent = agents[0]!;
     const answer = await authorized(transport, agent, [
       'Contact: <sip:agent0@127.0.0.1:5070>',
@@ -144,7 +145,7 @@ describe('SIP registrar (RFC 3261 §10.3, digest per RFC 2617)', () => {
 
   it('a wrong password is challenged again and binds nothing', async () => {
     const transport = new RecordingTransport();
-    new Registrar(transport, db, clock);
+    new Registrar(transport, registrationStore(db), clock);
     const agent = agents[1]!;
     const answer = await authorized(transport, agent, ['Contact: <sip:x@127.0.0.1:5070>'], {
       password: 'wrong',
@@ -155,7 +156,7 @@ describe('SIP registrar (RFC 3261 §10.3, digest per RFC 2617)', () => {
 
   it("an account may not register another account's address of record (403)", async () => {
     const transport = new RecordingTransport();
-    new Registrar(transport, db, clock);
+    new Registrar(transport, registrationStore(db), clock);
     const answer = await authorized(transport, agents[1]!, ['Contact: <sip:x@127.0.0.1:5070>'], {
       aor: agents[2]!.username,
     });
@@ -164,7 +165,7 @@ describe('SIP registrar (RFC 3261 §10.3, digest per RFC 2617)', () => {
 
   it('an expiry below the minimum gets 423 with Min-Expires; the contact expires param beats the header', async () => {
     const transport = new RecordingTransport();
-    new Registrar(transport, db, clock);
+    new Registrar(transport, registrationStore(db), clock);
     const brief = await authorized(transport, agents[3]!, ['Contact: <sip:y@127.0.0.1:5070>', 'Expires: 10']);
     expect(brief.status).toBe(423);
     expect(brief.headers.get('min-expires')).toBe('30');
@@ -178,7 +179,7 @@ describe('SIP registrar (RFC 3261 §10.3, digest per RFC 2617)', () => {
 
   it('Expires 0 removes the binding: the agent is offline and never offered a call', async () => {
     const transport = new RecordingTransport();
-    new Registrar(transport, db, clock);
+    new Registrar(transport, registrationStore(db), clock);
     const agent = agents[3]!;
     const answer = await authorized(transport, agent, ['Contact: <sip:y@127.0.0.1:5070>', 'Expires: 0']);
     expect(answer.status).toBe(200);
@@ -188,7 +189,7 @@ describe('SIP registrar (RFC 3261 §10.3, digest per RFC 2617)', () => {
 
   it('anything but REGISTER gets 405 with Allow: REGISTER', async () => {
     const transport = new RecordingTransport();
-    new Registrar(transport, db, clock);
+    new Registrar(transport, registrationStore(db), clock);
     const text =
       'OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKo1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: o1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n';
     const parsed = parseMessage(Buffer.from(text)) as SipMessage;
@@ -216,7 +217,7 @@ describe('SIP registrar (RFC 3261 §10.3, digest per RFC 2617)', () => {
 
   it('a retransmitted REGISTER gets the very same response (§17.2.2), not a second challenge', async () => {
     const transport = new RecordingTransport();
-    new Registrar(transport, db, clock);
+    new Registrar(transport, registrationStore(db), clock);
     const request = headers(agents[0]!.username, ['Contact: <sip:a@127.0.0.1:5070>']);
     const first = await transport.register(request);
     const again = await transport.register(request);

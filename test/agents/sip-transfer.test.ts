@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registrationStore } from '../../src/db/queries/agents.ts';
 import type { CallLeg, OriginateRequest, TelephonyDriver } from '../../src/telephony/driver.ts';
 import type { SipCallLeg } from '../../src/telephony/sip/call-leg.ts';
 import { Registrar } from '../../src/telephony/sip/registrar.ts';
@@ -59,7 +60,7 @@ describe.skipIf(!hasTool('sipp'))(
       );
       service = await startService({ clockSpeed: 1, driver });
       registrarTransport = await UdpTransport.open({ localHost: '127.0.0.1', localPort: REGISTRAR });
-      new Registrar(registrarTransport, service.db, service.clock);
+      new Registrar(registrarTransport, registrationStore(service.db), service.clock);
       account = await newAccount(service.db);
       call = apiClient(service, account);
     });

@@ -59,6 +59,28 @@ describe('callStatus of an attempt', () => {
       classifyOutcome({ rang: true, answered: false, cause: { sipCode: 500, reason: 'failed' } }).callStatus,
     ).toBe(60);
   });
+
+  it('[ours] says who ended the call: the driver when it knows, else the code (487 ours, busy/decline the callee, the rest the carrier)', () => {
+    const by = (cause: { sipCode: number; reason: string; by?: 'callee' | 'system' | 'carrier' }) =>
+      classifyOutcome({ rang: true, answered: cause.sipCode === 200, cause }).hangupBy;
+    expect(by({ sipCode: 200, reason: 'normal', by: 'carrier' })).toBe('carrier');
+    expect(by({ sipCode: 200, reason: 'normal', by: 'system' })).toBe('system');
+    expect(by({ sipCode: 487, reason: 'no-answer' })).toBe('system');
+    expect(by({ sipCode: 486, reason: 'busy' })).toBe('callee');
+    expect(by({ sipCode: 603, reason: 'rejected' })).toBe('callee');
+    expect(by({ sipCode: 503, reason: 'unavailable' })).toBe('carrier');
+    expect(by({ sipCode: 408, reason: 'unavailable' })).toBe('carrier');
+  });
+
+  it('[ours] a Special Information Tone is callStatus 30 with its class as the reason, answered or not', () => {
+    expect(
+      classifyOutcome({ rang: true, answered: false, cause: { sipCode: 404, reason: 'sit-vacant' } }),
+    ).toEqual({ callStatus: 30, terminationCode: 404, terminationReason: 'sit-vacant', hangupBy: 'carrier' });
+    expect(
+      classifyOutcome({ rang: true, answered: true, cause: { sipCode: 503, reason: 'sit-no-circuit' } })
+        .callStatus,
+    ).toBe(30);
+  });
 });
 
 describe('pacing', () => {

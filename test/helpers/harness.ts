@@ -126,6 +126,7 @@ export async function startService(options: TestServiceOptions = {}): Promise<Te
         : (options.driver ?? new SimDriver(clock, { seed: 'test', ...options.sim })),
     sms: options.sms ?? new LogTransport(silentLogger),
     log: options.log ?? pino({ level: 'silent' }),
+    checkResponses: true,
   });
   if (options.start !== false) ring.engine.start();
   return {
@@ -225,10 +226,18 @@ export async function waitFor<T>(
  * "nothing more happens" check waits for, instead of a wall-clock sleep that passes vacuously on a slow
  * machine.
  */
+/**
+ * Waits until the dialer, the recall scheduler and the SMS sender have each completed `n` more ticks: the
+ * point after which anything still due would have been acted on. Tests wait on this, never on wall time,
+ * before asserting that nothing more happened.
+ */
 export async function afterEngineTicks(service: { ring: Ringcast }, n = 2): Promise<void> {
-  const { dialer, recall } = service.ring.engine;
-  const [d, r] = [dialer.ticks, recall.ticks];
-  await waitFor(`${n} engine ticks`, async () => dialer.ticks >= d + n && recall.ticks >= r + n);
+  const { dialer, recall, sms } = service.ring.engine;
+  const [d, r, s] = [dialer.ticks, recall.ticks, sms.ticks];
+  await waitFor(
+    `${n} engine ticks`,
+    async () => dialer.ticks >= d + n && recall.ticks >= r + n && sms.ticks >= s + n,
+  );
 }
 
 export function numbers(count: number, prefix = '8613800'): string[] {

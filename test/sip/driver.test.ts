@@ -189,7 +189,7 @@ describe('SipDriver call control (scripted UAS)', () => {
     const hung = leg.hangup();
     uas.reply(await uas.next('BYE'), 200);
     await hung;
-    expect(await cause).toEqual({ sipCode: 200, reason: 'normal', by: 'us' });
+    expect(await cause).toEqual({ sipCode: 200, reason: 'normal', by: 'system' });
   });
 
   it('emits hangup exactly once when our BYE and the callee BYE cross', async () => {
@@ -233,7 +233,7 @@ describe('SipDriver call control (scripted UAS)', () => {
     const hung = leg.hangup();
     uas.reply(await uas.next('BYE'), 200);
     await hung;
-    expect(await cause).toEqual({ sipCode: 200, reason: 'normal', by: 'us' });
+    expect(await cause).toEqual({ sipCode: 200, reason: 'normal', by: 'system' });
     expect(driver.activeLegs).toBe(0);
   });
 
@@ -285,7 +285,7 @@ describe('SipDriver call control (scripted UAS)', () => {
     expect(uas.received.filter((m) => m.headers.get('call-id') === leg.sipCallId)).toHaveLength(0);
   });
 
-  it('a re-INVITE putting us on hold (sendonly) is answered recvonly and our RTP stops until taken off hold', async () => {
+  it('a re-INVITE putting us on hold (sendonly) is answered recvonly, our RTP stops until taken off hold, and resumes with the marker bit', async () => {
     const { uas, leg } = await rig();
     const sink = dgram.createSocket('udp4');
     await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
@@ -293,7 +293,11 @@ describe('SipDriver call control (scripted UAS)', () => {
       sink.close();
     });
     let packets = 0;
-    sink.on('message', () => packets++);
+    const markers: boolean[] = [];
+    sink.on('message', (b: Buffer) => {
+      packets++;
+      markers.push((b[1]! & 0x80) !== 0);
+    });
     const invite = await uas.next('INVITE');
     const ok = uas.reply(invite, 200, true);
     await uas.next('ACK');
@@ -334,9 +338,13 @@ describe('SipDriver call control (scripted UAS)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(packets - held).toBeLessThanOrEqual(1);
     expect(answers.find((a) => cseqOf(a).seq === 3)?.body.toString()).toContain('a=recvonly');
+    const resumedAt = packets;
     uas.send(reinvite(4, 'sendrecv'));
     await new Promise((r) => setTimeout(r, 300));
     expect(packets - held).toBeGreaterThan(5);
+    // RFC 3551 §4.1: the first packet after the pause starts a talkspurt (marker bit); the rest do not.
+    expect(markers[resumedAt]).toBe(true);
+    expect(markers.slice(resumedAt + 1).some((m) => m)).toBe(false);
     const hung = leg.hangup();
     uas.reply(await uas.next('BYE'), 200);
     await hung;

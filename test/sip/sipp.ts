@@ -1,6 +1,6 @@
 /** Runs SIPp as a peer for tests and the benchmark: one process per scenario, each with its own ports. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,8 @@ export interface SippOptions {
    * the caller then removes `dir` itself.
    */
   keepDir?: boolean;
+  /** Files written into SIPp's working directory before it starts (e.g. a pcap the scenario plays). */
+  files?: Record<string, Buffer>;
 }
 
 export interface SippRun {
@@ -43,6 +45,7 @@ export function runSipp(o: SippOptions): SippRun {
   // SIPp resolves `pcap/<file>` against its working directory, so each run gets one with that link.
   const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
   symlinkSync(PCAP_DIR, join(dir, 'pcap'));
+  for (const [name, content] of Object.entries(o.files ?? {})) writeFileSync(join(dir, name), content);
   const args = [
     ...(o.builtin ? ['-sn', o.builtin] : ['-sf', join(SCENARIOS, `${o.scenario}.xml`)]),
     '-i',

@@ -42,6 +42,7 @@ const columns = [
   'calledInfo',
   'smsStatus',
   'seat',
+  'hangupBy',
   ...Array.from({ length: 10 }, (_, i) => `text${i + 1}`),
 ];
 

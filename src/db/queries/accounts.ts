@@ -15,6 +15,10 @@ export interface AccountRow {
   /** Own quotas; null = the service default (src/api/quotas.ts). */
   max_open_tasks: number | null;
   max_queued_callees: number | null;
+  /** Calling rules (spec §8); null = off. */
+  legal_window: { strTime: string; endTime: string } | null;
+  max_attempts_count: number | null;
+  max_attempts_days: number | null;
 }
 
 export interface AppRow {

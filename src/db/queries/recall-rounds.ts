@@ -1,17 +1,21 @@
 /** The recall scheduler's statements (spec §6): closing a round when its task ends, starting due rounds. */
+
 import { effectiveRoundSettings, FlowStatus, RecallType, roundDueAt } from '../../domain/recall-flow.ts';
+import { CallState } from '../../domain/stored-states.ts';
 import type { TaskSettings } from '../../domain/task-settings.ts';
 import { TaskStatus } from '../../domain/task-status.ts';
 import type { Db, Queryable } from '../db.ts';
-import { calleeTextList } from './callee-info.ts';
 import { completeFlowIfSettled, type FlowRow, type NodeRow } from './recall-flows.ts';
-import { insertTask } from './tasks.ts';
+import { copyCallees, deleteEmptyTask, insertTask } from './tasks.ts';
+
+/** Rounds started per scheduler tick at most; the rest come up on the next tick. */
+const dueRoundsPerTick = 50;
 
 /** Tasks of flows that ended (finished or cancelled) with no call still in flight, not yet taken into account. */
 export async function endedFlowTasks(db: Queryable): Promise<number[]> {
   const rows = await db.query<{ id: number }>(
     `SELECT t.id FROM tasks t WHERE t.flow_id IS NOT NULL AND NOT t.flow_closed AND t.status = ANY($1::smallint[])
-       AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = 'dialling')
+       AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = '${CallState.dialling}')
      ORDER BY t.id LIMIT 100`,
     [[TaskStatus.finished, TaskStatus.cancelled]],
   );
@@ -47,13 +51,12 @@ export async function closeRound(
     const at = new Date(now);
     if (task.round === 0 && task.status === TaskStatus.cancelled && task.started_at === null) {
       // The original task was cancelled before it ever called: the flow never begins.
-      await tx.query('UPDATE recall_flows SET status = $2, updated_at = $3 WHERE id = $1 AND status = 0', [
-        flow.id,
-        FlowStatus.cancelled,
-        at,
-      ]);
       await tx.query(
-        'UPDATE recall_nodes SET status = $2, updated_at = $3 WHERE flow_id = $1 AND status = 0',
+        `UPDATE recall_flows SET status = $2, updated_at = $3 WHERE id = $1 AND status = ${FlowStatus.pending}`,
+        [flow.id, FlowStatus.cancelled, at],
+      );
+      await tx.query(
+        `UPDATE recall_nodes SET status = $2, updated_at = $3 WHERE flow_id = $1 AND status = ${FlowStatus.pending}`,
         [flow.id, FlowStatus.cancelled, at],
       );
       return { flowId: flow.id, round: task.round, nextDueAt: null };
@@ -87,7 +90,8 @@ export async function closeRound(
 
 export async function dueNodeIds(db: Queryable, now: number): Promise<number[]> {
   const rows = await db.query<{ id: number }>(
-    'SELECT id FROM recall_nodes WHERE status = 0 AND due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at LIMIT 50',
+    `SELECT id FROM recall_nodes WHERE status = ${FlowStatus.pending} AND due_at IS NOT NULL AND due_at <= $1
+     ORDER BY due_at LIMIT ${dueRoundsPerTick}`,
     [new Date(now)],
   );
   return rows.map((row) => row.id);
@@ -120,7 +124,7 @@ export async function startRound(
 ): Promise<RoundStart | null> {
   return db.transaction(async (tx): Promise<RoundStart | null> => {
     const [node] = await tx.query<NodeRow>(
-      'SELECT * FROM recall_nodes WHERE id = $1 AND status = 0 FOR UPDATE SKIP LOCKED',
+      `SELECT * FROM recall_nodes WHERE id = $1 AND status = ${FlowStatus.pending} FOR UPDATE SKIP LOCKED`,
       [nodeId],
     );
     if (!node) return null;
@@ -177,23 +181,20 @@ export async function startRound(
       sourceTaskId: original.id,
       now,
     });
-    const [{ n } = { n: 0 }] =
+    const n =
       previousTaskId === undefined || previousTaskId === null
-        ? [{ n: 0 }]
-        : await tx.query<{ n: number }>(
-            `WITH copied AS (
-               INSERT INTO calls (task_id, account_id, seq, callee, ${calleeTextList})
-               SELECT $1, account_id, seq, callee, ${calleeTextList} FROM calls
-               WHERE task_id = $2 AND ($3 = ${RecallType.all} OR call_status IS DISTINCT FROM 50)
-               ORDER BY seq RETURNING 1)
-             SELECT count(*)::int AS n FROM copied`,
-            [taskId, previousTaskId, flow.recall_type],
-          );
+        ? 0
+        : await copyCallees(tx, {
+            toTaskId: taskId,
+            fromTaskId: previousTaskId,
+            onlyUnanswered: flow.recall_type !== RecallType.all,
+            skipDeadNumbers: true,
+          });
     if (n === 0) {
       // Nothing to call: this round and every later one complete with no task.
-      await tx.query('DELETE FROM tasks WHERE id = $1', [taskId]);
+      await deleteEmptyTask(tx, taskId);
       await tx.query(
-        'UPDATE recall_nodes SET status = $3, updated_at = $4 WHERE flow_id = $1 AND round >= $2 AND status = 0',
+        `UPDATE recall_nodes SET status = $3, updated_at = $4 WHERE flow_id = $1 AND round >= $2 AND status = ${FlowStatus.pending}`,
         [flow.id, node.round, FlowStatus.completed, at],
       );
       await tx.query('UPDATE recall_flows SET status = $2, updated_at = $3 WHERE id = $1', [
@@ -204,7 +205,6 @@ export async function startRound(
       await countFinishedRounds(tx, flow.id, now);
       return { flowId: flow.id, round: node.round, taskId: null, callees: 0 };
     }
-    await tx.query('UPDATE tasks SET num_cnt = $2 WHERE id = $1', [taskId, n]);
     await tx.query('UPDATE recall_nodes SET status = $2, task_id = $3, updated_at = $4 WHERE id = $1', [
       node.id,
       FlowStatus.inProgress,

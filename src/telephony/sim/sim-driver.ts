@@ -174,7 +174,7 @@ class SimLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   }
 
   async hangup(): Promise<void> {
-    if (this.answered) this.end({ sipCode: 200, reason: 'normal', by: 'us' });
+    if (this.answered) this.end({ sipCode: 200, reason: 'normal', by: 'system' });
     else this.end({ sipCode: 487, reason: 'cancelled' });
   }
 

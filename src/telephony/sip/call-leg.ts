@@ -20,9 +20,9 @@ import {
   type SipResponse,
   tagOf,
 } from './message.ts';
-import type { FrameClock } from './rtp/frame-clock.ts';
-import type { EncodingCache } from './rtp/g711.ts';
-import { type PortAllocator, RtpSession, type RtpStats } from './rtp/session.ts';
+import type { MediaEngine, MediaSession } from './rtp/media.ts';
+import type { RtpStats } from './rtp/session.ts';
+import type { SitClass } from './rtp/sit-detector.ts';
 import {
   answerDirection,
   buildSdp,
@@ -33,6 +33,7 @@ import {
   parseSdp,
 } from './sdp.ts';
 import type { Remote } from './transport.ts';
+import { parseRetryAfter, type TrunkHealth } from './trunk-health.ts';
 import { ALLOW, type DialogHandler, randomToken, type UserAgentCore } from './user-agent-core.ts';
 
 export interface LegConfig {
@@ -49,9 +50,10 @@ export interface LegConfig {
 export interface LegContext {
   config: LegConfig;
   core: Promise<UserAgentCore>;
-  ports: PortAllocator;
-  clock: FrameClock;
-  cache: EncodingCache;
+  /** Where this call's RTP runs (this thread or a media worker). */
+  media: MediaEngine;
+  /** New calls to the trunk wait here while it is paused (Retry-After) or down; results are reported to it. */
+  trunk: TrunkHealth;
   onEnd(leg: SipCallLeg): void;
 }
 
@@ -74,6 +76,35 @@ export function causeForStatus(status: number): HangupCause {
   return { sipCode: status, reason };
 }
 
+/**
+ * Who is behind a BYE from the far end. RFC 3326 `Reason: Q.850;cause=N`: 16 (normal clearing) and 31
+ * (normal, unspecified) are the callee hanging up, as is a BYE with no Q.850 reason; any other cause
+ * (e.g. 38 network out of order, 41 temporary failure, 102 timer recovery) is the network ending the call.
+ */
+export function byeSender(bye: SipRequest): 'callee' | 'carrier' {
+  for (const value of bye.headers.getAll('reason').flatMap((v) => v.split(','))) {
+    const m = /^\s*Q\.850\s*;(?:.*;)?\s*cause\s*=\s*(\d+)/i.exec(value);
+    if (m) return m[1] === '16' || m[1] === '31' ? 'callee' : 'carrier';
+  }
+  return 'callee';
+}
+
+/**
+ * How long received audio is checked for a SIT: all early media (bounded by the ring timeout), and this
+ * long after an answer — a network that answers to play an announcement starts it with the SIT at once,
+ * and at ~10 µs a frame the detector should not run for the whole of 1,000 answered calls.
+ */
+const SIT_LISTEN_MS = 3_000;
+const SIT_EARLY_MS = 120_000;
+
+/** terminationCode for each SIT class: the SIP status a network would send for the same condition. */
+const SIT_CODES: Readonly<Record<SitClass, number>> = {
+  vacant: 404,
+  intercept: 410,
+  reorder: 500,
+  'no-circuit': 503,
+};
+
 const RING_TIMEOUT: HangupCause = { sipCode: 487, reason: 'no-answer' };
 const CANCELLED: HangupCause = { sipCode: 487, reason: 'cancelled' };
 const MAX_AUTH_ATTEMPTS = 2;
@@ -83,13 +114,16 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   readonly sipCallId: string;
   private state: LegState = 'idle';
   private core: UserAgentCore | undefined;
-  private rtp: RtpSession | undefined;
+  private rtp: MediaSession | undefined;
   private readonly localTag = randomToken(6);
   private remoteTag: string | undefined;
   private remoteTarget: string | undefined;
   private routeSet: string[] = [];
   private localSeq = 0;
   private remoteSeq: number | undefined;
+  /** Highest RSeq of a reliable provisional response we PRACKed (RFC 3262). */
+  private lastRseq: number | undefined;
+  private earlyMedia = false;
   private invite: SipRequest | undefined;
   private inviteTx: { readonly current: string; terminate(): void } | undefined;
   private ack: SipRequest | undefined;
@@ -104,6 +138,10 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   private readonly ended: Promise<void>;
   private resolveEnded!: () => void;
   private byeDone: Promise<void> = Promise.resolve();
+  /** Aborts the wait for the trunk when the leg ends before its INVITE left. */
+  private readonly trunkWait = new AbortController();
+  /** The INVITE goes to the trunk (not to a registered agent's Contact): its outcome is reported. */
+  private viaTrunk = false;
 
   constructor(
     private readonly ctx: LegContext,
@@ -159,18 +197,20 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     const core = await this.ctx.core;
     if (this.state === 'terminated') return;
     this.core = core;
-    const { socket, port } = await this.ctx.ports.bind(this.cfg.localHost);
+    const rtp = await this.ctx.media.open(this.cfg.localHost);
     if (this.state !== 'idle') {
-      socket.close();
-      this.ctx.ports.release(port);
+      rtp.close();
       return;
     }
-    this.rtp = new RtpSession(socket, port, this.ctx.clock, this.ctx.cache, () =>
-      this.ctx.ports.release(port),
-    );
+    this.rtp = rtp;
     this.rtp.on('dtmf', (d) => {
       if (this.state === 'confirmed') this.emit('dtmf', d);
     });
+    this.rtp.on('sit', (cls) => this.onSit(cls));
+    this.viaTrunk = this.agentTarget() === undefined;
+    // Retry-After / trunk down: the call waits (its attempt is committed) until the trunk takes calls again.
+    if (this.viaTrunk && !(await this.ctx.trunk.admit(this.trunkWait.signal))) return;
+    if (this.state !== 'idle') return;
     core.registerDialog(this.sipCallId, this.localTag, this.dialogHandler);
     this.state = 'calling';
     this.after(this.request.ringTimeoutMs, () => {
@@ -179,13 +219,21 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     this.sendInvite();
   }
 
+  /** A registered agent is called at its Contact (OriginateRequest.uri); everyone else via the trunk. */
+  private agentTarget(): string | undefined {
+    return this.request.uri && /^sips?:[^\s<>"]+$/i.test(this.request.uri) ? this.request.uri : undefined;
+  }
+
+  /** Tells the trunk's health how an INVITE to the trunk ended (final response, Timer B, transport error). */
+  private reportTrunk(result: Parameters<TrunkHealth['report']>[0]): void {
+    if (this.viaTrunk) this.ctx.trunk.report(result);
+  }
+
   private sendInvite(auth?: { header: string; value: string }): void {
     const core = this.core!;
     const c = this.cfg;
     const tp = c.transport === 'tcp' ? ';transport=tcp' : '';
-    // A registered agent is called at its Contact (OriginateRequest.uri); everyone else via the trunk.
-    const target =
-      this.request.uri && /^sips?:[^\s<>"]+$/i.test(this.request.uri) ? this.request.uri : undefined;
+    const target = this.agentTarget();
     const uri = target ?? `sip:${this.request.to}@${c.trunkHost}:${c.trunkPort}${tp}`;
     const via = core.newVia();
     const fromUser = /^[0-9A-Za-z+._-]{1,64}$/.test(this.request.from) ? this.request.from : 'anonymous';
@@ -199,6 +247,8 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     if (c.outboundProxy) h.append('route', `<sip:${c.outboundProxy.host}:${c.outboundProxy.port};lr>`);
     h.append('contact', core.contact());
     h.append('allow', ALLOW);
+    // RFC 3262 §4: we can acknowledge reliable provisional responses (PRACK).
+    h.append('supported', '100rel');
     h.append('content-type', 'application/sdp');
     if (auth) h.append(auth.header, auth.value);
     const body = Buffer.from(this.localSdp(c.codecs));
@@ -211,10 +261,13 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
       onResponse: (res) => this.onInviteResponse(invite, res),
       onTimeout: () => {
         if (this.invite !== invite) return;
+        if (!this.cancelCause) this.reportTrunk({ kind: 'timeout' });
         this.finish(this.cancelCause ?? { sipCode: 408, reason: 'unavailable' });
       },
       onTransportError: () => {
-        if (this.invite === invite) this.finish({ sipCode: 503, reason: 'unavailable' });
+        if (this.invite !== invite) return;
+        this.reportTrunk({ kind: 'transport-error' });
+        this.finish({ sipCode: 503, reason: 'unavailable' });
       },
     });
   }
@@ -234,10 +287,19 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   private onInviteResponse(invite: SipRequest, res: SipResponse): void {
     if (invite !== this.invite) return;
     const s = res.status;
+    if (s >= 300 || (s >= 200 && !this.ack)) {
+      this.reportTrunk({
+        kind: 'response',
+        status: s,
+        retryAfterS: parseRetryAfter(res.headers.get('retry-after')),
+      });
+    }
     if (s < 200) {
       if (this.state === 'terminated') return;
+      if (s > 100 && this.isReliable(res) && !this.acknowledgeReliable(res)) return;
       // Any provisional response, 100 included, allows a CANCEL (§9.1); only 180/183 mean the phone rings.
       this.state = 'proceeding';
+      if (s > 100 && res.body.length && !this.earlyMedia) this.startEarlyMedia(res);
       if ((s === 180 || s === 183) && !this.ringing) {
         this.ringing = true;
         this.emit('ringing');
@@ -258,7 +320,67 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     )
       return;
     // Our CANCEL (ring timeout or hangup) ends the INVITE with 487: the cause is ours, not the callee's.
-    this.finish(this.cancelCause && s === 487 ? this.cancelCause : causeForStatus(s));
+    // After a SIT, whatever final response follows, the tone is the better reason.
+    const sit = this.cancelCause?.reason.startsWith('sit-');
+    this.finish(this.cancelCause && (s === 487 || sit) ? this.cancelCause : causeForStatus(s));
+  }
+
+  /**
+   * Early media (RFC 3960 gateway model): a 18x with SDP answers our offer, so the RTP it announces is
+   * received (and reaches 'audio' listeners) before the answer; carriers' announcements and Special
+   * Information Tones arrive this way. Only the first SDP-carrying 18x sets it up; the 2xx may update it.
+   */
+  private startEarlyMedia(res: SipResponse): void {
+    const desc = parseSdp(res.body.toString('latin1'));
+    const media = desc && negotiate(desc, this.cfg.codecs, true);
+    if (!media || !this.rtp) return;
+    this.earlyMedia = true;
+    this.rtp.configure(media);
+    this.rtp.detectSit(SIT_EARLY_MS);
+  }
+
+  /** A SIT on early or answered media: the number cannot be reached; end the call and say why. */
+  private onSit(cls: SitClass): void {
+    const cause: HangupCause = { sipCode: SIT_CODES[cls], reason: `sit-${cls}`, by: 'carrier' };
+    if (this.state === 'calling' || this.state === 'proceeding') this.requestCancel(cause);
+    else if (this.state === 'confirmed') {
+      this.sendBye();
+      this.finish(cause);
+    }
+  }
+
+  /** RFC 3262 §4: a provisional response the UAS will retransmit until we PRACK it. */
+  private isReliable(res: SipResponse): boolean {
+    const require = res.headers.getAll('require').flatMap((v) => v.split(','));
+    return require.some((t) => t.trim().toLowerCase() === '100rel') && res.headers.has('rseq');
+  }
+
+  /**
+   * RFC 3262 §4: PRACK each reliable provisional response once, in RSeq order; retransmissions (an RSeq
+   * already seen) are discarded. The PRACK is sent within the early dialog the response created (§12.1.2:
+   * its To tag, Contact and reversed Record-Route). Returns false when the response is to be ignored.
+   */
+  private acknowledgeReliable(res: SipResponse): boolean {
+    const rseq = Number(res.headers.get('rseq'));
+    if (!Number.isInteger(rseq) || rseq < 0) return false;
+    const tag = tagOf(res.headers.get('to'));
+    if (!tag || (this.remoteTag !== undefined && this.remoteTag !== tag)) return false; // another fork
+    if (this.lastRseq !== undefined && rseq <= this.lastRseq) return false;
+    this.lastRseq = rseq;
+    if (this.remoteTag === undefined) {
+      this.remoteTag = tag;
+      const contact = res.headers.getAll('contact')[0];
+      this.remoteTarget = (contact && parseNameAddr(contact)?.uri) || this.invite!.uri;
+      this.routeSet = res.headers.getAll('record-route').reverse();
+    }
+    const prack = this.inDialogRequest('PRACK');
+    prack.headers.append('rack', `${rseq} ${cseqOf(res).seq} INVITE`);
+    this.core!.sendRequest(prack, this.nextHop(this.remoteTarget!), {
+      onResponse: () => {},
+      onTimeout: () => {},
+      onTransportError: () => {},
+    });
+    return true;
   }
 
   private retryWithAuth(res: SipResponse): boolean {
@@ -319,6 +441,8 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
       return;
     }
     this.rtp!.configure(media);
+    // Some networks "answer" and then play the SIT and announcement: keep listening for a while.
+    this.rtp!.detectSit(SIT_LISTEN_MS);
     this.emit('answered');
   }
 
@@ -433,7 +557,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     switch (req.method) {
       case 'BYE':
         core.respond(req, remote, makeResponse(req, 200));
-        this.finish({ sipCode: 200, reason: 'normal', by: 'callee' });
+        this.finish({ sipCode: 200, reason: 'normal', by: byeSender(req) });
         return;
       case 'INVITE':
       case 'UPDATE': {
@@ -501,7 +625,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
         break;
       case 'confirmed':
         this.sendBye();
-        this.finish({ sipCode: 200, reason: 'normal', by: 'us' });
+        this.finish({ sipCode: 200, reason: 'normal', by: 'system' });
         break;
       default:
         break;
@@ -530,6 +654,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     if (this.finished) return;
     this.finished = cause;
     this.state = 'terminated';
+    this.trunkWait.abort();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     // An INVITE transaction still waiting (cancel given up after 64·T1) would otherwise never be released;

@@ -33,6 +33,9 @@ const CANONICAL: Readonly<Record<string, string>> = {
   cseq: 'CSeq',
   'www-authenticate': 'WWW-Authenticate',
   'max-forwards': 'Max-Forwards',
+  // RFC 3262 spells these with two capitals; header names are case-insensitive, but some peers match exactly.
+  rack: 'RAck',
+  rseq: 'RSeq',
 };
 
 export interface Header {

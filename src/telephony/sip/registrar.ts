@@ -11,8 +11,6 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../../clock.ts';
-import type { Queryable } from '../../db/db.ts';
-import { bindRegistration, findSipAccount, unbindRegistration } from '../../db/queries/agents.ts';
 import {
   makeResponse,
   parseNameAddr,
@@ -73,6 +71,21 @@ export type RegisterOutcome =
   | { kind: 'unbound'; username: string }
   | { kind: 'queried'; username: string };
 
+/**
+ * What the registrar needs from storage, injected so SIP code never imports the database layer
+ * (src/db/queries/agents.ts `registrationStore(db)` implements it; tests may pass an in-memory one).
+ */
+export interface RegistrationStore {
+  /** The account's password and current binding, or null when no such account exists. */
+  findAccount(
+    username: string,
+  ): Promise<{ password: string; contact: string | null; expiresAt: number | null } | null>;
+  /** Stores a binding (RFC 3261 §10.3); the agent becomes reachable at `contact` until `expiresAt`. */
+  bind(args: { username: string; contact: string; expiresAt: number; now: number }): Promise<void>;
+  /** Removes the binding; the agent goes offline. */
+  unbind(username: string, now: number): Promise<void>;
+}
+
 export class Registrar {
   private readonly options: RegistrarOptions;
   private readonly secret: Buffer;
@@ -81,7 +94,7 @@ export class Registrar {
 
   constructor(
     private readonly transport: SipTransport,
-    private readonly db: Queryable,
+    private readonly store: RegistrationStore,
     private readonly clock: Clock,
     options: Partial<RegistrarOptions> = {},
   ) {
@@ -163,7 +176,7 @@ export class Registrar {
     const username = credentials.get('username') ?? '';
     const nonceState = this.checkNonce(credentials.get('nonce') ?? '');
     if (nonceState !== 'ok') return this.challenge(req, remote, nonceState === 'stale');
-    const account = await findSipAccount(this.db, username);
+    const account = await this.store.findAccount(username);
     if (!account || credentials.get('realm') !== this.options.realm)
       return this.challenge(req, remote, false);
     const qop = credentials.get('qop');
@@ -201,10 +214,8 @@ export class Registrar {
       this.send(res, remote, req);
     };
     if (contacts.length === 0) {
-      const account = await findSipAccount(this.db, username);
-      const left = account?.expires_at
-        ? Math.max(0, Math.round((account.expires_at.getTime() - now) / 1000))
-        : 0;
+      const account = await this.store.findAccount(username);
+      const left = account?.expiresAt ? Math.max(0, Math.round((account.expiresAt - now) / 1000)) : 0;
       ok(left > 0 ? account!.contact : null, left);
       this.onOutcome?.({ kind: 'queried', username }, remote);
       return;
@@ -215,7 +226,7 @@ export class Registrar {
         this.send(makeResponse(req, 400, randomToken(), 'Bad Request'), remote, req);
         return;
       }
-      await unbindRegistration(this.db, username, now);
+      await this.store.unbind(username, now);
       ok(null, 0);
       this.onOutcome?.({ kind: 'unbound', username }, remote);
       return;
@@ -229,7 +240,7 @@ export class Registrar {
     const requested =
       asked === undefined || !/^\d+$/.test(asked) ? this.options.defaultExpiresS : Number(asked);
     if (requested === 0) {
-      await unbindRegistration(this.db, username, now);
+      await this.store.unbind(username, now);
       ok(null, 0);
       this.onOutcome?.({ kind: 'unbound', username }, remote);
       return;
@@ -243,7 +254,7 @@ export class Registrar {
     }
     const expiresS = Math.min(requested, this.options.maxExpiresS);
     const uri = contact.uri;
-    await bindRegistration(this.db, { username, contact: uri, expiresAt: now + expiresS * 1000, now });
+    await this.store.bind({ username, contact: uri, expiresAt: now + expiresS * 1000, now });
     ok(contact.uri, expiresS);
     this.onOutcome?.({ kind: 'bound', username, contact: uri, expiresS }, remote);
   }
@@ -252,10 +263,10 @@ export class Registrar {
 /** Opens a UDP transport and serves REGISTER on it; `close` stops both. */
 export async function listenRegistrar(
   at: { localHost: string; localPort: number; realm: string },
-  db: Queryable,
+  store: RegistrationStore,
   clock: Clock,
 ): Promise<{ registrar: Registrar; close(): Promise<void> }> {
   const transport = await UdpTransport.open({ localHost: at.localHost, localPort: at.localPort });
-  const registrar = new Registrar(transport, db, clock, { realm: at.realm });
+  const registrar = new Registrar(transport, store, clock, { realm: at.realm });
   return { registrar, close: () => transport.close() };
 }

@@ -10,6 +10,7 @@ import type { G711Codec, Negotiated } from '../sdp.ts';
 import { FRAME_MS, type FrameClock } from './frame-clock.ts';
 import { decodeG711, type EncodingCache, encodeG711 } from './g711.ts';
 import { buildRtp, parseRtp } from './packet.ts';
+import { type SitClass, SitDetector } from './sit-detector.ts';
 import { TelephoneEventDecoder } from './telephone-event.ts';
 
 export const SAMPLES_PER_FRAME = 160;
@@ -26,8 +27,10 @@ export interface RtpStats {
 
 export interface RtpSessionEvents {
   dtmf: [digit: string];
-  /** Received audio frame (payload in this session's negotiated codec). */
+  /** Received audio frame (payload in this session's negotiated codec), early media included. */
   audio: [payload: Buffer, codec: G711Codec, marker: boolean];
+  /** A Special Information Tone sequence was heard (see sit-detector.ts). */
+  sit: [cls: SitClass];
 }
 
 /** Hands out even RTP ports (RFC 3550 §11) round-robin from a range, skipping ports in use. */
@@ -44,25 +47,21 @@ export class PortAllocator {
   }
 
   async bind(host: string): Promise<{ socket: dgram.Socket; port: number }> {
+    const { port, value } = await this.acquire((p) => bindRtpSocket(host, p));
+    return { socket: value, port };
+  }
+
+  /** Tries free even ports in turn with `attempt` (which binds somewhere) until one succeeds. */
+  async acquire<T>(attempt: (port: number) => Promise<T | undefined>): Promise<{ port: number; value: T }> {
     const count = Math.floor((this.max - this.min) / 2) + 1;
     for (let i = 0; i < count; i++) {
       const port = this.next;
       this.next = port + 2 > this.max ? this.min + (this.min % 2) : port + 2;
       if (this.inUse.has(port)) continue;
-      const socket = dgram.createSocket('udp4');
-      const ok = await new Promise<boolean>((resolve) => {
-        socket.once('error', () => resolve(false));
-        socket.bind(port, host, () => resolve(true));
-      });
-      if (ok) {
-        this.inUse.add(port);
-        return { socket, port };
-      }
-      try {
-        socket.close();
-      } catch {
-        // A socket whose bind failed may already be closed.
-      }
+      this.inUse.add(port);
+      const value = await attempt(port);
+      if (value !== undefined) return { port, value };
+      this.inUse.delete(port);
     }
     throw new Error(`no free RTP port in ${this.min}-${this.max}`);
   }
@@ -70,6 +69,23 @@ export class PortAllocator {
   release(port: number): void {
     this.inUse.delete(port);
   }
+}
+
+/** Binds a UDP socket for RTP on `port`, or undefined when the port is taken. */
+export async function bindRtpSocket(host: string, port: number): Promise<dgram.Socket | undefined> {
+  // SO_REUSEADDR so the session's connected send socket can share the port (see RtpSession.connectTo).
+  const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  const ok = await new Promise<boolean>((resolve) => {
+    socket.once('error', () => resolve(false));
+    socket.bind(port, host, () => resolve(true));
+  });
+  if (ok) return socket;
+  try {
+    socket.close();
+  } catch {
+    // A socket whose bind failed may already be closed.
+  }
+  return undefined;
 }
 
 interface Playback {
@@ -95,12 +111,23 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   });
   private closed = false;
   private readonly tick = () => this.onTick();
+  /** Set when sending resumes after hold: the next packet starts a talkspurt (marker bit, RFC 3551 §4.1). */
+  private resumed = false;
+  /** `address:port` the socket is connected to (sends then need no address lookup), or being connected to. */
+  private peer: string | undefined;
+  private peerAddress = '';
+  private peerPort = 0;
+  private sender: dgram.Socket | undefined;
+  private connected = false;
+  private sit: SitDetector | undefined;
+  /** Received audio frames the SIT detector still looks at (bounded, so a long call costs nothing). */
+  private sitFramesLeft = 0;
 
   constructor(
     private readonly socket: dgram.Socket,
     readonly localPort: number,
     private readonly clock: FrameClock,
-    private readonly cache: EncodingCache,
+    private readonly cache: EncodingCache | undefined,
     private readonly onClose: () => void,
   ) {
     super();
@@ -110,7 +137,48 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   /** Sets (or updates, after a re-INVITE) where and how to send. */
   configure(media: Negotiated): void {
+    const before = this.media;
+    const held = (d: string | undefined) => d === 'sendonly' || d === 'inactive';
+    if (before && held(before.direction) && !held(media.direction)) this.resumed = true;
     this.media = media;
+  }
+
+  /**
+   * Sends go out on a second socket bound to the same port and connected to the peer: a connected UDP
+   * socket sends without the per-packet address lookup (the cost that dominated at 1,000 streams), and the
+   * source port stays the one in our SDP (symmetric RTP). Both sockets are bound with SO_REUSEADDR; Linux
+   * delivers the peer's datagrams to the connected one and everyone else's to the first, so both listen.
+   * (Connecting the only socket would make the kernel drop media from any other port of the peer, which
+   * some gateways, and SIPp's echo, use.) Until the connect completes, packets go with the address.
+   */
+  private connectTo(address: string, port: number): void {
+    const key = `${address}:${port}`;
+    if (this.peer === key || this.closed) return;
+    this.peer = key;
+    this.connected = false;
+    this.sender?.close();
+    const local = this.socket.address();
+    const sender = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    this.sender = sender;
+    sender.on('error', () => {
+      if (this.sender === sender) this.connected = false;
+    });
+    sender.on('message', (buf, rinfo) => this.onPacket(buf, rinfo.address));
+    sender.bind(local.port, local.address, () => {
+      if (this.sender !== sender || this.closed) return;
+      sender.connect(port, address, (err?: Error) => {
+        if (!err && this.sender === sender && !this.closed) this.connected = true;
+      });
+    });
+  }
+
+  /**
+   * Looks for a SIT in the next `maxMs` of received audio (early media, then the start of the answer);
+   * a sequence already under way (early media into the answer) is kept.
+   */
+  detectSit(maxMs: number): void {
+    this.sit ??= new SitDetector();
+    this.sitFramesLeft = Math.ceil(maxMs / FRAME_MS);
   }
 
   get negotiated(): Negotiated | undefined {
@@ -129,6 +197,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     }
     if (p.payloadType === this.media.payloadType) {
       this.stats.packetsReceived++;
+      if (this.sit && this.sitFramesLeft > 0) {
+        this.sitFramesLeft--;
+        const cls = this.sit.push(decodeG711(this.media.codec, p.payload));
+        if (cls) this.emit('sit', cls);
+        if (cls || this.sitFramesLeft === 0) this.sit = undefined;
+      }
       if (this.lastSeqIn !== undefined) {
         const gap = (p.sequence - this.lastSeqIn + 0x10000) % 0x10000;
         // A forward jump of less than half the space is a gap; anything else is a reordered or repeated packet.
@@ -150,9 +224,20 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   /** Plays `audio` `loops` times; resolves true when done, false when stopped or closed. */
   play(audio: PreparedAudio, loops: number): Promise<boolean> {
+    if (this.closed || !this.media || loops < 1 || audio.samples.length === 0) {
+      this.stopPlayback();
+      return Promise.resolve(false);
+    }
+    const frames = this.cache
+      ? this.cache.get(audio.key, this.media.codec, audio.samples)
+      : encodeG711(this.media.codec, audio.samples);
+    return this.playFrames(frames, loops);
+  }
+
+  /** Plays already encoded frames (in the negotiated codec) `loops` times. */
+  playFrames(frames: Buffer, loops: number): Promise<boolean> {
     this.stopPlayback();
-    if (this.closed || !this.media || loops < 1 || audio.samples.length === 0) return Promise.resolve(false);
-    const frames = this.cache.get(audio.key, this.media.codec, audio.samples);
+    if (this.closed || !this.media || loops < 1 || frames.length === 0) return Promise.resolve(false);
     return new Promise((resolve) => {
       this.playback = { frames, loopsLeft: Math.floor(loops), offset: 0, first: true, resolve };
       this.startTalkspurt();
@@ -199,8 +284,15 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const m = this.media;
     if (!m || this.closed || m.remotePort === 0) return;
     if (m.direction === 'sendonly' || m.direction === 'inactive') return;
+    let first = marker;
+    if (this.resumed) {
+      // First packet after hold: a new talkspurt, its timestamp advanced by the time on hold.
+      this.resumed = false;
+      this.startTalkspurt();
+      first = true;
+    }
     const pkt = buildRtp({
-      marker,
+      marker: first,
       payloadType: m.payloadType,
       sequence: this.seq,
       timestamp: this.ts,
@@ -211,7 +303,14 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.ts = (this.ts + payload.length) >>> 0;
     this.lastSendAt = performance.now();
     this.stats.packetsSent++;
-    this.socket.send(pkt, m.remotePort, m.remoteAddress, () => {});
+    // The send socket is made on the first packet to a peer (a call that never plays costs no socket).
+    if (this.peerAddress !== m.remoteAddress || this.peerPort !== m.remotePort) {
+      this.peerAddress = m.remoteAddress;
+      this.peerPort = m.remotePort;
+      this.connectTo(m.remoteAddress, m.remotePort);
+    }
+    if (this.connected && this.sender) this.sender.send(pkt, () => {});
+    else this.socket.send(pkt, m.remotePort, m.remoteAddress, () => {});
   }
 
   /** Sends a frame relayed from another leg (bridge), transcoding between laws when they differ. */
@@ -228,6 +327,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.stopPlayback();
     this.closed = true;
     this.socket.close();
+    this.sender?.close();
     this.onClose();
     this.removeAllListeners();
   }
