@@ -39,6 +39,7 @@ export interface Ringcast {
   server: Awaited<ReturnType<typeof buildServer>>;
   media: MediaService;
   metrics: RingcastMetrics;
+  driver: TelephonyDriver;
   /** Stops the API and the engine (waiting up to the shutdown grace for calls in flight) and closes everything. */
   close(): Promise<void>;
 }
@@ -158,6 +159,7 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
     server,
     media,
     metrics,
+    driver,
     async close() {
       await server.close();
       await registrar?.close();

@@ -11,6 +11,7 @@ import type { AccountRules } from './db/queries/calling-rules.ts';
 import { runDemo } from './demo.ts';
 import { checkCallbackUrl } from './domain/callback-url.ts';
 import { isValidZone } from './domain/time.ts';
+import { SipDriver } from './telephony/sip/sip-driver.ts';
 
 function wholeNumber(value: string): number {
   const n = Number(value);
@@ -45,6 +46,8 @@ async function openConfiguredDb() {
  */
 export function startupFailure(error: unknown): string | null {
   if (error instanceof ConfigError || error instanceof DataDirInUseError) return error.message;
+  // A bad option noticed in an action (commander reports parse-time ones itself).
+  if (error instanceof InvalidArgumentError) return error.message;
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
     const { address, port } = error as { address?: string; port?: number };
@@ -108,6 +111,8 @@ program
       ? buildAdminServer(ring.db, config.server.admin.token, ring.log)
       : null;
     try {
+      // The SIP socket opens in the background; a port in use must stop the start like the HTTP one.
+      if (ring.driver instanceof SipDriver) await ring.driver.ready();
       await ring.server.listen({ host, port });
       // Loopback only: account administration while the service holds the database.
       await adminServer?.listen({ host: '127.0.0.1', port: config.server.admin?.port ?? 0 });

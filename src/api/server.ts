@@ -163,8 +163,11 @@ export async function buildServer(ctx: ApiContext, ops?: OpsContext) {
         : ctx.trustProxy,
     logController: new LogController({ disableRequestLogging: true }),
     // A caller's (or proxy's) X-Request-Id is kept when it is sane; otherwise a fresh one. Echoed back.
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    genReqId: (raw) => {
+      const given = raw.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
+    },
     ajv: {
       customOptions: { coerceTypes: true, useDefaults: false, removeAdditional: false, allErrors: false },
     },

@@ -269,6 +269,37 @@ describe('ringcast serve: start-up mistakes in one line', () => {
     }
   }, 90_000);
 
+  it('a SIP port in use', async () => {
+    const { createSocket } = await import('node:dgram');
+    const blocker = createSocket('udp4');
+    await new Promise<void>((resolve) => blocker.bind(0, '127.0.0.1', resolve));
+    const port = blocker.address().port;
+    try {
+      const result = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
+          env: serveEnv({
+            DATA_DIR: tempDir(),
+            PORT: '0',
+            TELEPHONY_DRIVER: 'sip',
+            RINGCAST_SIP_TRUNK: '127.0.0.1:5999',
+            RINGCAST_SIP_LOCAL_PORT: String(port),
+          }),
+        });
+        let stderr = '';
+        child.stderr.on('data', (chunk) => {
+          stderr += chunk;
+        });
+        child.on('exit', (status) => resolve({ status, stderr }));
+      });
+      expectOneLine(
+        result,
+        new RegExp(`^ringcast: cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`),
+      );
+    } finally {
+      blocker.close();
+    }
+  }, 90_000);
+
   it('a PGlite folder held by a live process', () => {
     const dataDir = tempDir();
     // The parent (this test process) is alive: the folder counts as held by it.

@@ -73,7 +73,7 @@ describe('health endpoints', () => {
     expect(notRunning.json()).toMatchObject({
       checks: { engine: { ok: false, detail: 'engine not running' } },
     });
-  });
+  }, 120_000);
 
   it('ready 503 when a loop has not ticked for longer than its bound', async () => {
     const service = await started();
@@ -90,7 +90,7 @@ describe('health endpoints', () => {
     Object.defineProperty(stats, 'lastTickAt', { value: real, writable: true, configurable: true });
     expect(stuck.status).toBe(503);
     expect(stuck.json().checks.engine.detail).toMatch(/dialer/);
-  });
+  }, 120_000);
 
   it('ready 503 when the SIP transport is down or the SMSC link is down (when configured)', async () => {
     const telemetry: DriverTelemetry = { up: false, responsesByCode: new Map(), rtpLost: 0, rtpLate: 0 };
@@ -111,7 +111,7 @@ describe('health endpoints', () => {
     const up = await get(service, '/health/ready');
     expect(up.status, up.body).toBe(200);
     expect(up.json().checks).toMatchObject({ sip: { ok: true }, smpp: { ok: true, detail: 'idle' } });
-  });
+  }, 120_000);
 
   it('unknown paths off the API are HTTP 404; unknown API paths keep the 200 envelope', async () => {
     const service = await started({ start: false });
@@ -122,7 +122,7 @@ describe('health endpoints', () => {
     expect(api.json()).toMatchObject({ status: '-24' });
     const metrics = await get(service, '/metrics');
     expect(metrics.status).toBe(200);
-  });
+  }, 120_000);
 
   it.skipIf(!usingPostgres)(
     'database black-holed: ready answers 503 within its bound; back up: 200 again',
@@ -240,5 +240,23 @@ describe('deploy/grafana-dashboard.json', () => {
         for (const name of names) expect(exported, `${name} in ${target.expr}`).toContain(name);
       }
     }
-  });
+  }, 120_000);
+});
+
+describe('request ids', () => {
+  it('a sane X-Request-Id is kept and echoed; anything else is replaced', async () => {
+    const service = await started({ start: false });
+    const kept = await service.ring.server.inject({
+      method: 'GET',
+      url: '/health/live',
+      headers: { 'x-request-id': 'lb-1234.abc' },
+    });
+    expect(kept.headers['x-request-id']).toBe('lb-1234.abc');
+    const replaced = await service.ring.server.inject({
+      method: 'GET',
+      url: '/health/live',
+      headers: { 'x-request-id': `bad id\n${'x'.repeat(100)}` },
+    });
+    expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  }, 120_000);
 });

@@ -105,3 +105,43 @@ describe('lifecycle logs', () => {
     expect(lines.filter((l) => l.msg === 'task cancelled' && l.taskId === taskId)).toHaveLength(1);
   });
 });
+
+describe('lease takeover', () => {
+  it('calls of a dead run are settled as interrupted: one info line with the count, and the metric', async () => {
+    const lines: Line[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const text of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(text) as Line);
+        done();
+      },
+    });
+    const service = await startService({ log: pino({ level: 'info' }, sink) });
+    try {
+      const account = await newAccount(service.db);
+      const taskId = await taskSender(
+        apiClient(service, account),
+        account.appId,
+      )({
+        taskName: 'dead run',
+        numberList: numbers(4, '4470011'),
+        sendTime: '2099-01-01 00:00:00',
+      });
+      // As a run that died mid-call leaves them: dialling, leased by it, the lease long expired.
+      await service.db.query(
+        `UPDATE calls SET state = 'dialling', lease_owner = 'dead-node/abcd', lease_until = '2000-01-01',
+           call_time = '2000-01-01'
+         WHERE task_id = $1`,
+        [taskId],
+      );
+      const line = await waitFor('lease takeover logged', async () =>
+        lines.find((l) => l.msg.startsWith('lease takeover')),
+      );
+      expect(line).toMatchObject({ level: INFO, count: 4 });
+      const metrics = await service.ring.server.inject({ method: 'GET', url: '/metrics' });
+      expect(metrics.body).toMatch(/^ringcast_lease_takeovers_total 4$/m);
+      expect(metrics.body).toMatch(/^ringcast_calls_settled_total\{callStatus="60"\} 4$/m);
+    } finally {
+      await service.close();
+    }
+  });
+});

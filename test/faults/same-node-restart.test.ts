@@ -32,7 +32,7 @@ describe('restart under the same NODE_ID after SIGKILL', () => {
     const banner = await until(
       'first-start banner',
       async () => output.includes('Ringcast listening') && /first start: .*— (\{.*\})/.exec(output),
-      60_000,
+      120_000,
     );
     const hostZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     expect(output).toContain(`in time zone ${hostZone}`);
@@ -111,7 +111,7 @@ describe('restart under the same NODE_ID after SIGKILL', () => {
     expect(
       after.every((row) => row.lease_owner.startsWith('node-a/') && row.lease_owner !== dead[0]!.lease_owner),
     ).toBe(true);
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('graceful shutdown with 500 calls in flight', () => {
