@@ -194,7 +194,9 @@ describe('stop means stop: a cancel ends the task and every later round', () => 
       tasks.push(
         await send({
           taskName: `race ${i}`,
-          numberList: numbers(30, `44207${10 + i}`),
+          // 120 numbers sharing 8 lines with nine other tasks: each is still running when its turn to be
+          // cancelled comes (after at most 24 of its own dials), however slow the test loop is.
+          numberList: numbers(120, `44207${10 + i}`),
           recallFlow: { recallInterval: 1, recallNum: 2, recallType: 0 },
         }),
       );
