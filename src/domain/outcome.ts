@@ -139,3 +139,17 @@ export const attemptCapOutcome: Outcome = {
   terminationReason: 'attempt_cap',
   hangupBy: HangupBy.system,
 };
+
+/** What one attempt came to, as the call session reports it and settling stores it. */
+export interface AttemptResult extends Outcome {
+  ringingTime: number | null;
+  answerTime: number | null;
+  hangupTime: number;
+  keys: string[];
+  seat: string | null;
+  transferred: boolean;
+  callLoss: boolean;
+  /** Transferred calls: wait for the agent's answer, and agent talk time (ms). */
+  seatWaitMs?: number | null;
+  seatTalkMs?: number | null;
+}

@@ -4,8 +4,7 @@
  * returns what happened; the dialer records it.
  */
 import type { Clock } from '../clock.ts';
-import type { AttemptResult } from '../db/queries/settle-call.ts';
-import { classifyOutcome } from '../domain/outcome.ts';
+import { type AttemptResult, classifyOutcome } from '../domain/outcome.ts';
 import type { TaskSettings } from '../domain/task-settings.ts';
 import type { CalleeInfo } from '../domain/template.ts';
 import type { HangupCause, PreparedAudio, TelephonyDriver } from '../telephony/driver.ts';

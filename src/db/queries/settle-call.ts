@@ -1,23 +1,18 @@
 import { type CallRow, secondsBetween, toCallRecord } from '../../domain/call-record.ts';
-import { CallStatus, dncOutcome, interruptedOutcome, type Outcome } from '../../domain/outcome.ts';
+import {
+  type AttemptResult,
+  CallStatus,
+  dncOutcome,
+  interruptedOutcome,
+  type Outcome,
+} from '../../domain/outcome.ts';
 import { smsDueFor } from '../../domain/sms-triggers.ts';
 import type { TaskSettings } from '../../domain/task-settings.ts';
 import { fillTemplate } from '../../domain/template.ts';
 import type { Db, Queryable } from '../db.ts';
 import { calleeInfoSql } from './callee-info.ts';
 
-export interface AttemptResult extends Outcome {
-  ringingTime: number | null;
-  answerTime: number | null;
-  hangupTime: number;
-  keys: string[];
-  seat: string | null;
-  transferred: boolean;
-  callLoss: boolean;
-  /** Transferred calls: wait for the agent's answer, and agent talk time (ms). */
-  seatWaitMs?: number | null;
-  seatTalkMs?: number | null;
-}
+export type { AttemptResult } from '../../domain/outcome.ts';
 
 interface TaskForSettle {
   id: number;
