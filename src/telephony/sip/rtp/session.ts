@@ -246,8 +246,14 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private onTick(): void {
     const p = this.playback;
     if (!p || !this.media) return;
-    const frame = Buffer.alloc(SAMPLES_PER_FRAME, SILENCE[this.media.codec]);
-    p.frames.copy(frame, 0, p.offset, Math.min(p.offset + SAMPLES_PER_FRAME, p.frames.length));
+    // A whole frame is a view of the prompt (buildRtp copies it into the packet); only the last is padded.
+    const end = p.offset + SAMPLES_PER_FRAME;
+    let frame: Buffer;
+    if (end <= p.frames.length) frame = p.frames.subarray(p.offset, end);
+    else {
+      frame = Buffer.alloc(SAMPLES_PER_FRAME, SILENCE[this.media.codec]);
+      p.frames.copy(frame, 0, p.offset, p.frames.length);
+    }
     p.offset += SAMPLES_PER_FRAME;
     this.sendFrame(frame, p.first);
     p.first = false;
