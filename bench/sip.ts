@@ -252,7 +252,13 @@ async function sippStreams(port: number, k: number) {
     const v = cpuMsOfPid(pid);
     if (Number.isFinite(v)) last = v;
   }, 100);
+  // SIPp's -timeout does not always end a uac_pcap run whose calls fail under load: stop it ourselves.
+  const guard = setTimeout(() => {
+    uac.stop();
+    uas.stop();
+  }, 75_000);
   const { code } = await uac.done;
+  clearTimeout(guard);
   clearInterval(sampler);
   uas.stop();
   await uas.done;
