@@ -31,8 +31,8 @@ class MediaWorker {
   private req = 0;
   /** Ports this worker holds bound sockets for (prebind), by host; taken by `open` without a round trip. */
   readonly ready = new Map<string, number[]>();
-  /** A prebind is under way for this host. */
-  readonly refilling = new Set<string>();
+  /** A prebind under way for this host, settled when its answer arrives. */
+  readonly refilling = new Map<string, { done: Promise<void>; resolve: () => void }>();
   /** Ports of a prebind answer, handed to the pool (which releases the failed ones). */
   onPrebound: (m: Extract<FromWorker, { t: 'prebound' }>) => void = () => {};
 
@@ -231,11 +231,13 @@ export class WorkerMedia implements MediaEngine {
     this.workers = Array.from({ length: count }, (_, index) => new MediaWorker({ index, count, slots }));
     for (const w of this.workers) {
       w.onPrebound = (m) => {
+        const pending = w.refilling.get(m.host);
         w.refilling.delete(m.host);
         for (const p of m.failed) this.ports.release(p);
         const list = w.ready.get(m.host) ?? [];
         list.push(...m.ok);
         w.ready.set(m.host, list);
+        pending?.resolve();
       };
     }
   }
@@ -254,18 +256,29 @@ export class WorkerMedia implements MediaEngine {
       ports.push(p);
     }
     if (!ports.length) return;
-    worker.refilling.add(host);
+    let resolve = () => {};
+    const done = new Promise<void>((r) => {
+      resolve = r;
+    });
+    worker.refilling.set(host, { done, resolve });
     worker.send({ t: 'prebind', host, ports });
   }
 
   async open(host: string): Promise<MediaSession> {
     const worker = this.workers.reduce((a, b) => (b.sessions.size < a.sessions.size ? b : a));
     const id = ++nextSessionId;
-    const warm = worker.ready.get(host)?.pop();
+    let warm = worker.ready.get(host)?.pop();
+    const refilling = worker.refilling.get(host);
+    if (warm === undefined && refilling) {
+      // The ports being bound ahead may be all the range has left: wait for them rather than fail.
+      await refilling.done;
+      warm = worker.ready.get(host)?.pop();
+    }
     if (warm !== undefined) {
       this.refill(worker, host);
-      worker.send({ t: 'open', req: 0, id, host, port: warm });
-      const session = new RemoteSession(id, worker, warm, this.cache, () => this.ports.release(warm));
+      const port = warm;
+      worker.send({ t: 'open', req: 0, id, host, port });
+      const session = new RemoteSession(id, worker, port, this.cache, () => this.ports.release(port));
       worker.sessions.set(id, session);
       return session;
     }
