@@ -7,26 +7,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import pino from 'pino';
-import { createRingcast } from './app.ts';
+import { createRingcast, mediaFromConfig } from './app.ts';
 import { loadConfig } from './config.ts';
 import { createAccount } from './db/queries/accounts.ts';
+import { flowOfOriginalTask, roundsProgress } from './db/queries/recall-flows.ts';
 import { compatSign } from './domain/sign.ts';
-import { mediaFromEnv } from './media/from-env.ts';
-
-interface RoundRow {
-  round: number;
-  status: number;
-  num_cnt: number;
-  call_num: number;
-  success: number;
-  fail: number;
-}
 
 export async function runDemo(options: { numbers: number; speed: number }): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ringcast-demo-'));
-  const config = { ...loadConfig({}), dataDir, clockSpeed: options.speed, pollMs: 50, logLevel: 'warn' };
+  const loaded = loadConfig();
+  const config = {
+    ...loaded,
+    // The demo always runs on the simulated carrier, with its own throw-away PGlite folder.
+    telephony: loadConfig({}).telephony,
+    sms: loadConfig({}).sms,
+    db: { ...loaded.db, databaseUrl: undefined, dataDir },
+    engine: { ...loaded.engine, clockSpeed: options.speed, pollMs: 50 },
+    server: { ...loaded.server, logLevel: 'warn' as const },
+  };
   const ring = await createRingcast(config, {
-    media: mediaFromEnv(process.env),
+    media: mediaFromConfig(config),
     log: pino({ level: 'warn' }),
   });
   ring.engine.start();
@@ -91,16 +91,9 @@ export async function runDemo(options: { numbers: number; speed: number }): Prom
   let flowStatus = 0;
   while (flowStatus !== 2 && flowStatus !== 4 && flowStatus !== 3) {
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const [flow] = await ring.db.query<{ id: number; status: number; recall_num: number }>(
-      'SELECT id, status, recall_num FROM recall_flows WHERE task_id = $1',
-      [taskId],
-    );
+    const flow = await flowOfOriginalTask(ring.db, taskId);
     flowStatus = flow?.status ?? 0;
-    const rounds = await ring.db.query<RoundRow>(
-      `SELECT round, status, num_cnt, call_num, success, fail FROM tasks
-       WHERE id = $1 OR (flow_id = $2 AND round > 0) ORDER BY round`,
-      [taskId, flow?.id ?? 0],
-    );
+    const rounds = await roundsProgress(ring.db, { originalTaskId: taskId, flowId: flow?.id ?? null });
     for (const round of rounds) {
       const label = round.round === 0 ? 'original' : `round ${round.round}`;
       let bar = roundBars.get(round.round);
@@ -118,10 +111,7 @@ export async function runDemo(options: { numbers: number; speed: number }): Prom
     }
   }
   bars.stop();
-  const [flow] = await ring.db.query<{ status: number; finish_num: number; recall_num: number }>(
-    'SELECT status, finish_num, recall_num FROM recall_flows WHERE task_id = $1',
-    [taskId],
-  );
+  const flow = await flowOfOriginalTask(ring.db, taskId);
   const simulatedHours = ((Date.now() - started) * options.speed) / 3_600_000;
   console.log(
     `\nRecall flow ${flow?.status === 2 ? 'completed' : `ended with status ${flow?.status}`}: ` +

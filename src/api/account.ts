@@ -1,13 +1,26 @@
 /**
+ * [ours] `/voice/account/callingRules` (spec §8, per account): `legalWindow` (in the callee's local time,
+ * on top of every task's windows) and `maxAttemptsPerNumber` (across all tasks and rounds); a field left
+ * out stays as it is, null turns it off. Answers the rules in force.
+ *
  * [ours] `/voice/account/info`: who the signed-in key belongs to: account name, time zone (the zone of every
  * wire time), apps, limits and whether the HMAC scheme is required. The console reads it to sign in and to
  * know the appId and zone; it shows nothing the key cannot already do.
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { listApps } from '../db/queries/accounts.ts';
-import type { ApiContext } from './context.ts';
+import { accountRulesOf, setAccountRules } from '../db/queries/calling-rules.ts';
+import { invalid } from '../domain/errors.ts';
+import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
+import { Envelope, Nullable } from './responses.ts';
+
+/** The account's calling rules in force (spec §8); null = off. */
+const CallingRules = Type.Object({
+  legalWindow: Nullable(Type.Object({ strTime: Type.String(), endTime: Type.String() })),
+  maxAttemptsPerNumber: Nullable(Type.Object({ count: Type.Integer(), days: Type.Integer() })),
+});
 
 const AccountInfo = Type.Object({
   accountName: Type.String(),
@@ -16,9 +29,31 @@ const AccountInfo = Type.Object({
   maxConcurrency: Type.Integer(),
   callsPerSecond: Type.Number(),
   requireHmac: Type.Boolean(),
+  ...CallingRules.properties,
 });
 
-export function registerAccountRoutes(app: FastifyInstance, ctx: ApiContext): void {
+const hhmm = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' });
+const RulesBody = Type.Object({
+  legalWindow: Type.Optional(
+    Type.Union([Type.Object({ strTime: hhmm, endTime: hhmm }), Type.Null()], {
+      description: "HH:mm range in the callee's local time; null = off",
+    }),
+  ),
+  maxAttemptsPerNumber: Type.Optional(
+    Type.Union(
+      [
+        Type.Object({
+          count: Type.Integer({ minimum: 1, maximum: 1000 }),
+          days: Type.Integer({ minimum: 1, maximum: 366 }),
+        }),
+        Type.Null(),
+      ],
+      { description: 'at most `count` attempts per number in any `days` days; null = off' },
+    ),
+  ),
+});
+
+export function registerAccountRoutes(app: ApiApp, ctx: ApiContext): void {
   const handler = async (request: FastifyRequest) => {
     const account = request.account;
     const apps = await listApps(ctx.db, account.id);
@@ -29,10 +64,39 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ApiContext): vo
       maxConcurrency: account.max_concurrency,
       callsPerSecond: account.calls_per_second,
       requireHmac: account.require_hmac,
+      ...accountRulesOf(account),
     };
     return ok(info);
   };
-  const schema = { description: '[ours] the signed-in account: name, time zone, apps, limits' };
+  const schema = {
+    description: '[ours] the signed-in account: name, time zone, apps, limits',
+    response: { 200: Envelope(AccountInfo, 'the account') },
+  };
   app.get('/voice/account/info', { schema }, handler);
   app.post('/voice/account/info', { schema }, handler);
+
+  const rulesSchema = {
+    description: "[ours] sets the account's calling rules (spec §8); answers the rules in force",
+    body: RulesBody,
+    response: { 200: Envelope(CallingRules, 'the calling rules in force') },
+  };
+  app.post('/voice/account/callingRules', { schema: rulesSchema }, async (request) => {
+    const body = request.body;
+    if (body.legalWindow && body.legalWindow.strTime === body.legalWindow.endTime) {
+      throw invalid('legalWindow', 'strTime and endTime must differ');
+    }
+    const rules = await ctx.db.transaction((tx) =>
+      setAccountRules(tx, {
+        accountId: request.account.id,
+        rules: {
+          ...(body.legalWindow !== undefined ? { legalWindow: body.legalWindow } : {}),
+          ...(body.maxAttemptsPerNumber !== undefined
+            ? { maxAttemptsPerNumber: body.maxAttemptsPerNumber }
+            : {}),
+        },
+        now: ctx.clock.now(),
+      }),
+    );
+    return ok(rules);
+  });
 }

@@ -7,7 +7,6 @@
  * the registrar knows an agent by user name alone.
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import type { AccountRow } from '../db/queries/accounts.ts';
 import { findApp } from '../db/queries/accounts.ts';
 import {
@@ -15,14 +14,17 @@ import {
   insertSeatGroup,
   insertSipAccounts,
   newSipPassword,
-  type SeatGroupRow,
+  querySipAccounts,
+  resetSipPassword,
+  seatGroupSummaries,
 } from '../db/queries/agents.ts';
 import { ownsSipAccount } from '../db/queries/ownership.ts';
 import { effectiveState } from '../domain/agent-state.ts';
 import { ApiError, notFound, ResultCode } from '../domain/errors.ts';
 import { formatInZone } from '../domain/time.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
+import { Envelope, IdData, NewSipAccount, PageOf, SeatGroup, SipAccountRecord } from './responses.ts';
 import { Id, page, withPaging } from './schemas.ts';
 
 const groupName = Type.String({ minLength: 4, maxLength: 32 });
@@ -70,149 +72,172 @@ async function ownedApp(ctx: ApiContext, account: AccountRow, id: number) {
   return app;
 }
 
-export function registerAgentRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.post('/cc/seatGroup/addGroup', { schema: { body: AddGroupBody } }, async (request) => {
-    const body = request.body as typeof AddGroupBody.static;
-    const account = request.account;
-    await ownedApp(ctx, account, body.appId);
-    const group = await insertSeatGroup(ctx.db, {
-      accountId: account.id,
-      appId: body.appId,
-      name: body.groupName,
-      strategy: body.callinStrategy ?? 1,
-      now: ctx.clock.now(),
-    });
-    if (!group) throw new ApiError(ResultCode.alreadyExists, 'groupName: already exists in this app');
-    return ok(group.id);
-  });
-
-  app.post('/cc/seatGroup/query', { schema: { body: GroupQueryBody } }, async (request) => {
-    const body = request.body as typeof GroupQueryBody.static;
-    const account = request.account;
-    if (body.appId !== undefined) await ownedApp(ctx, account, body.appId);
-    const rows = await ctx.db.query<SeatGroupRow & { count_seat: number; online_seat: number }>(
-      `SELECT g.*, count(s.id)::int AS count_seat,
-         count(s.id) FILTER (WHERE s.expires_at > $4)::int AS online_seat
-       FROM seat_groups g LEFT JOIN sip_accounts s ON s.group_id = g.id
-       WHERE g.account_id = $1 AND ($2::int IS NULL OR g.app_id = $2) AND ($3::text IS NULL OR g.group_name = $3)
-       GROUP BY g.id ORDER BY g.id`,
-      [account.id, body.appId ?? null, body.groupName ?? null, new Date(ctx.clock.now())],
-    );
-    return ok(
-      rows.map((row) => ({
-        voiceGroupId: row.id,
-        groupName: row.group_name,
-        callinStrategy: row.callin_strategy,
-        countSeat: row.count_seat,
-        appId: row.app_id,
-        onlineSeat: row.online_seat,
-        createdTime: formatInZone(row.created_at, account.time_zone),
-      })),
-    );
-  });
-
-  app.post('/voice/sipAdd', { schema: { body: SipAddBody } }, async (request) => {
-    const body = request.body as typeof SipAddBody.static;
-    const account = request.account;
-    await ownedApp(ctx, account, body.appId);
-    const now = ctx.clock.now();
-    const created = await ctx.db.transaction(async (tx) => {
-      await insertSeatGroup(tx, {
+export function registerAgentRoutes(app: ApiApp, ctx: ApiContext): void {
+  app.post(
+    '/cc/seatGroup/addGroup',
+    { schema: { body: AddGroupBody, response: IdData('the new seat group id (voiceGroupId)') } },
+    async (request) => {
+      const body = request.body;
+      const account = request.account;
+      await ownedApp(ctx, account, body.appId);
+      const group = await insertSeatGroup(ctx.db, {
         accountId: account.id,
         appId: body.appId,
         name: body.groupName,
-        strategy: 1,
-        now,
+        strategy: body.callinStrategy ?? 1,
+        now: ctx.clock.now(),
       });
-      const group = await findSeatGroupByName(tx, body.appId, body.groupName);
-      if (!group) throw new Error('seat group vanished');
-      return insertSipAccounts(tx, {
-        group,
-        phoneName: body.phoneName,
-        displayNum: body.displayNum ?? '',
-        quantity: body.quantity,
-        now,
+      if (!group) throw new ApiError(ResultCode.alreadyExists, 'groupName: already exists in this app');
+      return ok(group.id);
+    },
+  );
+
+  app.post(
+    '/cc/seatGroup/query',
+    {
+      schema: { body: GroupQueryBody, response: { 200: Envelope(Type.Array(SeatGroup), 'the seat groups') } },
+    },
+    async (request) => {
+      const body = request.body;
+      const account = request.account;
+      if (body.appId !== undefined) await ownedApp(ctx, account, body.appId);
+      const rows = await seatGroupSummaries(ctx.db, {
+        accountId: account.id,
+        ...(body.appId === undefined ? {} : { appId: body.appId }),
+        ...(body.groupName === undefined ? {} : { groupName: body.groupName }),
+        now: ctx.clock.now(),
       });
-    });
-    return ok(
-      created.map((row) => ({
-        groupName: body.groupName,
+      return ok(
+        rows.map((row) => ({
+          voiceGroupId: row.id,
+          groupName: row.group_name,
+          callinStrategy: row.callin_strategy,
+          countSeat: row.count_seat,
+          appId: row.app_id,
+          onlineSeat: row.online_seat,
+          createdTime: formatInZone(row.created_at, account.time_zone),
+        })),
+      );
+    },
+  );
+
+  app.post(
+    '/voice/sipAdd',
+    {
+      schema: {
+        body: SipAddBody,
+        response: { 200: Envelope(Type.Array(NewSipAccount), 'the created SIP accounts') },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const account = request.account;
+      await ownedApp(ctx, account, body.appId);
+      const now = ctx.clock.now();
+      const created = await ctx.db.transaction(async (tx) => {
+        await insertSeatGroup(tx, {
+          accountId: account.id,
+          appId: body.appId,
+          name: body.groupName,
+          strategy: 1,
+          now,
+        });
+        const group = await findSeatGroupByName(tx, body.appId, body.groupName);
+        if (!group) throw new Error('seat group vanished');
+        return insertSipAccounts(tx, {
+          group,
+          phoneName: body.phoneName,
+          displayNum: body.displayNum ?? '',
+          quantity: body.quantity,
+          now,
+        });
+      });
+      return ok(
+        created.map((row) => ({
+          groupName: body.groupName,
+          phoneName: row.phone_name,
+          account: row.username,
+          password: row.password,
+          displayNum: row.display_num,
+        })),
+      );
+    },
+  );
+
+  app.post(
+    '/voice/sipQuery',
+    {
+      schema: {
+        body: SipQueryBody,
+        response: { 200: Envelope(PageOf(SipAccountRecord), 'a page of SIP accounts') },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const account = request.account;
+      const p = body.params ?? {};
+      // Filters naming an id must name the caller's own (another account's is "does not exist").
+      if (p.appId !== undefined) await ownedApp(ctx, account, p.appId);
+      if (
+        p.account !== undefined &&
+        !(await ownsSipAccount(ctx.db, { accountId: account.id, username: p.account }))
+      )
+        throw notFound(`params.account ${p.account}`);
+      const { total, rows } = await querySipAccounts(
+        ctx.db,
+        {
+          accountId: account.id,
+          ...(p.appId === undefined ? {} : { appId: p.appId }),
+          ...(p.groupName === undefined ? {} : { groupName: p.groupName }),
+          ...(p.account === undefined ? {} : { username: p.account }),
+        },
+        body,
+      );
+      const now = ctx.clock.now();
+      const records = rows.map((row) => ({
+        groupName: row.group_name,
         phoneName: row.phone_name,
         account: row.username,
         password: row.password,
         displayNum: row.display_num,
-      })),
-    );
-  });
+        appId: row.app_id,
+        voiceGroupId: row.group_id,
+        state: effectiveState(
+          {
+            state: row.state,
+            expiresAt: row.expires_at?.getTime() ?? null,
+            wrapupUntil: row.wrapup_until?.getTime() ?? null,
+            holdUntil: row.hold_until?.getTime() ?? null,
+          },
+          now,
+        ),
+        registeredUntil: row.expires_at ? formatInZone(row.expires_at, account.time_zone) : null,
+        callCount: row.call_count,
+      }));
+      return ok(page(records, total, body.current, body.size));
+    },
+  );
 
-  app.post('/voice/sipQuery', { schema: { body: SipQueryBody } }, async (request) => {
-    const body = request.body as typeof SipQueryBody.static;
-    const account = request.account;
-    const p = body.params ?? {};
-    // Filters naming an id must name the caller's own (another account's is "does not exist").
-    if (p.appId !== undefined) await ownedApp(ctx, account, p.appId);
-    if (
-      p.account !== undefined &&
-      !(await ownsSipAccount(ctx.db, { accountId: account.id, username: p.account }))
-    )
-      throw notFound(`params.account ${p.account}`);
-    const where = `s.account_id = $1 AND ($2::int IS NULL OR s.app_id = $2)
-      AND ($3::text IS NULL OR g.group_name = $3) AND ($4::text IS NULL OR s.username = $4)`;
-    const params = [account.id, p.appId ?? null, p.groupName ?? null, p.account ?? null];
-    const [{ total } = { total: 0 }] = await ctx.db.query<{ total: number }>(
-      `SELECT count(*)::int AS total FROM sip_accounts s JOIN seat_groups g ON g.id = s.group_id WHERE ${where}`,
-      params,
-    );
-    const rows = await ctx.db.query<{
-      group_name: string;
-      phone_name: string;
-      username: string;
-      password: string;
-      display_num: string;
-      state: 'offline' | 'idle' | 'ringing' | 'busy' | 'wrapup';
-      expires_at: Date | null;
-      wrapup_until: Date | null;
-      hold_until: Date | null;
-      call_count: number;
-      app_id: number;
-      group_id: number;
-    }>(
-      `SELECT g.group_name, s.* FROM sip_accounts s JOIN seat_groups g ON g.id = s.group_id
-       WHERE ${where} ORDER BY s.id LIMIT $5 OFFSET $6`,
-      [...params, body.size, (body.current - 1) * body.size],
-    );
-    const now = ctx.clock.now();
-    const records = rows.map((row) => ({
-      groupName: row.group_name,
-      phoneName: row.phone_name,
-      account: row.username,
-      password: row.password,
-      displayNum: row.display_num,
-      appId: row.app_id,
-      voiceGroupId: row.group_id,
-      state: effectiveState(
-        {
-          state: row.state,
-          expiresAt: row.expires_at?.getTime() ?? null,
-          wrapupUntil: row.wrapup_until?.getTime() ?? null,
-          holdUntil: row.hold_until?.getTime() ?? null,
+  app.post(
+    '/voice/sipReset',
+    {
+      schema: {
+        body: SipResetBody,
+        response: {
+          200: Envelope(Type.Object({ account: Type.String(), password: Type.String() }), 'the new password'),
         },
-        now,
-      ),
-      registeredUntil: row.expires_at ? formatInZone(row.expires_at, account.time_zone) : null,
-      callCount: row.call_count,
-    }));
-    return ok(page(records, total, body.current, body.size));
-  });
-
-  app.post('/voice/sipReset', { schema: { body: SipResetBody } }, async (request) => {
-    const body = request.body as typeof SipResetBody.static;
-    const password = newSipPassword();
-    const rows = await ctx.db.query<{ username: string }>(
-      'UPDATE sip_accounts SET password = $3 WHERE username = $1 AND account_id = $2 RETURNING username',
-      [body.account, request.account.id, password],
-    );
-    if (rows.length === 0) throw notFound(`account ${body.account}`);
-    return ok({ account: body.account, password });
-  });
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const password = newSipPassword();
+      const reset = await resetSipPassword(ctx.db, {
+        accountId: request.account.id,
+        username: body.account,
+        password,
+      });
+      if (!reset) throw notFound(`account ${body.account}`);
+      return ok({ account: body.account, password });
+    },
+  );
 }

@@ -4,12 +4,12 @@
  * filled). Both answer `audio/wav` (8 kHz PCM16, which every browser plays); errors are the JSON envelope.
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import { getVoiceFileAudio } from '../db/queries/voice-files.ts';
 import { invalid, notFound } from '../domain/errors.ts';
 import { fillTemplate } from '../domain/template.ts';
 import { writeWav } from '../media/audio.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiApp, ApiContext } from './context.ts';
+import { Produces } from './responses.ts';
 import { voiceContentProps } from './schemas.ts';
 
 const calleeText = Type.Optional(Type.String({ maxLength: 30 }));
@@ -31,13 +31,19 @@ const PreviewBody = Type.Object({
   text10: calleeText,
 });
 
-export function registerAudioRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function registerAudioRoutes(app: ApiApp, ctx: ApiContext): void {
   const Params = Type.Object({ fileId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
   app.get(
     '/voice/fileAudio/:fileId',
-    { schema: { params: Params, description: '[ours] the voice file as audio/wav (8 kHz PCM16)' } },
+    {
+      schema: {
+        params: Params,
+        description: '[ours] the voice file as audio/wav (8 kHz PCM16)',
+        response: Produces('audio/wav', 'the audio'),
+      },
+    },
     async (request, reply) => {
-      const { fileId } = request.params as typeof Params.static;
+      const { fileId } = request.params;
       const file = await getVoiceFileAudio(ctx.db, request.account.id, fileId);
       if (!file) throw notFound(`file ${fileId}`);
       const audio = await ctx.media.loadStored(`file:${file.id}`, Buffer.from(file.audio));
@@ -51,10 +57,11 @@ export function registerAudioRoutes(app: FastifyInstance, ctx: ApiContext): void
       schema: {
         body: PreviewBody,
         description: '[ours] a text-to-speech prompt rendered as a task would, as audio/wav (8 kHz PCM16)',
+        response: Produces('audio/wav', 'the rendered prompt'),
       },
     },
     async (request, reply) => {
-      const body = request.body as typeof PreviewBody.static;
+      const body = request.body;
       if (!body.text.trim()) throw invalid('text', 'required when source=3');
       const info: Record<string, string> = {};
       for (let n = 1; n <= 10; n++) {

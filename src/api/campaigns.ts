@@ -5,13 +5,13 @@
  * Time buckets grow with the campaign's span so a chart never has more than `maxBuckets` bars.
  */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import { callTimeline, callTimeSpan, campaignTasks, reachedCallees } from '../db/queries/campaign-stats.ts';
 import { getFlow } from '../db/queries/recall-flows.ts';
 import { notFound } from '../domain/errors.ts';
 import { formatInZone } from '../domain/time.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
+import { Campaign, Envelope } from './responses.ts';
 
 const Body = Type.Object({ taskId: Type.Integer({ minimum: 1, maximum: 2_147_483_647 }) });
 
@@ -22,7 +22,7 @@ function percent(part: number, whole: number): number {
   return whole > 0 ? Math.round((part / whole) * 10_000) / 100 : 0;
 }
 
-export function registerCampaignRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function registerCampaignRoutes(app: ApiApp, ctx: ApiContext): void {
   app.post(
     '/voice/group/call/campaign',
     {
@@ -30,10 +30,11 @@ export function registerCampaignRoutes(app: FastifyInstance, ctx: ApiContext): v
         body: Body,
         description:
           '[ours] a campaign (original task + recall rounds) summed up: rounds, totals, reached, calls over time by callStatus',
+        response: { 200: Envelope(Campaign, 'the campaign') },
       },
     },
     async (request) => {
-      const { taskId } = request.body as typeof Body.static;
+      const { taskId } = request.body;
       const account = request.account;
       const zone = account.time_zone;
       const tasks = await campaignTasks(ctx.db, account.id, taskId);

@@ -1,9 +1,29 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Quotas, TrustProxy } from '../config.ts';
 import type { Db } from '../db/db.ts';
 import type { AccountRow } from '../db/queries/accounts.ts';
 import type { MediaService } from '../media/types.ts';
+
+/**
+ * The Fastify instance route modules register on: request bodies, params and queries are typed from their
+ * TypeBox schemas (no casts), the same schemas that validate them and generate docs/openapi.json.
+ */
+export type ApiApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
 
 /** What route modules get: the database, the clock and the media layer. */
 export interface ApiContext {
@@ -15,6 +35,8 @@ export interface ApiContext {
   trustProxy: TrustProxy;
   /** Service-wide quota defaults; an account's own values override them. */
   quotas: Quotas;
+  /** Validate every answer against its route's response schema before sending it (tests). */
+  checkResponses?: boolean;
 }
 
 declare module 'fastify' {

@@ -16,12 +16,12 @@
  * account's streams. Browsers hold a stream open and never poll.
  */
 import type { ServerResponse } from 'node:http';
-import type { FastifyInstance } from 'fastify';
 import type { AccountRow } from '../db/queries/accounts.ts';
 import { accountAgents, changedFlows, changedTasks } from '../db/queries/progress.ts';
 import { effectiveState } from '../domain/agent-state.ts';
 import { formatInZone } from '../domain/time.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiApp, ApiContext } from './context.ts';
+import { Produces } from './responses.ts';
 
 type Send = (event: 'task' | 'flow' | 'agent', data: Record<string, unknown>) => void;
 
@@ -194,7 +194,7 @@ export class ProgressHub {
 
 const hubs = new WeakMap<ApiContext, ProgressHub>();
 
-export function registerEventRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function registerEventRoutes(app: ApiApp, ctx: ApiContext): void {
   let hub = hubs.get(ctx);
   if (!hub) {
     const created = new ProgressHub(ctx);
@@ -215,6 +215,7 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ApiContext): void
         description:
           '[ours] Live progress as server-sent events (text/event-stream): `task`, `flow` and `agent` events. Authenticated with the same signed headers as every request (read it with fetch, not EventSource).',
         produces: ['text/event-stream'],
+        response: Produces('text/event-stream', 'the event stream'),
       },
     },
     async (request, reply) => {

@@ -6,12 +6,12 @@
  */
 import { Readable } from 'node:stream';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import { walkRecords } from '../db/queries/records.ts';
 import type { CallRecord } from '../domain/call-record.ts';
 import { csvLine, utf8Bom } from '../domain/csv.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiApp, ApiContext } from './context.ts';
 import { checkFilterTasks, RecordFilterSchema, readRecordFilter, recordOf } from './records.ts';
+import { Produces } from './responses.ts';
 
 const ExportBody = Type.Object({ params: Type.Optional(RecordFilterSchema) });
 
@@ -60,7 +60,7 @@ function exportRow(record: CallRecord): string {
   return csvLine(exportColumns.map((column) => (column.startsWith('text') ? info[column] : fields[column])));
 }
 
-export function registerExportRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function registerExportRoutes(app: ApiApp, ctx: ApiContext): void {
   app.post(
     '/voice/recordGroupExport',
     {
@@ -69,10 +69,11 @@ export function registerExportRoutes(app: FastifyInstance, ctx: ApiContext): voi
         description:
           '[ours] CSV of the call records matching the recordGroupQuery params (no paging), streamed. Errors are the JSON envelope.',
         produces: ['text/csv'],
+        response: Produces('text/csv', 'the records as CSV'),
       },
     },
     async (request, reply) => {
-      const body = request.body as typeof ExportBody.static;
+      const body = request.body;
       const filter = readRecordFilter(request.account, body.params);
       await checkFilterTasks(ctx, request.account, filter);
       const zone = request.account.time_zone;

@@ -1,13 +1,13 @@
 /** Recall flows (spec §3, §6): queryPage, queryDetail (every seed field), update, cancel types 1/2/3. */
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import {
   cancelNodeAndLater,
-  type FlowRow,
   flowNodes,
   getFlow,
   getFlowByTask,
+  getNode,
   type NodeRow,
+  queryFlows,
   replacePendingFlow,
 } from '../db/queries/recall-flows.ts';
 import { cancelWholeFlow } from '../db/queries/task-control.ts';
@@ -17,8 +17,9 @@ import { escapeLike } from '../domain/like.ts';
 import { effectiveRoundSettings, FlowStatus } from '../domain/recall-flow.ts';
 import { agentFields, smsFields, voiceFields } from '../domain/task-settings.ts';
 import { formatInZone, parseInZone } from '../domain/time.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
+import { Envelope, FlowDetail, FlowListRecord, type FlowNode, IdData, NoData, PageOf } from './responses.ts';
 import { Id, NodeSchema, page, wireTime, withPaging } from './schemas.ts';
 import { SettingsBuilder } from './task-input.ts';
 
@@ -51,7 +52,7 @@ const seedNodeFields = [...voiceFields, ...smsFields, ...agentFields].filter((fi
 
 function nodeView(node: NodeRow, original: import('../domain/task-settings.ts').TaskSettings, zone: string) {
   const effective = effectiveRoundSettings(original, node.given) as unknown as Record<string, unknown>;
-  const view: Record<string, unknown> = {
+  const view: Record<string, unknown> & typeof FlowNode.static = {
     keyId: node.id,
     taskId: node.task_id,
     nodeStatus: node.status,
@@ -65,117 +66,127 @@ function nodeView(node: NodeRow, original: import('../domain/task-settings.ts').
   return view;
 }
 
-export function registerRecallFlowRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.post('/voice/recallFlow/queryPage', { schema: { body: QueryPageBody } }, async (request) => {
-    const body = request.body as typeof QueryPageBody.static;
-    const account = request.account;
-    const p = body.params ?? {};
-    const zone = account.time_zone;
-    const search = p.taskName?.trim() || null;
-    const where = `f.account_id = $1 AND ($2::timestamptz IS NULL OR f.created_at >= $2)
-      AND ($3::timestamptz IS NULL OR f.created_at <= $3)
-      AND ($4::text IS NULL OR t.name ILIKE '%' || $4 || '%' OR t.id = $5)`;
-    const args = [
-      account.id,
-      p.strTime ? new Date(parseInZone(p.strTime, zone, 'params.strTime')) : null,
-      p.endTime ? new Date(parseInZone(p.endTime, zone, 'params.endTime')) : null,
-      search === null ? null : escapeLike(search),
-      search && /^\d{1,9}$/.test(search) ? Number(search) : null,
-    ];
-    const from = 'FROM recall_flows f JOIN tasks t ON t.id = f.task_id';
-    const [{ total } = { total: 0 }] = await ctx.db.query<{ total: number }>(
-      `SELECT count(*)::int AS total ${from} WHERE ${where}`,
-      args,
-    );
-    const rows = await ctx.db.query<FlowRow & { task_name: string }>(
-      `SELECT f.*, t.name AS task_name ${from} WHERE ${where} ORDER BY f.id DESC LIMIT $6 OFFSET $7`,
-      [...args, body.size, (body.current - 1) * body.size],
-    );
-    const records = rows.map((flow) => ({
-      keyId: flow.id,
-      taskId: flow.task_id,
-      taskName: flow.task_name,
-      createTime: formatInZone(flow.created_at, zone),
-      recallType: flow.recall_type,
-      recallInterval: flow.recall_interval,
-      recallNum: flow.recall_num,
-      finishNum: flow.finish_num,
-      status: flow.status,
-    }));
-    return ok(page(records, total, body.current, body.size));
-  });
-
-  app.post('/voice/recallFlow/queryDetail', { schema: { body: DetailBody } }, async (request) => {
-    const { keyId } = request.body as typeof DetailBody.static;
-    const account = request.account;
-    const flow = await getFlow(ctx.db, account.id, keyId);
-    if (!flow) throw notFound(`recall flow ${keyId}`);
-    const original = await getTask(ctx.db, account.id, flow.task_id);
-    if (!original) throw notFound(`task ${flow.task_id}`);
-    const nodes = await flowNodes(ctx.db, flow.id);
-    return ok({
-      keyId: flow.id,
-      taskId: flow.task_id,
-      taskName: original.name,
-      recallInterval: flow.recall_interval,
-      recallNum: flow.recall_num,
-      recallType: flow.recall_type,
-      status: flow.status,
-      finishNum: flow.finish_num,
-      reason: flow.reason,
-      createTime: formatInZone(flow.created_at, account.time_zone),
-      nodeList: nodes.map((node) => nodeView(node, original.settings, account.time_zone)),
-    });
-  });
-
-  app.post('/voice/recallFlow/update', { schema: { body: UpdateBody } }, async (request) => {
-    const body = request.body as typeof UpdateBody.static;
-    const account = request.account;
-    const flow = await getFlow(ctx.db, account.id, body.keyId);
-    if (!flow) throw notFound(`recall flow ${body.keyId}`);
-    if (flow.status !== FlowStatus.pending) {
-      throw stateConflict(
-        `recall flow ${flow.id} has status ${flow.status}; only pending (0) flows can be updated`,
+export function registerRecallFlowRoutes(app: ApiApp, ctx: ApiContext): void {
+  app.post(
+    '/voice/recallFlow/queryPage',
+    {
+      schema: {
+        body: QueryPageBody,
+        response: { 200: Envelope(PageOf(FlowListRecord), 'a page of recall flows') },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const account = request.account;
+      const p = body.params ?? {};
+      const zone = account.time_zone;
+      const search = p.taskName?.trim() || null;
+      const { total, rows } = await queryFlows(
+        ctx.db,
+        {
+          accountId: account.id,
+          createdFrom: p.strTime ? new Date(parseInZone(p.strTime, zone, 'params.strTime')) : null,
+          createdTo: p.endTime ? new Date(parseInZone(p.endTime, zone, 'params.endTime')) : null,
+          search: search === null ? null : escapeLike(search),
+          searchId: search && /^\d{1,9}$/.test(search) ? Number(search) : null,
+        },
+        body,
       );
-    }
-    const original = await getTask(ctx.db, account.id, flow.task_id);
-    if (!original) throw notFound(`task ${flow.task_id}`);
-    const builder = new SettingsBuilder(ctx, account, original.app_id);
-    const input = await builder.flow(body, original.settings, null);
-    const replaced = await ctx.db.transaction(async (tx) => {
-      await builder.storeUploads(tx);
-      return replacePendingFlow(tx, { flowId: flow.id, flow: input, now: ctx.clock.now() });
-    });
-    if (!replaced) throw stateConflict(`recall flow ${flow.id} started meanwhile; update refused`);
-    return ok(flow.id);
-  });
+      const records = rows.map((flow) => ({
+        keyId: flow.id,
+        taskId: flow.task_id,
+        taskName: flow.task_name,
+        createTime: formatInZone(flow.created_at, zone),
+        recallType: flow.recall_type,
+        recallInterval: flow.recall_interval,
+        recallNum: flow.recall_num,
+        finishNum: flow.finish_num,
+        status: flow.status,
+      }));
+      return ok(page(records, total, body.current, body.size));
+    },
+  );
 
-  app.post('/voice/recallFlow/cancel', { schema: { body: CancelBody } }, async (request) => {
-    const { type, id } = request.body as typeof CancelBody.static;
-    const account = request.account;
-    const now = ctx.clock.now();
-    if (type === 3) {
-      const [node] = await ctx.db.query<NodeRow>(
-        `SELECT n.* FROM recall_nodes n JOIN recall_flows f ON f.id = n.flow_id WHERE n.id = $1 AND f.account_id = $2`,
-        [id, account.id],
+  app.post(
+    '/voice/recallFlow/queryDetail',
+    { schema: { body: DetailBody, response: { 200: Envelope(FlowDetail, 'the flow and its rounds') } } },
+    async (request) => {
+      const { keyId } = request.body;
+      const account = request.account;
+      const flow = await getFlow(ctx.db, account.id, keyId);
+      if (!flow) throw notFound(`recall flow ${keyId}`);
+      const original = await getTask(ctx.db, account.id, flow.task_id);
+      if (!original) throw notFound(`task ${flow.task_id}`);
+      const nodes = await flowNodes(ctx.db, flow.id);
+      return ok({
+        keyId: flow.id,
+        taskId: flow.task_id,
+        taskName: original.name,
+        recallInterval: flow.recall_interval,
+        recallNum: flow.recall_num,
+        recallType: flow.recall_type,
+        status: flow.status,
+        finishNum: flow.finish_num,
+        reason: flow.reason,
+        createTime: formatInZone(flow.created_at, account.time_zone),
+        nodeList: nodes.map((node) => nodeView(node, original.settings, account.time_zone)),
+      });
+    },
+  );
+
+  app.post(
+    '/voice/recallFlow/update',
+    { schema: { body: UpdateBody, response: IdData('the flow id') } },
+    async (request) => {
+      const body = request.body;
+      const account = request.account;
+      const flow = await getFlow(ctx.db, account.id, body.keyId);
+      if (!flow) throw notFound(`recall flow ${body.keyId}`);
+      if (flow.status !== FlowStatus.pending) {
+        throw stateConflict(
+          `recall flow ${flow.id} has status ${flow.status}; only pending (0) flows can be updated`,
+        );
+      }
+      const original = await getTask(ctx.db, account.id, flow.task_id);
+      if (!original) throw notFound(`task ${flow.task_id}`);
+      const builder = new SettingsBuilder(ctx, account, original.app_id);
+      const input = await builder.flow(body, original.settings, null);
+      const replaced = await ctx.db.transaction(async (tx) => {
+        await builder.storeUploads(tx);
+        return replacePendingFlow(tx, { flowId: flow.id, flow: input, now: ctx.clock.now() });
+      });
+      if (!replaced) throw stateConflict(`recall flow ${flow.id} started meanwhile; update refused`);
+      return ok(flow.id);
+    },
+  );
+
+  app.post(
+    '/voice/recallFlow/cancel',
+    { schema: { body: CancelBody, response: NoData } },
+    async (request) => {
+      const { type, id } = request.body;
+      const account = request.account;
+      const now = ctx.clock.now();
+      if (type === 3) {
+        const node = await getNode(ctx.db, account.id, id);
+        if (!node) throw notFound(`recall node ${id}`);
+        const done = await ctx.db.transaction((tx) => cancelNodeAndLater(tx, node, now));
+        if (!done) throw stateConflict(`recall node ${id} is not pending (status ${node.status})`);
+        return ok(null);
+      }
+      const flow =
+        type === 1 ? await getFlow(ctx.db, account.id, id) : await getFlowByTask(ctx.db, account.id, id);
+      if (!flow) throw notFound(type === 1 ? `recall flow ${id}` : `recall flow of task ${id}`);
+      const result = await ctx.db.transaction((tx) =>
+        cancelWholeFlow(tx, { accountId: account.id, flowId: flow.id, now }),
       );
-      if (!node) throw notFound(`recall node ${id}`);
-      const done = await ctx.db.transaction((tx) => cancelNodeAndLater(tx, node, now));
-      if (!done) throw stateConflict(`recall node ${id} is not pending (status ${node.status})`);
+      if (result === 'not-found') throw notFound(`recall flow ${flow.id}`);
+      if (result === 'ended') {
+        throw stateConflict(
+          `recall flow ${flow.id} has status ${flow.status}; only a pending (0) or running (1) flow can be cancelled`,
+        );
+      }
       return ok(null);
-    }
-    const flow =
-      type === 1 ? await getFlow(ctx.db, account.id, id) : await getFlowByTask(ctx.db, account.id, id);
-    if (!flow) throw notFound(type === 1 ? `recall flow ${id}` : `recall flow of task ${id}`);
-    const result = await ctx.db.transaction((tx) =>
-      cancelWholeFlow(tx, { accountId: account.id, flowId: flow.id, now }),
-    );
-    if (result === 'not-found') throw notFound(`recall flow ${flow.id}`);
-    if (result === 'ended') {
-      throw stateConflict(
-        `recall flow ${flow.id} has status ${flow.status}; only a pending (0) or running (1) flow can be cancelled`,
-      );
-    }
-    return ok(null);
-  });
+    },
+  );
 }

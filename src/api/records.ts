@@ -8,7 +8,6 @@
  * The same params drive the CSV export (src/api/exports.ts).
  */
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import type { AccountRow } from '../db/queries/accounts.ts';
 import {
   countRecords,
@@ -22,8 +21,9 @@ import { toCallRecord } from '../domain/call-record.ts';
 import { invalid, notFound } from '../domain/errors.ts';
 import { maxId } from '../domain/ids.ts';
 import { parseIso } from '../domain/time.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
+import { CallRecord, Envelope, PageOf } from './responses.ts';
 import { Id, page, withPaging } from './schemas.ts';
 
 export const RecordFilterSchema = Type.Object({
@@ -106,33 +106,43 @@ export function recordOf(row: RecordRow, zone: string) {
   );
 }
 
-export function registerRecordRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function registerRecordRoutes(app: ApiApp, ctx: ApiContext): void {
   const Params = Type.Object({ voiceId: Id() });
-  app.get('/voice/recordGroup/:voiceId', { schema: { params: Params } }, async (request) => {
-    const { voiceId } = request.params as typeof Params.static;
-    const row = await getRecord(ctx.db, request.account.id, voiceId);
-    if (!row) throw notFound(`record ${voiceId}`);
-    return ok(recordOf(row, request.account.time_zone));
-  });
+  app.get(
+    '/voice/recordGroup/:voiceId',
+    { schema: { params: Params, response: { 200: Envelope(CallRecord, 'one call record') } } },
+    async (request) => {
+      const { voiceId } = request.params;
+      const row = await getRecord(ctx.db, request.account.id, voiceId);
+      if (!row) throw notFound(`record ${voiceId}`);
+      return ok(recordOf(row, request.account.time_zone));
+    },
+  );
 
-  app.post('/voice/recordGroupQuery', { schema: { body: QueryBody } }, async (request) => {
-    const body = request.body as typeof QueryBody.static;
-    const filter = readRecordFilter(request.account, body.params);
-    await checkFilterTasks(ctx, request.account, filter);
-    const total = await countRecords(ctx.db, filter);
-    const rows = await recordPage(ctx.db, filter, {
-      limit: body.size,
-      afterId: body.params?.afterVoiceId ?? null,
-      offset: (body.current - 1) * body.size,
-    });
-    const zone = request.account.time_zone;
-    return ok(
-      page(
-        rows.map((row) => recordOf(row, zone)),
-        total,
-        body.current,
-        body.size,
-      ),
-    );
-  });
+  app.post(
+    '/voice/recordGroupQuery',
+    {
+      schema: { body: QueryBody, response: { 200: Envelope(PageOf(CallRecord), 'a page of call records') } },
+    },
+    async (request) => {
+      const body = request.body;
+      const filter = readRecordFilter(request.account, body.params);
+      await checkFilterTasks(ctx, request.account, filter);
+      const total = await countRecords(ctx.db, filter);
+      const rows = await recordPage(ctx.db, filter, {
+        limit: body.size,
+        afterId: body.params?.afterVoiceId ?? null,
+        offset: (body.current - 1) * body.size,
+      });
+      const zone = request.account.time_zone;
+      return ok(
+        page(
+          rows.map((row) => recordOf(row, zone)),
+          total,
+          body.current,
+          body.size,
+        ),
+      );
+    },
+  );
 }

@@ -52,7 +52,31 @@ export const agentProps = {
   delayTransfer: opt(Type.Integer({ minimum: 0, maximum: 600 })),
 } satisfies TProperties;
 
-export const nodeProps = { ...voiceContentProps, ...smsProps, ...agentProps };
+/** Calling rules (spec §8); cross-field and date rules in src/domain/task-settings.ts (checkRuleSettings). */
+export const ruleProps = {
+  windowZone: opt(
+    Type.Union([Type.Literal('account'), Type.Literal('callee')], {
+      description: "'account' (default): windows in the account's zone; 'callee': in the callee's zone",
+    }),
+  ),
+  weekdays: opt(
+    Type.Array(Type.Integer({ minimum: 1, maximum: 7 }), {
+      maxItems: 7,
+      description: 'ISO weekdays: 1 Monday .. 7 Sunday',
+    }),
+  ),
+  blackoutDates: opt(
+    Type.Array(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' }), {
+      maxItems: 366,
+      description: 'YYYY-MM-DD dates with no calls, in the windows zone',
+    }),
+  ),
+  optOutKey: opt(
+    Type.String({ pattern: '^[0-9*#]$', description: 'the key that adds the callee to do-not-call' }),
+  ),
+} satisfies TProperties;
+
+export const nodeProps = { ...voiceContentProps, ...smsProps, ...agentProps, ...ruleProps };
 export const NodeSchema = Type.Object(nodeProps);
 export type NodeInput = Static<typeof NodeSchema>;
 

@@ -4,9 +4,12 @@
  * requests Node or the router refuse before any route runs (bad URL, oversized headers, unknown path).
  * OpenAPI is served at /docs.
  */
+import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -22,10 +25,12 @@ import { registerAudioRoutes } from './audio.ts';
 import { authenticateHeaders, requireAuthenticated, verifyPendingSignature } from './auth.ts';
 import { registerCampaignRoutes } from './campaigns.ts';
 import { registerConsoleRoutes } from './console.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiApp, ApiContext } from './context.ts';
+import { registerDncRoutes } from './dnc.ts';
 import { type Envelope, failure, toEnvelope } from './envelope.ts';
 import { registerEventRoutes } from './events.ts';
 import { registerExportRoutes } from './exports.ts';
+import { type OpsContext, registerHealthRoutes } from './health.ts';
 import { registerRecallFlowRoutes } from './recall-flows.ts';
 import { registerRecordRoutes } from './records.ts';
 import { registerTaskRoutes } from './tasks.ts';
@@ -37,12 +42,16 @@ const defaultBodyLimit = 1024 * 1024;
 /** Big enough for 200,000 callees with text1..text10 filled. */
 const calleeListBodyLimit = 256 * 1024 * 1024;
 
+const dncListBodyLimit = 16 * 1024 * 1024;
+
 /** Base64 of `bytes`, plus room for the rest of the body. */
 const base64Room = (bytes: number) => Math.ceil(bytes / 3) * 4 + 64 * 1024;
 
 function bodyLimitFor(path: string, maxUploadBytes: number): number | undefined {
   const bare = path.replace(/^\/v3(?=\/)/, '');
   if (bare === '/voice/group/call/send') return calleeListBodyLimit;
+  // 200,000 numbers of up to 19 characters, quoted, with commas: under 5 MB; 16 MB leaves room for spaces.
+  if (bare === '/voice/dnc/add' || bare === '/voice/dnc/del') return dncListBodyLimit;
   if (bare === '/voice/fileUpload') return base64Room(maxUploadBytes);
   // May carry source=2 uploads for the task and its recall nodes.
   if (['/voice/group/call/update', '/voice/group/call/resend', '/voice/recallFlow/update'].includes(bare))
@@ -119,7 +128,27 @@ function sendEnvelope(request: FastifyRequest, reply: FastifyReply, envelope: En
   void reply.code(200).type('application/json; charset=utf-8').send(envelope);
 }
 
-export async function buildServer(ctx: ApiContext) {
+/**
+ * Answers are plain JSON.stringify: response schemas document and type the answers rather than shape them
+ * (fast-json-stringify would silently drop a field a schema forgot). With `check` on, each answer is first
+ * validated against its schema and a mismatch is an error, so the test suite keeps the schemas true.
+ */
+export function responseSerializer(check: boolean) {
+  const ajv = check ? new Ajv({ strict: false, validateFormats: false, allErrors: true }) : null;
+  return ({ schema, url, httpStatus }: { schema: object; url: string; httpStatus?: string }) => {
+    const validate = ajv?.compile(schema);
+    return (data: unknown): string => {
+      if (validate && !validate(data)) {
+        throw new Error(
+          `answer of ${url} (${httpStatus ?? 200}) does not match its response schema: ${ajv!.errorsText(validate.errors)}`,
+        );
+      }
+      return JSON.stringify(data);
+    };
+  };
+}
+
+export async function buildServer(ctx: ApiContext, ops?: OpsContext) {
   const app = Fastify({
     loggerInstance: ctx.log as FastifyBaseLogger,
     bodyLimit: defaultBodyLimit,
@@ -133,6 +162,9 @@ export async function buildServer(ctx: ApiContext) {
           )(ctx.trustProxy)
         : ctx.trustProxy,
     logController: new LogController({ disableRequestLogging: true }),
+    // A caller's (or proxy's) X-Request-Id is kept when it is sane; otherwise a fresh one. Echoed back.
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
     ajv: {
       customOptions: { coerceTypes: true, useDefaults: false, removeAdditional: false, allErrors: false },
     },
@@ -200,6 +232,7 @@ export async function buildServer(ctx: ApiContext) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  app.setSerializerCompiler(responseSerializer(ctx.checkResponses === true));
   app.setErrorHandler((error, request, reply) => {
     const envelope = toEnvelope(error, (internal) =>
       request.log.error({ err: internal, url: request.url }, 'request failed'),
@@ -208,16 +241,45 @@ export async function buildServer(ctx: ApiContext) {
   });
   const notFound = (request: FastifyRequest) =>
     failure(ResultCode.notFound, `no such endpoint: ${request.method} ${request.url.split('?')[0]}`);
-  app.setNotFoundHandler((request, reply) => sendEnvelope(request, reply, notFound(request)));
+  // API paths keep the spec's HTTP 200 envelope; anything else unknown is a real 404, so a probe or a
+  // scraper pointed at a wrong path fails instead of "passing".
+  const answerNotFound = (request: FastifyRequest, reply: FastifyReply) => {
+    if (isApiPath(request.url)) return sendEnvelope(request, reply, notFound(request));
+    if (!request.raw.complete) void reply.header('connection', 'close');
+    void reply.code(404).send({ error: 'not found', path: request.url.split('?')[0] });
+  };
+  app.setNotFoundHandler((request, reply) => answerNotFound(request, reply));
   // Unknown paths are answered before their body is read (Fastify would otherwise parse it for the 404).
   app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
     if (request.is404) {
-      sendEnvelope(request, reply, notFound(request));
+      answerNotFound(request, reply);
       return reply;
     }
   });
+  // One line per request: id, account, route, status, time (probes and scrapes at debug).
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    ops?.metrics.httpDuration.observe(
+      { method: request.method, route, status: String(reply.statusCode) },
+      seconds,
+    );
+    const probe = route.startsWith('/health') || route === '/metrics';
+    request.log[probe ? 'debug' : 'info'](
+      {
+        accountId: request.account?.id,
+        method: request.method,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
+  });
 
-  const api = async (scope: FastifyInstance) => {
+  const api = async (untyped: FastifyInstance) => {
+    const scope: ApiApp = untyped.withTypeProvider<TypeBoxTypeProvider>();
     scope.addHook('onRequest', async (request) => authenticateHeaders(ctx, request));
     scope.addHook('preValidation', async (request) => requireAuthenticated(ctx, request));
     registerVoiceFileRoutes(scope, ctx);
@@ -228,6 +290,7 @@ export async function buildServer(ctx: ApiContext) {
     registerAgentRoutes(scope, ctx);
     // [ours] endpoints the console is built on (docs/console.md)
     registerAccountRoutes(scope, ctx);
+    registerDncRoutes(scope, ctx);
     registerCampaignRoutes(scope, ctx);
     registerExportRoutes(scope, ctx);
     registerEventRoutes(scope, ctx);
@@ -236,6 +299,7 @@ export async function buildServer(ctx: ApiContext) {
   await app.register(api);
   await app.register(api, { prefix: '/v3' });
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  if (ops) registerHealthRoutes(app, ctx, ops);
   registerConsoleRoutes(app);
   return app;
 }

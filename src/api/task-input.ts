@@ -24,7 +24,7 @@ import {
 import type { ConvertedUpload } from '../media/types.ts';
 import type { ApiContext } from './context.ts';
 import type { NodeInput, RecallFlowBody } from './schemas.ts';
-import { checkFileName, convertUpload, insertVoiceFile } from './voice-file-store.ts';
+import { checkFileName, convertUpload, storeVoiceFile } from './voice-file-store.ts';
 
 /** A source=2 upload converted during validation and stored inside the request's transaction. */
 interface PendingUpload {
@@ -153,7 +153,7 @@ export class SettingsBuilder {
         throw notYourFile(ref.field);
     }
     for (const upload of this.uploads) {
-      upload.target.voiceFileId = await insertVoiceFile(tx, {
+      upload.target.voiceFileId = await storeVoiceFile(tx, {
         accountId: this.account.id,
         fileName: upload.fileName,
         converted: upload.converted,

@@ -1,10 +1,14 @@
-/** The TTS language table (spec §7), served at /voice/tts/languages. */
-import type { FastifyInstance } from 'fastify';
-import type { ApiContext } from './context.ts';
+import { Type } from '@sinclair/typebox';
+import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
+import { Envelope, Language } from './responses.ts';
 
-export function registerTtsRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function registerTtsRoutes(app: ApiApp, ctx: ApiContext): void {
   const handler = async () => ok(ctx.media.languages());
-  app.get('/voice/tts/languages', handler);
-  app.post('/voice/tts/languages', handler);
+  const schema = {
+    description: 'the text-to-speech languages, accents and genders (spec §5)',
+    response: { 200: Envelope(Type.Array(Language), 'the language table') },
+  };
+  app.get('/voice/tts/languages', { schema }, handler);
+  app.post('/voice/tts/languages', { schema }, handler);
 }

@@ -1,5 +1,6 @@
 /** Storing converted voice files, shared by /voice/fileUpload and source=2 uploads inside task requests. */
 import type { Queryable } from '../db/db.ts';
+import { insertVoiceFile } from '../db/queries/voice-files.ts';
 import { ApiError, invalid, ResultCode } from '../domain/errors.ts';
 import type { ConvertedUpload, MediaService } from '../media/types.ts';
 import { megabytes } from '../media/upload.ts';
@@ -29,24 +30,20 @@ export async function convertUpload(
   return media.convertUpload(data, args.fileName, String(args.accountId));
 }
 
-export async function insertVoiceFile(
+/** Stores a converted upload as the account's voice file; a name already taken is refused naming `field`. */
+export async function storeVoiceFile(
   tx: Queryable,
   args: { accountId: number; fileName: string; converted: ConvertedUpload; now: number; field: string },
 ): Promise<string> {
-  const rows = await tx.query<{ id: number }>(
-    `INSERT INTO voice_files (account_id, file_name, format, duration_ms, size_bytes, audio, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id`,
-    [
-      args.accountId,
-      args.fileName,
-      args.converted.format,
-      args.converted.durationMs,
-      args.converted.stored.length,
-      args.converted.stored,
-      new Date(args.now),
-    ],
-  );
-  if (rows.length === 0)
+  const id = await insertVoiceFile(tx, {
+    accountId: args.accountId,
+    fileName: args.fileName,
+    format: args.converted.format,
+    durationMs: args.converted.durationMs,
+    audio: args.converted.stored,
+    now: args.now,
+  });
+  if (id === null)
     throw new ApiError(ResultCode.alreadyExists, `${args.field}: a file with this name already exists`);
-  return String(rows[0]!.id);
+  return String(id);
 }

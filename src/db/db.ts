@@ -26,6 +26,8 @@ export interface Queryable {
 
 export interface Db extends Queryable {
   readonly kind: 'postgres' | 'pglite';
+  /** PostgreSQL only: the pool's connections (metrics). */
+  poolStats?(): { total: number; idle: number; waiting: number };
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -113,6 +115,11 @@ class PostgresDb extends PostgresQueryable implements Db {
     throw new Error('copyRows must run inside a transaction');
   }
 
+  /** Connections of the pool: open, idle, and requests waiting for one (metrics). */
+  poolStats(): { total: number; idle: number; waiting: number } {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
+  }
+
   close(): Promise<void> {
     return this.pool.end();
   }
@@ -163,6 +170,19 @@ class PgliteDb extends PgliteQueryable implements Db {
   }
 }
 
+/** The PGlite folder is held by another live process (one line for the operator). */
+export class DataDirInUseError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly holder: number,
+  ) {
+    super(
+      `the PGlite data folder ${dataDir} (DATA_DIR) is in use by process ${holder}; stop it first, use the admin listener (ADMIN_PORT) for account commands, or use PostgreSQL (DATABASE_URL) to share a database`,
+    );
+    this.name = 'DataDirInUseError';
+  }
+}
+
 /**
  * PGlite is one process's database: a second process opening the same folder would corrupt it. A pid
  * file refuses that with a clear message (a stale file from a killed process is taken over).
@@ -172,9 +192,7 @@ function lockDataDir(dataDir: string): () => void {
   try {
     const holder = Number(readFileSync(lockFile, 'utf8'));
     if (holder && holder !== process.pid && processAlive(holder)) {
-      throw new Error(
-        `the PGlite data folder ${dataDir} is in use by process ${holder}; stop it first, or use PostgreSQL (DATABASE_URL) to share a database`,
-      );
+      throw new DataDirInUseError(dataDir, holder);
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;

@@ -6,6 +6,9 @@ import * as stopAndLeases from './migrations/004_stop_and_leases.ts';
 import * as tenantSafety from './migrations/005_tenant_safety.ts';
 import * as hangupBy from './migrations/006_hangup_by.ts';
 import * as consoleIndexes from './migrations/007_console.ts';
+import * as stateChecks from './migrations/008_state_checks.ts';
+import * as callingRules from './migrations/009_calling_rules.ts';
+import * as accountAdmin from './migrations/010_account_admin.ts';
 
 /** Ordered migrations; append only. */
 const migrations: ReadonlyArray<{ id: number; name: string; up: string }> = [
@@ -16,6 +19,9 @@ const migrations: ReadonlyArray<{ id: number; name: string; up: string }> = [
   { id: 5, name: 'tenant_safety', ...tenantSafety },
   { id: 6, name: 'hangup_by', ...hangupBy },
   { id: 7, name: 'console', ...consoleIndexes },
+  { id: 8, name: 'state_checks', ...stateChecks },
+  { id: 9, name: 'calling_rules', ...callingRules },
+  { id: 10, name: 'account_admin', ...accountAdmin },
 ];
 
 /** Applies pending migrations in one transaction, serialised across processes by an advisory lock. */

@@ -29,18 +29,19 @@ export interface TaskOfCall {
   displayNum: string;
 }
 
-export interface CallRecord {
+/** A call record; times are wire strings in the account's zone for the API, epoch ms in pushes. */
+export interface CallRecord<Time extends string | number = string | number> {
   voiceId: number;
   taskId: number;
   sourceTaskId: number;
   outRecallCount: number;
   callee: string;
   displayNum: string;
-  submitTime: string | number | null;
-  callTime: string | number | null;
-  ringingTime: string | number | null;
-  answerTime: string | number | null;
-  hangupTime: string | number | null;
+  submitTime: Time | null;
+  callTime: Time | null;
+  ringingTime: Time | null;
+  answerTime: Time | null;
+  hangupTime: Time | null;
   ringDuration: number;
   callDuration: number;
   terminationCode: number | null;
@@ -55,7 +56,9 @@ export interface CallRecord {
 }
 
 /** `zone` formats times for the API; `'epoch'` gives epoch milliseconds, as webhooks carry. */
-export function toCallRecord(row: CallRow, task: TaskOfCall, zone: string | 'epoch'): CallRecord {
+export function toCallRecord(row: CallRow, task: TaskOfCall, zone: 'epoch'): CallRecord<number>;
+export function toCallRecord(row: CallRow, task: TaskOfCall, zone: string): CallRecord<string>;
+export function toCallRecord(row: CallRow, task: TaskOfCall, zone: string): CallRecord {
   const time = (value: Date | null) =>
     zone === 'epoch' ? (value ? value.getTime() : null) : formatInZone(value, zone);
   return {

@@ -19,7 +19,7 @@ export function checkCalleeNumber(value: unknown, index: number, list = 'numberI
   const number = String(value).replace(/^\+/, '');
   if (!/^[0-9]{6,18}$/.test(number)) {
     throw invalid(
-      list === 'numberList' ? `numberList[${index}]` : `${list}[${index}].calleeNumber`,
+      list === 'numberList' || list === 'numbers' ? `${list}[${index}]` : `${list}[${index}].calleeNumber`,
       calleeNumberRule,
     );
   }

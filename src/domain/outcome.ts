@@ -120,3 +120,22 @@ export function dialFailedOutcome(error: unknown): Outcome {
     hangupBy: HangupBy.system,
   };
 }
+
+/** A callee on the account's do-not-call list when its call was about to be dialled (spec §8): never dialled. */
+export const dncOutcome: Outcome = {
+  callStatus: CallStatus.other,
+  terminationCode: 0,
+  terminationReason: 'dnc',
+  hangupBy: HangupBy.system,
+};
+
+/**
+ * [ours] A callee whose number reached the account's maxAttemptsPerNumber: recorded and not dialled, so the
+ * task can end instead of waiting days for the count to fall.
+ */
+export const attemptCapOutcome: Outcome = {
+  callStatus: CallStatus.other,
+  terminationCode: 0,
+  terminationReason: 'attempt_cap',
+  hangupBy: HangupBy.system,
+};

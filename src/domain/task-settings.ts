@@ -3,6 +3,8 @@
  * and the rules that span several fields. Single-field ranges are enforced by the API schemas
  * (src/api/schemas.ts); whatever is merged later (update, resend, recall nodes) is re-checked here.
  */
+
+import { isIsoDate } from './calling-rules.ts';
 import { invalid } from './errors.ts';
 import { placeholdersIn } from './template.ts';
 
@@ -40,8 +42,20 @@ export interface AgentSettings {
   delayTransfer: number;
 }
 
-/** What a recall node may set (the seed table's node fields). */
-export type NodeSettings = VoiceContent & SmsSettings & AgentSettings;
+/** Calling rules of a task or recall node (spec §8); all optional: omitted = the seed behaviour. */
+export interface RuleSettings {
+  /** 'account' (default): windows, weekdays and blackout dates in the account's zone; 'callee': in the callee's. */
+  windowZone?: 'account' | 'callee';
+  /** ISO weekdays 1 (Monday) .. 7 (Sunday) on which calls are made. */
+  weekdays?: number[];
+  /** 'YYYY-MM-DD' dates on which nobody is called. */
+  blackoutDates?: string[];
+  /** The key that puts the callee on the account's do-not-call list. */
+  optOutKey?: string;
+}
+
+/** What a recall node may set (the seed table's node fields, and the calling rules). */
+export type NodeSettings = VoiceContent & SmsSettings & AgentSettings & RuleSettings;
 
 export interface SendWindow {
   strTime: string;
@@ -87,7 +101,8 @@ export const agentFields = [
   'toSeatKey',
   'delayTransfer',
 ] as const;
-export const nodeFields = [...voiceFields, ...smsFields, ...agentFields] as const;
+export const ruleFields = ['windowZone', 'weekdays', 'blackoutDates', 'optOutKey'] as const;
+export const nodeFields = [...voiceFields, ...smsFields, ...agentFields, ...ruleFields] as const;
 export const taskOnlyFields = [
   'displayNum',
   'loopCount',
@@ -159,12 +174,35 @@ export function checkNodeRules(settings: Partial<NodeSettings>, prefix = ''): vo
       throw invalid(f('feedbackValue'), 'required when feedbackPush=1');
     }
   }
+  checkRuleSettings(settings, prefix);
   if (settings.toSeat === 1) {
     if (settings.sipGroupId === undefined) throw invalid(f('sipGroupId'), 'required when toSeat=1');
     if (settings.toSeatType === undefined) throw invalid(f('toSeatType'), 'required when toSeat=1');
     if (settings.toSeatType === 2 && !settings.toSeatKey) {
       throw invalid(f('toSeatKey'), 'required when toSeatType=2');
     }
+  }
+}
+
+/** The calling-rule fields (spec §8): a bad value is -22 naming the field, never silently accepted. */
+export function checkRuleSettings(settings: Partial<NodeSettings>, prefix = ''): void {
+  const f = (name: string) => `${prefix}${name}`;
+  if (settings.weekdays !== undefined) {
+    if (settings.weekdays.length === 0) throw invalid(f('weekdays'), 'must list at least one day (1-7)');
+    if (new Set(settings.weekdays).size !== settings.weekdays.length) {
+      throw invalid(f('weekdays'), 'must not list a day twice');
+    }
+  }
+  settings.blackoutDates?.forEach((date, index) => {
+    if (!isIsoDate(date)) throw invalid(f(`blackoutDates[${index}]`), 'must be a date YYYY-MM-DD');
+  });
+  if (
+    settings.optOutKey !== undefined &&
+    settings.toSeat === 1 &&
+    settings.toSeatType === 2 &&
+    settings.optOutKey === settings.toSeatKey
+  ) {
+    throw invalid(f('optOutKey'), 'must differ from toSeatKey');
   }
 }
 

@@ -37,3 +37,11 @@ export const editableStatuses: readonly number[] = [TaskStatus.waiting, TaskStat
 
 /** A task that will not dial any more: its recall flow may move on once its last calls settle. */
 export const endedStatuses: readonly number[] = [TaskStatus.finished, TaskStatus.cancelled];
+
+/** A task that may still dial: not started, calling, paused, or being submitted. */
+export const openStatuses: readonly number[] = [
+  TaskStatus.waiting,
+  TaskStatus.calling,
+  TaskStatus.paused,
+  TaskStatus.submitting,
+];

@@ -6,18 +6,27 @@
  *   paused      status 5: nothing is dialled until it is resumed
  *   send_time   status 0 and its sendTime is still ahead
  *   window      outside every allowSendTime window: dials again at the next opening
+ *   weekday     not one of the task's weekdays (spec §8)
+ *   blackout    one of the task's blackoutDates
+ *   legal       outside the account's legal window in the callees' zone
+ *               (with windowZone "callee" or a legal window, every callee callable now is deferred: the
+ *               reason and time of the one deferred the least)
  *   concurrency the account's calls in flight are at its maxConcurrency
  *   cps         the account's calls-per-second budget is spent for this moment
  *   round_due   the task ended and its recall flow's next round starts at nextDialAt
  *   null        dialling (or only waiting for calls in flight to end)
  */
+
+import { type Constraint, DeferReason, deferReason, nextAllowed } from './calling-rules.ts';
 import { refillTokens } from './pacing.ts';
 import type { SendWindow } from './task-settings.ts';
 import { TaskStatus } from './task-status.ts';
-import { isOpenAt, nextOpening } from './windows.ts';
 
 export const WaitReason = Object.freeze({
   window: 'window',
+  weekday: 'weekday',
+  blackout: 'blackout',
+  legal: 'legal',
   paused: 'paused',
   concurrency: 'concurrency',
   cps: 'cps',
@@ -31,9 +40,13 @@ export interface WaitFacts {
   status: number;
   sendTime: number | null;
   windows: readonly SendWindow[];
+  /** The task's weekdays and blackout dates when read in the account's zone. */
+  days?: { weekdays?: readonly number[] | undefined; blackoutDates?: readonly string[] | undefined };
   zone: string;
-  /** Callees still to be dialled. */
+  /** Callees to be dialled now. */
   hasDue: boolean;
+  /** No callee callable now, some deferred by the calling rules: the one deferred the least. */
+  firstDeferred?: { until: number; reason: string } | null;
   account: {
     inFlight: number;
     maxConcurrency: number;
@@ -69,9 +82,16 @@ export function waitOf(f: WaitFacts): Wait {
     default:
       return dialling;
   }
-  if (!f.hasDue) return dialling;
-  if (!isOpenAt(f.windows, f.zone, f.now)) {
-    return { waitReason: WaitReason.window, nextDialAt: nextOpening(f.windows, f.zone, f.now) };
+  if (!f.hasDue) {
+    if (!f.firstDeferred) return dialling;
+    return { waitReason: f.firstDeferred.reason as WaitReasonValue, nextDialAt: f.firstDeferred.until };
+  }
+  const own: Constraint[] = [
+    { rules: { windows: f.windows, ...f.days }, zones: [f.zone], windowReason: DeferReason.window },
+  ];
+  const reason = deferReason(own, f.now);
+  if (reason !== null) {
+    return { waitReason: reason, nextDialAt: nextAllowed(own, f.now) };
   }
   if (f.account.inFlight >= f.account.maxConcurrency) {
     return { waitReason: WaitReason.concurrency, nextDialAt: null };

@@ -25,6 +25,11 @@ export interface CallSessionDeps {
   /** `callId` names whose call it is: a stored voice file plays only to calls of its own account. */
   prepareAudio(settings: TaskSettings, info: CalleeInfo, owner: { callId: number }): Promise<PreparedAudio>;
   onError(error: unknown, callId: number): void;
+  /**
+   * optOutKey (spec §8): puts the callee of `callId` on the account's do-not-call list. The attempt is
+   * recorded only after it has finished, so the list holds the number before the call's record exists.
+   */
+  optOut?(callId: number): Promise<void>;
   /** Transfer to an agent (toSeat=1); without it toSeat is ignored. See seat-transfer.ts. */
   transfer?: SeatTransfer;
 }
@@ -48,6 +53,7 @@ export function runCall(deps: CallSessionDeps, plan: CallPlan): Promise<AttemptR
   // toSeat=1: after the message (toSeatType 1) or on toSeatKey (toSeatType 2) the call goes to an agent.
   const transferTo = settings.toSeat === 1 ? deps.transfer : undefined;
   let transferring: Promise<SeatOutcome> | null = null;
+  let optingOut: Promise<void> | null = null;
   let ended = false;
   const startTransfer = () => {
     if (!transferTo || transferring || ended) return;
@@ -84,9 +90,13 @@ export function runCall(deps: CallSessionDeps, plan: CallPlan): Promise<AttemptR
         callLoss: seat?.callLoss ?? false,
         ...(seat ? { seatWaitMs: seat.waitMs, seatTalkMs: seat.talkMs } : {}),
       });
-      // A transfer in progress ends with the callee's leg; its outcome completes the record.
-      if (transferring) void transferring.then((seat) => resolve(result(seat)));
-      else resolve(result(null));
+      // A transfer in progress ends with the callee's leg; its outcome completes the record. An opt-out
+      // in progress is written first.
+      const optedOut = optingOut ?? Promise.resolve();
+      if (transferring) {
+        const seat = transferring;
+        void optedOut.then(() => seat).then((outcome) => resolve(result(outcome)));
+      } else void optedOut.then(() => resolve(result(null)));
     };
     leg.on('hangup', finish);
     leg.on('ringing', () => {
@@ -94,6 +104,10 @@ export function runCall(deps: CallSessionDeps, plan: CallPlan): Promise<AttemptR
     });
     leg.on('dtmf', (digit) => {
       keys.push(digit);
+      if (settings.optOutKey !== undefined && digit === settings.optOutKey && deps.optOut && !optingOut) {
+        // At once, while the call goes on: the number is on the list before the call ends.
+        optingOut = deps.optOut(plan.callId).catch((error: unknown) => deps.onError(error, plan.callId));
+      }
       if (settings.toSeatType === 2 && digit === settings.toSeatKey) startTransfer();
     });
     leg.on('answered', () => {

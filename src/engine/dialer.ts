@@ -24,7 +24,7 @@ import {
 } from '../db/queries/settle-call.ts';
 import { finishDrainedTasks, startDueTasks } from '../db/queries/tasks.ts';
 import { withRetries } from '../db/retry.ts';
-import { dialFailedOutcome } from '../domain/outcome.ts';
+import { dialFailedOutcome, interruptedOutcome } from '../domain/outcome.ts';
 import { type CallSessionDeps, runCall } from './call-session.ts';
 
 export interface DialerOptions {
@@ -34,6 +34,16 @@ export interface DialerOptions {
   leaseRealMs: number;
   /** Calls this process runs at once, across accounts. */
   maxInFlight: number;
+}
+
+/** What the dialer reports as it goes (metrics); every hook is optional. */
+export interface DialerEvents {
+  /** An attempt was committed and handed to the carrier. */
+  callStarted?(): void;
+  /** An attempt was recorded with this callStatus (this process's own calls, and lease take-overs). */
+  callSettled?(callStatus: number): void;
+  /** Calls of a dead run (or a lost lease) settled as interrupted by this process's sweep. */
+  leaseTakeover?(count: number, callStatus: number): void;
 }
 
 export class Dialer {
@@ -52,6 +62,7 @@ export class Dialer {
     private readonly options: DialerOptions,
     /** Aborted at the end of the shutdown grace: settling still failing then is left to the lease sweep. */
     private readonly giveUp: AbortSignal = new AbortController().signal,
+    private readonly events: DialerEvents = {},
   ) {}
 
   /** Completed ticks (tests wait on ticks rather than on wall time). */
@@ -71,10 +82,15 @@ export class Dialer {
       now: this.clock.now(),
       skipIds: [...this.inFlight.keys()],
     });
-    if (swept > 0) this.log.info({ count: swept }, 'settled calls whose lease expired as interrupted');
-    await startDueTasks(this.db, this.clock.now());
+    if (swept > 0) {
+      this.log.info({ count: swept }, 'lease takeover: settled calls whose lease expired as interrupted');
+      this.events.leaseTakeover?.(swept, interruptedOutcome.callStatus);
+    }
+    for (const taskId of await startDueTasks(this.db, this.clock.now()))
+      this.log.info({ taskId }, 'task started');
     await this.leaseAndDial();
-    await finishDrainedTasks(this.db, this.clock.now());
+    for (const taskId of await finishDrainedTasks(this.db, this.clock.now()))
+      this.log.info({ taskId }, 'task finished');
     this.ticks++;
   }
 
@@ -104,8 +120,10 @@ export class Dialer {
       // Registered before the hand-over so lease renewal covers them from the start.
       for (const call of lease.calls) this.inFlight.set(call.id, Promise.resolve());
       try {
-        await dispatchLeased(this.db, { owner: this.options.owner, calls: lease.calls }, (call) =>
-          this.start(call, lease.tasks.get(call.task_id)!),
+        await dispatchLeased(
+          this.db,
+          { owner: this.options.owner, accountId, now: this.clock.now(), calls: lease.calls },
+          (call) => this.start(call, lease.tasks.get(call.task_id)!),
         );
       } finally {
         // Calls given back (task paused or cancelled meanwhile) or never handed over (the hand-over
@@ -128,6 +146,8 @@ export class Dialer {
   /** Starts one call; must not throw (it runs inside the hand-over transaction). */
   private start(call: LeasedCall, task: LeasedTask): void {
     this.running.add(call.id);
+    this.events.callStarted?.();
+    this.log.debug({ callId: call.id, taskId: call.task_id, round: task.round }, 'call started');
     let attempt: Promise<AttemptResult>;
     try {
       attempt = runCall(
@@ -153,11 +173,15 @@ export class Dialer {
 
   /** Records the attempt, retrying transient database failures; the lease is renewed meanwhile. */
   private async settle(callId: number, result: AttemptResult): Promise<void> {
-    await withRetries(() => settleCall(this.db, { callId, owner: this.options.owner, result }), {
+    const row = await withRetries(() => settleCall(this.db, { callId, owner: this.options.owner, result }), {
       signal: this.giveUp,
       onRetry: (error, attempt) =>
         this.log.warn({ err: error, callId, attempt }, 'settling call failed; retrying'),
     });
+    if (row) {
+      this.events.callSettled?.(result.callStatus);
+      this.log.debug({ callId, callStatus: result.callStatus }, 'call settled');
+    }
   }
 
   /** Waits for the calls in flight (graceful shutdown). */

@@ -3,12 +3,14 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/db.ts';
+import { optOutCallee } from '../db/queries/dnc.ts';
+import { withRetries } from '../db/retry.ts';
 import { SmsOutboxWorker } from '../sms/outbox-worker.ts';
 import type { SmsTransport } from '../sms/transport.ts';
 import type { TelephonyDriver } from '../telephony/driver.ts';
 import type { ContentPreparer } from './content.ts';
-import { Dialer } from './dialer.ts';
-import { runLoop } from './loop.ts';
+import { Dialer, type DialerEvents } from './dialer.ts';
+import { type LoopStats, runLoop } from './loop.ts';
 import { PushWorker, type PushWorkerOptions } from './push-worker.ts';
 import { RecallScheduler } from './recall-scheduler.ts';
 import { createSeatTransfer, type SeatTransferOptions } from './seat-transfer.ts';
@@ -39,6 +41,8 @@ export class Engine {
   /** Aborted when the shutdown grace is over: retries stop, what is left goes to lease expiry. */
   private readonly giveUp = new AbortController();
   private loops: Promise<void>[] = [];
+  /** Per loop: completed ticks, failed ticks and the last good tick (readiness, metrics). */
+  readonly loopStats: Record<string, LoopStats> = {};
 
   constructor(
     private readonly deps: {
@@ -48,6 +52,7 @@ export class Engine {
       content: ContentPreparer;
       sms: SmsTransport;
       log: Logger;
+      events?: DialerEvents;
     },
     private readonly options: EngineOptions,
   ) {
@@ -61,6 +66,7 @@ export class Engine {
         driver,
         prepareAudio: (settings, info, owner) => content.prepare(settings, info, owner),
         onError: (error, callId) => log.error({ err: error, callId }, 'call media failed'),
+        optOut: (callId) => withRetries(() => optOutCallee(db, { callId, now: clock.now() })),
         transfer: createSeatTransfer({
           db,
           clock,
@@ -74,8 +80,9 @@ export class Engine {
       log,
       { owner: this.leaseToken, leaseRealMs: options.leaseRealMs, maxInFlight: options.maxInFlight },
       this.giveUp.signal,
+      deps.events,
     );
-    this.recall = new RecallScheduler(db, clock);
+    this.recall = new RecallScheduler(db, clock, log);
     // Outbox rows are leased like calls: a sender that dies leaves them due again after the lease.
     const lease = Math.max(options.leaseRealMs, 1_000);
     this.push = new PushWorker(db, clock, log, { leaseRealMs: lease, ...options.push });
@@ -89,17 +96,26 @@ export class Engine {
     );
   }
 
+  /** Wall-clock ms the loops started (null before `start`, and again after `stopAndDrain`). */
+  startedAt: number | null = null;
+
   start(): void {
     const { log } = this.deps;
     const signal = this.stop.signal;
     const poll = this.options.pollMs;
+    const loop = (name: string, tick: () => Promise<unknown>, intervalMs: number) => {
+      const stats: LoopStats = { ticks: 0, failures: 0, lastTickAt: null, intervalMs };
+      this.loopStats[name] = stats;
+      return runLoop(name, tick, intervalMs, signal, log, stats);
+    };
     this.loops = [
-      runLoop('dialer', () => this.dialer.tick(), poll, signal, log),
-      runLoop('leases', () => this.dialer.renewLeases(), this.options.leaseRealMs / 3, signal, log),
-      runLoop('recall', () => this.recall.tick(), poll, signal, log),
-      runLoop('push', () => this.push.tick(), poll * 2, signal, log),
-      runLoop('sms', () => this.sms.tick(), poll * 2, signal, log),
+      loop('dialer', () => this.dialer.tick(), poll),
+      loop('leases', () => this.dialer.renewLeases(), this.options.leaseRealMs / 3),
+      loop('recall', () => this.recall.tick(), poll),
+      loop('push', () => this.push.tick(), poll * 2),
+      loop('sms', () => this.sms.tick(), poll * 2),
     ];
+    this.startedAt = Date.now();
   }
 
   /**
@@ -108,6 +124,7 @@ export class Engine {
    * process (or this one's next start) settles it as interrupted and never dials it again (spec §6).
    */
   async stopAndDrain(graceMs = Number.POSITIVE_INFINITY): Promise<void> {
+    this.startedAt = null;
     this.stop.abort();
     await Promise.all(this.loops);
     const timer = Number.isFinite(graceMs) ? setTimeout(() => this.giveUp.abort(), graceMs) : undefined;

@@ -115,12 +115,18 @@ export class PushWorker {
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         this.log.warn({ appId, count: leased.length, attempts, error: message }, 'push failed; will retry');
-        await markOutboxFailed(this.db, 'push_outbox', {
+        const giveUp = attempts >= post.maxAttempts;
+        const changed = await markOutboxFailed(this.db, 'push_outbox', {
           leased,
           now: this.clock.now(),
           error: message,
-          giveUp: attempts >= post.maxAttempts,
+          giveUp,
         });
+        if (giveUp && changed.length > 0)
+          this.log.warn(
+            { appId, count: changed.length, attempts, error: message },
+            'push given up: outbox rows marked failed',
+          );
       }
     }
   }

@@ -1,4 +1,5 @@
 /** Moves recall flows along (spec §6): closes rounds whose task ended and starts rounds that are due. */
+import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
 import type { Db, Queryable } from '../db/db.ts';
 import { accountEnabled, accountHasSeatGroup, ownsVoiceFile } from '../db/queries/ownership.ts';
@@ -29,13 +30,36 @@ export class RecallScheduler {
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    private readonly log?: Logger,
   ) {}
 
   async tick(): Promise<void> {
-    for (const taskId of await endedFlowTasks(this.db)) await closeRound(this.db, taskId, this.clock.now());
+    for (const taskId of await endedFlowTasks(this.db)) {
+      const closed = await closeRound(this.db, taskId, this.clock.now());
+      if (closed) {
+        this.log?.info({ taskId, flowId: closed.flowId, round: closed.round }, 'round finished');
+        if (closed.nextDueAt !== null)
+          this.log?.info(
+            {
+              flowId: closed.flowId,
+              round: closed.round + 1,
+              dueAt: new Date(closed.nextDueAt).toISOString(),
+            },
+            'round due',
+          );
+      }
+    }
     const now = this.clock.now();
     for (const nodeId of await dueNodeIds(this.db, now)) {
-      await startRound(this.db, nodeId, this.clock.now(), { cannotStart });
+      const started = await startRound(this.db, nodeId, this.clock.now(), { cannotStart });
+      if (!started) continue;
+      const { problem, ...fields } = started;
+      if (problem) this.log?.warn({ ...fields, reason: problem }, 'round could not start; flow stopped');
+      else
+        this.log?.info(
+          fields,
+          started.taskId === null ? 'round skipped: nobody left to call' : 'round started',
+        );
     }
     this.ticks++;
   }

@@ -16,9 +16,11 @@ export class LogTransport implements SmsTransport {
   async send(message: SmsMessage): Promise<SmsSendResult> {
     const segments = countSegments(message.text);
     const providerMessageId = `log-${message.id}`;
+    // The body may carry personal data: its length at info, the text itself only at debug.
+    this.logger.debug?.({ sms: { id: message.id, text: message.text } }, 'sms body');
     this.logger.info(
       {
-        sms: { id: message.id, to: message.to, from: message.from, text: message.text },
+        sms: { id: message.id, to: message.to, from: message.from, chars: message.text.length },
         encoding: chooseEncoding(message.text),
         segments,
         providerMessageId,

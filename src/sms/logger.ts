@@ -2,6 +2,8 @@
 export interface SmsLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
+  /** Where message bodies go (never at info); optional. */
+  debug?(obj: object, msg?: string): void;
 }
 
 export const consoleLogger: SmsLogger = {

@@ -5,8 +5,9 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.ts';
-import type { Db, Queryable } from '../db/db.ts';
+import type { Db } from '../db/db.ts';
 import { leaseOutbox, markOutboxFailed } from '../db/queries/outbox.ts';
+import { applySmsReceipt, markCallSmsFailed, markSmsSent, parkSmsReceipt } from '../db/queries/sms-outbox.ts';
 import { withRetries } from '../db/retry.ts';
 import { type DeliveryReceipt, SmsSendError, type SmsSendResult, type SmsTransport } from './transport.ts';
 
@@ -20,6 +21,9 @@ interface SmsRow {
 }
 
 export class SmsOutboxWorker {
+  /** Completed ticks (tests wait on ticks rather than on wall time). */
+  ticks = 0;
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
@@ -44,6 +48,7 @@ export class SmsOutboxWorker {
       columns: 'id, call_id, recipient, sender_id, content, attempts',
     });
     for (const row of rows) await this.send(row);
+    this.ticks++;
     return rows.length;
   }
 
@@ -75,28 +80,17 @@ export class SmsOutboxWorker {
   }
 
   private async markSent(row: SmsRow, result: SmsSendResult): Promise<void> {
+    const now = this.clock.now();
     await this.db.transaction(async (tx) => {
-      await tx.query(
-        `UPDATE sms_outbox SET state = 'sent', provider_ids = $2, segments = $3, last_error = NULL, updated_at = $4
-         WHERE id = $1`,
-        [row.id, result.providerMessageIds, result.segments, new Date(this.clock.now())],
-      );
-      await tx.query("UPDATE calls SET sms_status = 'sent' WHERE id = $1 AND sms_status = 'queued'", [
-        row.call_id,
-      ]);
+      const early = await markSmsSent(tx, {
+        id: row.id,
+        callId: row.call_id,
+        providerIds: result.providerMessageIds,
+        segments: result.segments,
+        now,
+      });
       // Receipts that beat this transaction were parked; apply them now.
-      const early = await tx.query<{ provider_id: string; delivered: boolean; status: string }>(
-        'DELETE FROM sms_receipts WHERE provider_id = ANY($1::text[]) RETURNING provider_id, delivered, status',
-        [result.providerMessageIds],
-      );
-      for (const receipt of early) {
-        const parked = {
-          providerMessageId: receipt.provider_id,
-          delivered: receipt.delivered,
-          status: receipt.status,
-        };
-        await applyReceipt(tx, parked, this.clock.now());
-      }
+      for (const receipt of early) await applySmsReceipt(tx, receipt, now);
     });
   }
 
@@ -112,42 +106,18 @@ export class SmsOutboxWorker {
       giveUp,
     });
     if (giveUp && changed.length > 0) {
-      await this.db.query("UPDATE calls SET sms_status = 'failed' WHERE id = $1", [row.call_id]);
+      this.log.warn(
+        { smsId: row.id, callId: row.call_id, attempts: row.attempts, error: message },
+        'SMS given up',
+      );
+      await markCallSmsFailed(this.db, row.call_id);
     }
   }
 
   private async recordReceipt(receipt: DeliveryReceipt): Promise<void> {
     const now = this.clock.now();
     await this.db.transaction(async (tx) => {
-      if (!(await applyReceipt(tx, receipt, now))) {
-        await tx.query(
-          `INSERT INTO sms_receipts (provider_id, delivered, status, received_at) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (provider_id) DO NOTHING`,
-          [receipt.providerMessageId, receipt.delivered, receipt.status, new Date(now)],
-        );
-      }
+      if (!(await applySmsReceipt(tx, receipt, now))) await parkSmsReceipt(tx, receipt, now);
     });
   }
-}
-
-/**
- * Applies a receipt to the SMS holding that provider id; false when no sent SMS holds it (yet).
- * A failed part marks the whole message failed; a later 'delivered' part does not undo that.
- */
-async function applyReceipt(tx: Queryable, receipt: DeliveryReceipt, now: number): Promise<boolean> {
-  const state = receipt.delivered ? 'delivered' : 'failed';
-  const rows = await tx.query<{ call_id: number }>(
-    `UPDATE sms_outbox SET state = $2, last_error = $3, updated_at = $4
-     WHERE provider_ids @> ARRAY[$1]::text[] AND (state = 'sent' OR (state = 'delivered' AND $2 = 'failed'))
-     RETURNING call_id`,
-    [receipt.providerMessageId, state, receipt.delivered ? null : receipt.status, new Date(now)],
-  );
-  for (const { call_id } of rows) {
-    await tx.query('UPDATE calls SET sms_status = $2 WHERE id = $1', [call_id, state]);
-  }
-  if (rows.length > 0) return true;
-  const known = await tx.query('SELECT 1 FROM sms_outbox WHERE provider_ids @> ARRAY[$1]::text[]', [
-    receipt.providerMessageId,
-  ]);
-  return known.length > 0;
 }

@@ -196,6 +196,13 @@ export class SmppTransport implements SmsTransport {
     return this.session !== undefined;
   }
 
+  /** Set when a bind fails or the link drops, cleared by the next bind. */
+  private down = false;
+
+  health(): 'up' | 'idle' | 'down' {
+    return this.session ? 'up' : this.down ? 'down' : 'idle';
+  }
+
   onReceipt(handler: (receipt: DeliveryReceipt) => void): void {
     this.receiptHandlers.push(handler);
   }
@@ -348,6 +355,7 @@ export class SmppTransport implements SmsTransport {
       clearTimeout(attemptTimer);
       this.attempt = undefined;
       session.destroy();
+      this.down = true;
       this.log.warn({ smsc: this.address(), error: error.message }, 'SMPP bind failed');
       this.rejectWaiters(error);
       this.scheduleReconnect();
@@ -394,6 +402,7 @@ export class SmppTransport implements SmsTransport {
             return;
           }
           this.session = session;
+          this.down = false;
           this.backoffMs = this.reconnectInitialMs;
           this.startEnquireLink(session);
           this.log.info({ smsc: this.address(), mode: this.config.bindMode }, 'SMPP bound');
@@ -423,6 +432,7 @@ export class SmppTransport implements SmsTransport {
     this.stopEnquireLink();
     session.destroy();
     if (this.closed) return;
+    this.down = true;
     this.log.warn({ smsc: this.address() }, 'SMPP connection lost; reconnecting');
     this.scheduleReconnect();
   }

@@ -42,4 +42,9 @@ export interface SmsTransport {
   /** Registers the receiver of delivery receipts (transports without receipts never call it). */
   onReceipt(handler: (receipt: DeliveryReceipt) => void): void;
   close(): Promise<void>;
+  /**
+   * Connection state for readiness (transports with a connection): 'up' bound, 'idle' not yet asked to
+   * connect (SMPP binds on the first send), 'down' the last attempt failed or the link dropped.
+   */
+  health?(): 'up' | 'idle' | 'down';
 }

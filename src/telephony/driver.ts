@@ -74,4 +74,16 @@ export interface TelephonyDriver {
   readonly timing?: 'clock' | 'real';
   originate(request: OriginateRequest): CallLeg;
   close(): Promise<void>;
+  /** Carrier-side counters for metrics and readiness (drivers without a wire leave it out). */
+  telemetry?(): DriverTelemetry;
+}
+
+export interface DriverTelemetry {
+  /** The transport is open (SIP socket bound); false while starting or after a failure. */
+  up: boolean;
+  /** Responses received from the carrier, by status code (cumulative). */
+  responsesByCode: ReadonlyMap<number, number>;
+  /** RTP packets missing from the peers' streams, and frames we sent late or dropped (cumulative). */
+  rtpLost: number;
+  rtpLate: number;
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScaledClock } from '../../src/clock.ts';
+import { loadConfig } from '../../src/config.ts';
 import type { Db } from '../../src/db/db.ts';
 import {
   claimAgent,
@@ -18,7 +19,7 @@ import {
   type SipResponse,
   serialize,
 } from '../../src/telephony/sip/message.ts';
-import { Registrar, registrarConfigFromEnv } from '../../src/telephony/sip/registrar.ts';
+import { Registrar } from '../../src/telephony/sip/registrar.ts';
 import type { Remote, SipTransport, TransportEvents } from '../../src/telephony/sip/transport.ts';
 import { newAccount, testDb } from '../helpers/harness.ts';
 
@@ -200,13 +201,18 @@ describe('SIP registrar (RFC 3261 §10.3, digest per RFC 2617)', () => {
   });
 
   it('RINGCAST_SIP_REGISTRAR_PORT turns the registrar on; unset, there is none', () => {
-    expect(registrarConfigFromEnv({})).toBeNull();
-    expect(registrarConfigFromEnv({ RINGCAST_SIP_REGISTRAR_PORT: '5070' })).toEqual({
+    const sip = { TELEPHONY_DRIVER: 'sip', RINGCAST_SIP_TRUNK: '127.0.0.1:5060' };
+    const registrarOf = (env: Record<string, string>) => {
+      const telephony = loadConfig({ ...sip, ...env }).telephony;
+      return telephony.driver === 'sip' ? telephony.registrar : undefined;
+    };
+    expect(registrarOf({})).toBeNull();
+    expect(registrarOf({ RINGCAST_SIP_REGISTRAR_PORT: '5070' })).toEqual({
       localHost: '127.0.0.1',
       localPort: 5070,
       realm: 'ringcast',
     });
-    expect(() => registrarConfigFromEnv({ RINGCAST_SIP_REGISTRAR_PORT: 'x' })).toThrow(/port/);
+    expect(() => registrarOf({ RINGCAST_SIP_REGISTRAR_PORT: 'x' })).toThrow(/RINGCAST_SIP_REGISTRAR_PORT/);
   });
 
   it('a retransmitted REGISTER gets the very same response (§17.2.2), not a second challenge', async () => {

@@ -250,7 +250,13 @@ describe('calls leased but not yet handed to the carrier when the task stops', (
     const { taskId, calls } = await leaseOne('leased then cancelled', '4420801');
     expect((await call('/voice/group/call/cancel', { taskIdList: [taskId] })).status).toBe('0');
     const sent: number[] = [];
-    expect(await dispatchLeased(service.db, { owner: 'run-a', calls }, (c) => sent.push(c.id))).toBe(0);
+    expect(
+      await dispatchLeased(
+        service.db,
+        { owner: 'run-a', accountId: account.accountId, now: service.clock.now(), calls },
+        (c) => sent.push(c.id),
+      ),
+    ).toBe(0);
     expect(sent).toEqual([]);
     expect(await statesOf(taskId)).toEqual(Array(5).fill('cancelled'));
   });
@@ -259,7 +265,13 @@ describe('calls leased but not yet handed to the carrier when the task stops', (
     const { taskId, calls } = await leaseOne('leased then paused', '4420802');
     expect((await call('/voice/group/call/provisional', { jobIdList: [taskId] })).status).toBe('0');
     const sent: number[] = [];
-    expect(await dispatchLeased(service.db, { owner: 'run-a', calls }, (c) => sent.push(c.id))).toBe(0);
+    expect(
+      await dispatchLeased(
+        service.db,
+        { owner: 'run-a', accountId: account.accountId, now: service.clock.now(), calls },
+        (c) => sent.push(c.id),
+      ),
+    ).toBe(0);
     expect(await statesOf(taskId)).toEqual(Array(5).fill('due'));
     expect((await call('/voice/group/call/resume', { jobIdList: [taskId] })).status).toBe('0');
     await startDueTasks(service.db, service.clock.now());
@@ -276,7 +288,11 @@ describe('calls leased but not yet handed to the carrier when the task stops', (
         .sort(),
     );
     expect(
-      await dispatchLeased(service.db, { owner: 'run-b', calls: again.calls }, (c) => sent.push(c.id)),
+      await dispatchLeased(
+        service.db,
+        { owner: 'run-b', accountId: account.accountId, now: service.clock.now(), calls: again.calls },
+        (c) => sent.push(c.id),
+      ),
     ).toBe(5);
     expect(sent).toHaveLength(5);
   });

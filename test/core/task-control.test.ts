@@ -2,6 +2,7 @@ import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimOutcome } from '../../src/telephony/sim/sim-driver.ts';
 import {
+  afterEngineTicks,
   apiClient,
   newAccount,
   numbers,
@@ -113,7 +114,7 @@ describe('task settings acted on during calls, and task control', () => {
       return row!.n === 0;
     });
     const paused = (await detail(id)).callNum;
-    await new Promise((r) => setTimeout(r, 500));
+    await afterEngineTicks(service, 3);
     expect((await detail(id)).callNum).toBe(paused);
     expect(paused).toBeLessThan(60);
 
@@ -136,7 +137,7 @@ describe('task settings acted on during calls, and task control', () => {
       return row!.n === 0;
     });
     const cancelled = (await detail(id)).callNum;
-    await new Promise((r) => setTimeout(r, 300));
+    await afterEngineTicks(service, 3);
     const after = await detail(id);
     expect(after.callNum).toBe(cancelled);
     expect(after.success + after.fail).toBe(cancelled);

@@ -28,7 +28,7 @@ describe('waitReason: why a task is not dialling', () => {
   beforeAll(async () => {
     service = await startService({
       clockSpeed: 1,
-      config: { shutdownGraceMs: 200 },
+      config: { engine: { shutdownGraceMs: 200 } },
       sim: {
         overrides: {
           ...Object.fromEntries(ringing.map((n) => [n, { kind: 'no-answer' as const, ringMs: 600_000 }])),

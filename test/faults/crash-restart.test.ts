@@ -12,19 +12,22 @@ import { openDb } from '../../src/db/db.ts';
 import { compatSign } from '../../src/domain/sign.ts';
 import { numbers, testDb, usingPostgres } from '../helpers/harness.ts';
 
+import { seededRandom } from '../helpers/random.ts';
+
 const root = join(import.meta.dirname, '..', '..');
 // `node --import tsx` runs the service in this very process (the tsx CLI would fork a child that a
 // SIGKILL of the parent leaves running).
 const nodeArgs = ['--import', 'tsx', 'src/cli.ts'];
 
+const random = seededRandom('crash-restart kill points');
 function randomBetween(low: number, high: number): number {
-  return low + Math.random() * (high - low);
+  return low + random() * (high - low);
 }
 
 describe('crash safety (SIGKILL at random points)', () => {
   const work = mkdtempSync(join(tmpdir(), 'ringcast-crash-'));
   const dialLog = join(work, 'dials.log');
-  const port = 19_000 + Math.floor(Math.random() * 2000);
+  const port = 19_000 + Math.floor(random() * 2000);
   let child: ChildProcess | undefined;
   let dropDb: (() => Promise<void>) | undefined;
   afterAll(async () => {

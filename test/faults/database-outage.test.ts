@@ -5,8 +5,6 @@
  * PostgreSQL only: the embedded PGlite has no connection to cut.
  */
 
-import type { AddressInfo } from 'node:net';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRingcast } from '../../src/app.ts';
@@ -18,67 +16,16 @@ import { LogTransport } from '../../src/sms/log-transport.ts';
 import { silentLogger } from '../../src/sms/logger.ts';
 import { SimDriver } from '../../src/telephony/sim/sim-driver.ts';
 import { CountingSim } from '../helpers/counting-sim.ts';
-import { apiClient, newAccount, numbers, testDb, usingPostgres, waitFor } from '../helpers/harness.ts';
-
-/**
- * A TCP proxy in front of PostgreSQL that can cut all its connections and refuse new ones, or black-hole
- * them (connections accepted, no byte forwarded either way: a partitioned network), until restored.
- */
-class FaultyProxy {
-  private server: Server | undefined;
-  private readonly pairs = new Set<{ client: Socket; upstream: Socket | null }>();
-  private mode: 'up' | 'refuse' | 'blackhole' = 'up';
-  port = 0;
-  constructor(private readonly target: { host: string; port: number }) {}
-  async start() {
-    this.server = createServer((client) => {
-      if (this.mode === 'refuse') return client.destroy();
-      client.on('error', () => undefined);
-      const pair = { client, upstream: null as Socket | null };
-      this.pairs.add(pair);
-      client.on('close', () => this.pairs.delete(pair));
-      if (this.mode === 'blackhole') return; // accepted, never answered
-      const upstream = connect(this.target.port, this.target.host);
-      upstream.on('error', () => undefined);
-      upstream.on('close', () => client.destroy());
-      pair.upstream = upstream;
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-  cut() {
-    this.mode = 'refuse';
-    for (const { client, upstream } of this.pairs) {
-      client.destroy();
-      upstream?.destroy();
-    }
-  }
-  /** Stops forwarding on every connection, old and new, without closing any. */
-  blackhole() {
-    this.mode = 'blackhole';
-    for (const { client, upstream } of this.pairs) {
-      client.unpipe();
-      upstream?.unpipe();
-      client.pause();
-      upstream?.pause();
-    }
-  }
-  /** Back up: black-holed connections are reset (their peers gave up on them), new ones forward. */
-  restore() {
-    if (this.mode === 'blackhole') {
-      for (const { client, upstream } of this.pairs) {
-        client.destroy();
-        upstream?.destroy();
-      }
-    }
-    this.mode = 'up';
-  }
-  close() {
-    this.cut();
-    this.server?.close();
-  }
-}
+import { FaultyProxy } from '../helpers/faulty-proxy.ts';
+import {
+  apiClient,
+  newAccount,
+  numbers,
+  testDb,
+  usingPostgres,
+  waitFor,
+  withOverrides,
+} from '../helpers/harness.ts';
 
 describe.skipIf(!usingPostgres)('database outage (PostgreSQL only; PGlite is in-process)', () => {
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -100,7 +47,10 @@ describe.skipIf(!usingPostgres)('database outage (PostgreSQL only; PGlite is in-
     const carrier = new CountingSim(new SimDriver(clock, { seed: 'outage' }));
     const db = await openDb({ databaseUrl: proxied.toString(), poolSize: 5 });
     const ring = await createRingcast(
-      { ...loadConfig({}), pollMs: 10, leaseRealMs: 20_000, logLevel: 'silent' },
+      withOverrides(loadConfig({}), {
+        engine: { pollMs: 10, leaseRealMs: 20_000 },
+        server: { logLevel: 'silent' },
+      }),
       {
         db,
         clock,
@@ -166,7 +116,11 @@ describe.skipIf(!usingPostgres)('database outage (PostgreSQL only; PGlite is in-
     const carrier = new CountingSim(new SimDriver(clock, { seed: 'blackhole' }));
     const db = await openDb({ databaseUrl: proxied.toString(), poolSize: 5, timeouts });
     const ring = await createRingcast(
-      { ...loadConfig({}), pollMs: 10, leaseRealMs: 30_000, logLevel: 'silent', dbTimeouts: timeouts },
+      withOverrides(loadConfig({}), {
+        engine: { pollMs: 10, leaseRealMs: 30_000 },
+        server: { logLevel: 'silent' },
+        db: { timeouts },
+      }),
       {
         db,
         clock,

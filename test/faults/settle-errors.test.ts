@@ -81,7 +81,7 @@ describe('settle errors', () => {
     const graceMs = 1_000;
     const service = await startService({
       clockSpeed: 1000,
-      config: { shutdownGraceMs: graceMs },
+      config: { engine: { shutdownGraceMs: graceMs } },
       sim: { overrides: { [callee]: { kind: 'answer', ringMs: 100, listenMs: 100 } } },
     });
     services.push(service);

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { expect } from 'vitest';
 import { createRingcast, type Ringcast } from '../../src/app.ts';
 import { ScaledClock } from '../../src/clock.ts';
@@ -59,6 +59,24 @@ export async function testDb(): Promise<{ db: Db; url?: string; drop(): Promise<
   return { db, drop: () => db.close().catch(() => undefined) };
 }
 
+export type ConfigOverrides = {
+  server?: Partial<Config['server']>;
+  db?: Partial<Config['db']>;
+  engine?: Partial<Config['engine']>;
+  media?: Partial<Config['media']>;
+};
+
+/** The configuration tree with some areas' fields replaced (tests). */
+export function withOverrides(config: Config, overrides: ConfigOverrides): Config {
+  return {
+    ...config,
+    server: { ...config.server, ...overrides.server },
+    db: { ...config.db, ...overrides.db },
+    engine: { ...config.engine, ...overrides.engine },
+    media: { ...config.media, ...overrides.media },
+  };
+}
+
 export interface TestServiceOptions {
   clockSpeed?: number;
   /** What the clock reads when the service starts. */
@@ -68,9 +86,12 @@ export interface TestServiceOptions {
   driver?: TelephonyDriver | ((clock: ScaledClock) => TelephonyDriver);
   media?: MediaService;
   sms?: SmsTransport;
+  /** The service's logger (default: silent). */
+  log?: Logger;
   leaseRealMs?: number;
   start?: boolean;
-  config?: Partial<Config>;
+  /** Per-area overrides of the configuration tree, e.g. { engine: { shutdownGraceMs: 200 } }. */
+  config?: ConfigOverrides;
   /** Environment settings for loadConfig (e.g. TRUST_PROXY, QUOTA_OPEN_TASKS). */
   env?: Record<string, string>;
 }
@@ -89,14 +110,12 @@ export async function startService(options: TestServiceOptions = {}): Promise<Te
     Date.now(),
     options.clockStart ?? Date.parse('2026-11-25T02:00:00Z'),
   );
-  const config = {
-    // Test receivers listen on 127.0.0.1: callback URLs may point at private addresses here.
-    ...loadConfig({ CALLBACK_ALLOW_PRIVATE: '1', ...options.env }),
-    pollMs: 10,
-    leaseRealMs: options.leaseRealMs ?? 10_000,
-    logLevel: 'silent',
+  // Test receivers listen on 127.0.0.1: callback URLs may point at private addresses here.
+  const config = withOverrides(loadConfig({ CALLBACK_ALLOW_PRIVATE: '1', ...options.env }), {
     ...options.config,
-  };
+    engine: { pollMs: 10, leaseRealMs: options.leaseRealMs ?? 10_000, ...options.config?.engine },
+    server: { logLevel: 'silent', ...options.config?.server },
+  });
   const ring = await createRingcast(config, {
     db,
     clock,
@@ -106,7 +125,8 @@ export async function startService(options: TestServiceOptions = {}): Promise<Te
         ? options.driver(clock)
         : (options.driver ?? new SimDriver(clock, { seed: 'test', ...options.sim })),
     sms: options.sms ?? new LogTransport(silentLogger),
-    log: pino({ level: 'silent' }),
+    log: options.log ?? pino({ level: 'silent' }),
+    checkResponses: true,
   });
   if (options.start !== false) ring.engine.start();
   return {
@@ -206,10 +226,18 @@ export async function waitFor<T>(
  * "nothing more happens" check waits for, instead of a wall-clock sleep that passes vacuously on a slow
  * machine.
  */
+/**
+ * Waits until the dialer, the recall scheduler and the SMS sender have each completed `n` more ticks: the
+ * point after which anything still due would have been acted on. Tests wait on this, never on wall time,
+ * before asserting that nothing more happened.
+ */
 export async function afterEngineTicks(service: { ring: Ringcast }, n = 2): Promise<void> {
-  const { dialer, recall } = service.ring.engine;
-  const [d, r] = [dialer.ticks, recall.ticks];
-  await waitFor(`${n} engine ticks`, async () => dialer.ticks >= d + n && recall.ticks >= r + n);
+  const { dialer, recall, sms } = service.ring.engine;
+  const [d, r, s] = [dialer.ticks, recall.ticks, sms.ticks];
+  await waitFor(
+    `${n} engine ticks`,
+    async () => dialer.ticks >= d + n && recall.ticks >= r + n && sms.ticks >= s + n,
+  );
 }
 
 export function numbers(count: number, prefix = '8613800'): string[] {

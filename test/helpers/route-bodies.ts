@@ -78,6 +78,10 @@ export const baseBodies: Record<string, (ids: Ids) => Record<string, unknown> | 
   // [ours] console endpoints
   'GET /voice/account/info': () => undefined,
   'POST /voice/account/info': () => ({}),
+  'POST /voice/account/callingRules': () => ({ maxAttemptsPerNumber: null }),
+  'POST /voice/dnc/add': () => ({ numbers: ['8613800000777'] }),
+  'POST /voice/dnc/del': () => ({ numbers: ['8613800000777'] }),
+  'POST /voice/dnc/query': () => ({ current: 1, size: 10, params: { number: '86138' } }),
   'POST /voice/group/call/campaign': (b) => ({ taskId: b.finishedTask }),
   'POST /voice/recordGroupExport': (b) => ({ params: { taskId: b.finishedTask } }),
   'GET /voice/events': () => undefined,

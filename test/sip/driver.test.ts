@@ -111,6 +111,41 @@ describe('SipDriver call control (scripted UAS)', () => {
     expect(uas.count('INVITE')).toBeLessThanOrEqual(7);
   });
 
+  it('telemetry for metrics and readiness: socket up, responses by code, RTP lost from sequence gaps', async () => {
+    const { uas, driver, leg, events } = await rig();
+    await driver.ready();
+    expect(driver.telemetry().up).toBe(true);
+    const invite = await uas.next('INVITE');
+    uas.reply(invite, 180);
+    uas.reply(invite, 200, true);
+    await uas.next('ACK');
+    expect(events).toEqual(['ringing', 'answered']);
+    // The callee's audio, from the address its SDP named, with packets 3 and 4 missing.
+    const rtpPort = Number(/m=audio (\d+)/.exec(invite.body.toString())?.[1]);
+    const sender = dgram.createSocket('udp4');
+    cleanup.push(() => {
+      sender.close();
+    });
+    await new Promise<void>((r) => sender.bind(0, '127.0.0.1', () => r()));
+    for (const seq of [1, 2, 5, 6]) {
+      const packet = Buffer.alloc(12 + 160, 0xff);
+      packet.writeUInt8(0x80, 0);
+      packet.writeUInt8(0, 1);
+      packet.writeUInt16BE(seq, 2);
+      packet.writeUInt32BE(seq * 160, 4);
+      packet.writeUInt32BE(0x1234, 8);
+      await new Promise<void>((r) => sender.send(packet, rtpPort, '127.0.0.1', () => r()));
+    }
+    const deadline = Date.now() + 5_000;
+    while ((leg.rtpStats?.packetsReceived ?? 0) < 4 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    const telemetry = driver.telemetry();
+    expect(telemetry.rtpLost).toBe(2);
+    expect(Object.fromEntries(telemetry.responsesByCode)).toMatchObject({ 180: 1, 200: 1 });
+    await driver.close();
+    expect(driver.telemetry().up).toBe(false);
+  });
+
   it('hangup() before any provisional response: CANCEL waits for the first 1xx (§9.1), then ends with 487', async () => {
     const { uas, leg, cause, causes } = await rig();
     const invite = await uas.next('INVITE');

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createSmsTransport, smsConfigFromEnv } from '../../src/sms/index.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createSmsTransport } from '../../src/sms/index.ts';
+
+const smsConfigFromEnv = (env: Record<string, string>) => loadConfig(env).sms;
+
 import { LogTransport } from '../../src/sms/log-transport.ts';
 import type { SmsLogger } from '../../src/sms/logger.ts';
 import type { DeliveryReceipt } from '../../src/sms/transport.ts';
@@ -109,17 +113,25 @@ describe('createSmsTransport', () => {
 describe('log transport', () => {
   it('logs each message through the given logger and reports immediate delivery', async () => {
     const lines: { obj: object; msg?: string }[] = [];
-    const logger: SmsLogger = { info: (obj, msg) => lines.push({ obj, msg }), warn: () => {} };
+    const bodies: object[] = [];
+    const logger: SmsLogger = {
+      info: (obj, msg) => lines.push({ obj, msg }),
+      warn: () => {},
+      debug: (obj) => bodies.push(obj),
+    };
     const t = new LogTransport(logger);
     const receipts: DeliveryReceipt[] = [];
     t.onReceipt((r) => receipts.push(r));
     const result = await t.send({ id: 'o1', to: '4915112345678', from: 'Ringcast', text: 'Grüße 👋' });
     expect(result).toEqual({ providerMessageIds: ['log-o1'], segments: 1 });
     expect(lines[0]?.obj).toMatchObject({
-      sms: { id: 'o1', text: 'Grüße 👋' },
+      sms: { id: 'o1', chars: 'Grüße 👋'.length },
       encoding: 'ucs2',
       segments: 1,
     });
+    // The body itself never at info; at debug only.
+    expect(JSON.stringify(lines)).not.toContain('Grüße');
+    expect(bodies).toEqual([{ sms: { id: 'o1', text: 'Grüße 👋' } }]);
     // The receipt comes after send() resolved, never synchronously inside it.
     expect(receipts).toEqual([]);
     await new Promise((r) => setImmediate(r));

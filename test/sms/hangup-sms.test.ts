@@ -4,7 +4,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimOutcome } from '../../src/telephony/sim/sim-driver.ts';
-import { apiClient, newAccount, startService, type TestService, waitFor } from '../helpers/harness.ts';
+import {
+  afterEngineTicks,
+  apiClient,
+  newAccount,
+  startService,
+  type TestService,
+  waitFor,
+} from '../helpers/harness.ts';
 import { FakeSmsc, transportTo } from './fake-smsc.ts';
 
 const A = '8613900000001'; // answers and presses 1
@@ -43,6 +50,17 @@ describe('hang-up SMS through SMPP', () => {
     await smsc.kill();
   });
 
+  /** No SMS queued or in the sender's hands, and the engine ticked past that: nothing more is coming. */
+  const settledWithNoSmsQueued = async () => {
+    await waitFor('no SMS left queued', async () => {
+      const [row] = await service.db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM sms_outbox WHERE state = 'queued'",
+      );
+      return row?.n === 0;
+    });
+    await afterEngineTicks(service, 3);
+  };
+
   const smsBody = {
     hangUpSms: 1,
     smsContent: 'Grüße ${text1} 👋 你好',
@@ -68,8 +86,8 @@ describe('hang-up SMS through SMPP', () => {
     expect(sent.status).toBe('0');
     const expected: Record<string, number> = { [A]: 3, [B]: 2, [C]: 1, [D]: 2 };
     await waitFor('8 SMS at the SMSC', async () => smsc.submits.length >= 8, 30_000);
-    // Give any duplicate a chance to show up before counting.
-    await new Promise((r) => setTimeout(r, 500));
+    // Any duplicate would be sent by the SMS sender's next ticks once nothing is left queued.
+    await settledWithNoSmsQueued();
     const byNumber = new Map<string, string[]>();
     for (const submit of smsc.submits) {
       byNumber.set(submit.destination, [...(byNumber.get(submit.destination) ?? []), submit.text]);
@@ -129,7 +147,7 @@ describe('hang-up SMS through SMPP', () => {
       async () => smsc.submits.filter((s) => s.destination === ROUNDS).length >= 2,
       30_000,
     );
-    await new Promise((r) => setTimeout(r, 300));
+    await settledWithNoSmsQueued();
     const texts = smsc.submits.filter((s) => s.destination === ROUNDS).map((s) => [s.text, s.source]);
     expect(texts).toEqual([
       ['Round zero Kim', ''],

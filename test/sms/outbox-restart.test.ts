@@ -108,8 +108,12 @@ describe('SMS outbox across a sender that dies mid-send', () => {
     );
     await transport.close();
     // The frozen sender wakes up late with a failure: it must not re-queue what was delivered.
+    const ticksBefore = service.ring.engine.sms.ticks;
     stuck.release();
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(
+      'the frozen sender to finish its tick',
+      async () => service.ring.engine.sms.ticks > ticksBefore,
+    );
     const states = await service.db.query<{ state: string; n: number }>(
       'SELECT state, count(*)::int AS n FROM sms_outbox WHERE task_id = $1 GROUP BY state',
       [sent.data],

@@ -15,6 +15,10 @@ export interface AccountRow {
   /** Own quotas; null = the service default (src/api/quotas.ts). */
   max_open_tasks: number | null;
   max_queued_callees: number | null;
+  /** Calling rules (spec §8); null = off. */
+  legal_window: { strTime: string; endTime: string } | null;
+  max_attempts_count: number | null;
+  max_attempts_days: number | null;
 }
 
 export interface AppRow {
@@ -115,4 +119,135 @@ export async function useNonce(
 export async function countAccounts(db: Queryable): Promise<number> {
   const [row] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM accounts');
   return row?.n ?? 0;
+}
+
+/** An account as the administration commands show it (the secret only when asked for). */
+export interface AccountSummary {
+  id: number;
+  name: string;
+  api_key: string;
+  time_zone: string;
+  ip_allow_list: string[];
+  max_concurrency: number;
+  calls_per_second: number;
+  require_hmac: boolean;
+  disabled: boolean;
+  max_open_tasks: number | null;
+  max_queued_callees: number | null;
+  created_at: Date;
+  deleted_at: Date | null;
+  open_tasks: number;
+}
+
+const summaryColumns = `a.id, a.name, a.api_key, a.time_zone, a.ip_allow_list, a.max_concurrency, a.calls_per_second,
+  a.require_hmac, a.disabled, a.max_open_tasks, a.max_queued_callees, a.created_at, a.deleted_at,
+  (SELECT count(*)::int FROM tasks t WHERE t.account_id = a.id AND t.status IN (0, 1, 5, 6)) AS open_tasks`;
+
+export async function listAccounts(
+  db: Queryable,
+  options: { includeDeleted: boolean },
+): Promise<AccountSummary[]> {
+  return db.query<AccountSummary>(
+    `SELECT ${summaryColumns} FROM accounts a WHERE $1 OR a.deleted_at IS NULL ORDER BY a.id`,
+    [options.includeDeleted],
+  );
+}
+
+/** By id (digits) or by Api-Key; deleted accounts are not found. */
+export async function findAccountSummary(db: Queryable, ref: string): Promise<AccountSummary | undefined> {
+  const [row] = await db.query<AccountSummary>(
+    `SELECT ${summaryColumns} FROM accounts a
+     WHERE a.deleted_at IS NULL AND (a.api_key = $1 OR a.id = $2)`,
+    [ref, /^[0-9]{1,9}$/.test(ref) ? Number(ref) : null],
+  );
+  return row;
+}
+
+export async function accountSecret(db: Queryable, accountId: number): Promise<string | undefined> {
+  const [row] = await db.query<{ api_secret: string }>('SELECT api_secret FROM accounts WHERE id = $1', [
+    accountId,
+  ]);
+  return row?.api_secret;
+}
+
+export interface AccountPatch {
+  name?: string;
+  timeZone?: string;
+  ipAllowList?: string[];
+  maxConcurrency?: number;
+  callsPerSecond?: number;
+  requireHmac?: boolean;
+  /** null = back to the service default. */
+  maxOpenTasks?: number | null;
+  maxQueuedCallees?: number | null;
+}
+
+/** Changes the given fields only; an omitted field keeps its value. */
+export async function updateAccount(db: Queryable, accountId: number, patch: AccountPatch): Promise<void> {
+  const has = (value: unknown) => value !== undefined;
+  await db.query(
+    `UPDATE accounts SET
+       name = CASE WHEN $2 THEN $3 ELSE name END,
+       time_zone = CASE WHEN $4 THEN $5 ELSE time_zone END,
+       ip_allow_list = CASE WHEN $6 THEN $7::text[] ELSE ip_allow_list END,
+       max_concurrency = CASE WHEN $8 THEN $9::int ELSE max_concurrency END,
+       calls_per_second = CASE WHEN $10 THEN $11::real ELSE calls_per_second END,
+       require_hmac = CASE WHEN $12 THEN $13::boolean ELSE require_hmac END,
+       max_open_tasks = CASE WHEN $14 THEN $15::int ELSE max_open_tasks END,
+       max_queued_callees = CASE WHEN $16 THEN $17::int ELSE max_queued_callees END
+     WHERE id = $1`,
+    [
+      accountId,
+      has(patch.name),
+      patch.name ?? null,
+      has(patch.timeZone),
+      patch.timeZone ?? null,
+      has(patch.ipAllowList),
+      patch.ipAllowList ?? null,
+      has(patch.maxConcurrency),
+      patch.maxConcurrency ?? null,
+      has(patch.callsPerSecond),
+      patch.callsPerSecond ?? null,
+      has(patch.requireHmac),
+      patch.requireHmac ?? null,
+      has(patch.maxOpenTasks),
+      patch.maxOpenTasks ?? null,
+      has(patch.maxQueuedCallees),
+      patch.maxQueuedCallees ?? null,
+    ],
+  );
+}
+
+export async function setAppCallbackUrl(
+  db: Queryable,
+  args: { accountId: number; appId: number; callbackUrl: string | null },
+): Promise<boolean> {
+  const rows = await db.query(
+    'UPDATE apps SET callback_url = $3 WHERE id = $2 AND account_id = $1 RETURNING id',
+    [args.accountId, args.appId, args.callbackUrl],
+  );
+  return rows.length === 1;
+}
+
+/** A fresh secret; the old one stops working at once (requests authenticate against the row). */
+export async function rotateAccountSecret(db: Queryable, accountId: number): Promise<string> {
+  const secret = randomBytes(12).toString('base64url');
+  await db.query('UPDATE accounts SET api_secret = $2 WHERE id = $1', [accountId, secret]);
+  return secret;
+}
+
+/**
+ * Deletes an account's access: its key and secret are replaced by unusable random values, it is
+ * disabled and marked deleted; its records stay. Refused (false) while it has open tasks.
+ */
+export async function deleteAccount(db: Queryable, accountId: number, now: number): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE accounts SET deleted_at = $2, disabled = true, api_key = 'deleted-' || id || '-' || $3,
+       api_secret = $4
+     WHERE id = $1 AND deleted_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM tasks WHERE account_id = $1 AND status IN (0, 1, 5, 6))
+     RETURNING id`,
+    [accountId, new Date(now), randomBytes(6).toString('hex'), randomBytes(24).toString('base64url')],
+  );
+  return rows.length === 1;
 }

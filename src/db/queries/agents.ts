@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { type AgentCandidate, selectAgent } from '../../domain/agent-selection.ts';
 import { AgentState, type AgentStateValue, stateTransition } from '../../domain/agent-state.ts';
 import type { Queryable } from '../db.ts';
+import { type Page, type PageRequest, selectPage } from './paging.ts';
 
 export interface SeatGroupRow {
   id: number;
@@ -285,4 +286,62 @@ export async function claimAgent(
       wrapupSeconds: group.wrapup_seconds,
     };
   });
+}
+
+export type SeatGroupSummary = SeatGroupRow & { count_seat: number; online_seat: number };
+
+/** An account's seat groups with their seat counts; online = registered and not expired at `now`. */
+export async function seatGroupSummaries(
+  db: Queryable,
+  filter: { accountId: number; appId?: number; groupName?: string; groupId?: number; now: number },
+): Promise<SeatGroupSummary[]> {
+  return db.query<SeatGroupSummary>(
+    `SELECT g.*, count(s.id)::int AS count_seat,
+       count(s.id) FILTER (WHERE s.expires_at > $4)::int AS online_seat
+     FROM seat_groups g LEFT JOIN sip_accounts s ON s.group_id = g.id
+     WHERE g.account_id = $1 AND ($2::int IS NULL OR g.app_id = $2) AND ($3::text IS NULL OR g.group_name = $3)
+       AND ($5::int IS NULL OR g.id = $5)
+     GROUP BY g.id ORDER BY g.id`,
+    [
+      filter.accountId,
+      filter.appId ?? null,
+      filter.groupName ?? null,
+      new Date(filter.now),
+      filter.groupId ?? null,
+    ],
+  );
+}
+
+export type SipAccountListRow = SipAccountRow & { group_name: string };
+
+/** One page of an account's SIP phone accounts (spec §7 sipQuery). */
+export async function querySipAccounts(
+  db: Queryable,
+  filter: { accountId: number; appId?: number; groupName?: string; username?: string },
+  page: PageRequest,
+): Promise<Page<SipAccountListRow>> {
+  return selectPage<SipAccountListRow>(
+    db,
+    {
+      select: 'g.group_name, s.*',
+      from: 'sip_accounts s JOIN seat_groups g ON g.id = s.group_id',
+      where: `s.account_id = $1 AND ($2::int IS NULL OR s.app_id = $2)
+        AND ($3::text IS NULL OR g.group_name = $3) AND ($4::text IS NULL OR s.username = $4)`,
+      orderBy: 's.id',
+    },
+    [filter.accountId, filter.appId ?? null, filter.groupName ?? null, filter.username ?? null],
+    page,
+  );
+}
+
+/** Sets a new password on one of the account's SIP accounts; false when it has no such account. */
+export async function resetSipPassword(
+  db: Queryable,
+  args: { accountId: number; username: string; password: string },
+): Promise<boolean> {
+  const rows = await db.query(
+    'UPDATE sip_accounts SET password = $3 WHERE username = $1 AND account_id = $2 RETURNING username',
+    [args.username, args.accountId, args.password],
+  );
+  return rows.length > 0;
 }

@@ -1,4 +1,6 @@
 /** A campaign = an original task and the tasks of its recall rounds; what its console view sums up. */
+import { CallStatus } from '../../domain/outcome.ts';
+import { CallState } from '../../domain/stored-states.ts';
 import type { Queryable } from '../db.ts';
 import type { TaskRow } from './tasks.ts';
 
@@ -16,7 +18,7 @@ export async function campaignTasks(db: Queryable, accountId: number, taskId: nu
 export async function reachedCallees(db: Queryable, taskIds: number[]): Promise<number> {
   const [row] = await db.query<{ n: number }>(
     `SELECT count(DISTINCT callee)::int AS n FROM calls
-     WHERE task_id = ANY($1::int[]) AND state = 'done' AND call_status = 50`,
+     WHERE task_id = ANY($1::int[]) AND state = '${CallState.done}' AND call_status = ${CallStatus.answered}`,
     [taskIds],
   );
   return row?.n ?? 0;
@@ -29,7 +31,7 @@ export async function callTimeSpan(
 ): Promise<{ first: number; last: number } | null> {
   const [row] = await db.query<{ first: Date | null; last: Date | null }>(
     `SELECT min(call_time) AS first, max(call_time) AS last FROM calls
-     WHERE task_id = ANY($1::int[]) AND state = 'done'`,
+     WHERE task_id = ANY($1::int[]) AND state = '${CallState.done}'`,
     [taskIds],
   );
   return row?.first && row.last ? { first: row.first.getTime(), last: row.last.getTime() } : null;
@@ -49,7 +51,7 @@ export async function callTimeline(
 ): Promise<TimelineRow[]> {
   return db.query<TimelineRow>(
     `SELECT (floor(extract(epoch FROM call_time) / $2) * $2)::bigint AS bucket, call_status, count(*)::int AS n
-     FROM calls WHERE task_id = ANY($1::int[]) AND state = 'done'
+     FROM calls WHERE task_id = ANY($1::int[]) AND state = '${CallState.done}'
      GROUP BY 1, 2 ORDER BY 1, 2`,
     [taskIds, bucketSeconds],
   );

@@ -6,13 +6,23 @@
  * loose index scan of `tasks_runnable`, an account's runnable tasks from the same index with a LIMIT,
  * and a task outside its allowed hours is pushed to its next opening the first time it is looked at.
  */
+import {
+  type Constraint,
+  type DeferReasonValue,
+  decodeZones,
+  deferReason,
+  nextAllowed,
+  type ZoneRules,
+} from '../../domain/calling-rules.ts';
+import { attemptCapOutcome, dncOutcome } from '../../domain/outcome.ts';
 import { dialBudget, proportionalLimit } from '../../domain/pacing.ts';
-import type { TaskSettings } from '../../domain/task-settings.ts';
+import type { SendWindow, TaskSettings } from '../../domain/task-settings.ts';
 import { TaskStatus } from '../../domain/task-status.ts';
-import { isOpenAt, nextOpening } from '../../domain/windows.ts';
-import type { Db } from '../db.ts';
+import type { Db, Queryable } from '../db.ts';
 import { countIdleAgents } from './agents.ts';
 import { calleeInfoSql } from './callee-info.ts';
+import { dncLockClass } from './dnc.ts';
+import { settleUndialled } from './settle-call.ts';
 
 export interface LeasedCall {
   id: number;
@@ -20,6 +30,7 @@ export interface LeasedCall {
   seq: number;
   callee: string;
   info: Record<string, string> | null;
+  callee_zone: string | null;
 }
 
 export interface LeasedTask {
@@ -58,7 +69,56 @@ function isProportional(settings: TaskSettings): boolean {
   return settings.outboundControl === 1 && settings.sipGroupId !== undefined;
 }
 
-const leaseColumns = `id, task_id, seq, callee, ${calleeInfoSql()} AS info`;
+const leaseColumns = `id, task_id, seq, callee, callee_zone, ${calleeInfoSql()} AS info`;
+
+/** A rule set that can never be met within the search horizon is looked at again a day later. */
+const retryUnmetMs = 86_400_000;
+
+/** The task's own rules when they are read in the account's zone (the seed's allowSendTime, and §8's days). */
+function accountZoneRules(settings: TaskSettings): ZoneRules {
+  if (settings.windowZone === 'callee') return { windows: [] };
+  return {
+    windows: settings.allowSendTime ?? [],
+    weekdays: settings.weekdays,
+    blackoutDates: settings.blackoutDates,
+  };
+}
+
+/**
+ * What is checked per callee, in the callee's zone(s): the task's rules with windowZone "callee", and the
+ * account's legal window always. Empty = nothing per callee (the seed path: no row is looked at twice).
+ */
+function calleeConstraints(
+  settings: TaskSettings,
+  legal: SendWindow | null,
+  zones: readonly string[],
+): Constraint[] {
+  const constraints: Constraint[] = [];
+  if (settings.windowZone === 'callee') {
+    constraints.push({
+      rules: {
+        windows: settings.allowSendTime ?? [],
+        weekdays: settings.weekdays,
+        blackoutDates: settings.blackoutDates,
+      },
+      zones,
+      windowReason: 'window',
+    });
+  }
+  if (legal) constraints.push({ rules: { windows: [legal] }, zones, windowReason: 'legal' });
+  return constraints;
+}
+
+interface Deferral {
+  until: number;
+  reason: DeferReasonValue;
+}
+
+function deferralOf(constraints: readonly Constraint[], now: number): Deferral | null {
+  const reason = deferReason(constraints, now);
+  if (reason === null) return null;
+  return { until: nextAllowed(constraints, now) ?? now + retryUnmetMs, reason };
+}
 
 /**
  * Leases the next due calls of one account's runnable tasks, within its concurrency and calls-per-second
@@ -81,8 +141,12 @@ export async function leaseCalls(
       tokens_at: Date | null;
       disabled: boolean;
       time_zone: string;
+      legal_window: SendWindow | null;
+      max_attempts_count: number | null;
+      max_attempts_days: number | null;
     }>(
-      `SELECT max_concurrency, calls_per_second, dial_tokens, tokens_at, disabled, time_zone
+      `SELECT max_concurrency, calls_per_second, dial_tokens, tokens_at, disabled, time_zone,
+         legal_window, max_attempts_count, max_attempts_days
        FROM accounts WHERE id = $1 FOR UPDATE`,
       [args.accountId],
     );
@@ -114,9 +178,12 @@ export async function leaseCalls(
     const open: LeasedTask[] = [];
     const deferred: Array<{ id: number; until: number }> = [];
     for (const task of picked) {
-      const windows = task.settings.allowSendTime ?? [];
-      if (isOpenAt(windows, account.time_zone, args.now)) open.push(task);
-      else deferred.push({ id: task.id, until: nextOpening(windows, account.time_zone, args.now) });
+      const own: Constraint[] = [
+        { rules: accountZoneRules(task.settings), zones: [account.time_zone], windowReason: 'window' },
+      ];
+      const wait = deferralOf(own, args.now);
+      if (wait === null) open.push(task);
+      else deferred.push({ id: task.id, until: wait.until });
     }
     if (deferred.length > 0) {
       await tx.query(
@@ -132,8 +199,8 @@ export async function leaseCalls(
         : tx.query<LeasedCall>(
             `UPDATE calls SET state = 'dialling', lease_owner = $2, lease_until = $3, submit_time = $4, call_time = $4
              WHERE id IN (
-               SELECT id FROM calls WHERE task_id = ANY($1::int[]) AND state = 'due'
-               ORDER BY task_id, seq LIMIT $5 FOR UPDATE SKIP LOCKED)
+               SELECT id FROM calls WHERE task_id = ANY($1::int[]) AND state = 'due' AND not_before <= $4
+               ORDER BY task_id, not_before, seq LIMIT $5 FOR UPDATE SKIP LOCKED)
              RETURNING ${leaseColumns}`,
             [taskIds, args.owner, leaseUntil, at, n],
           );
@@ -150,21 +217,152 @@ export async function leaseCalls(
     }
     const plain = open.filter((t) => !isProportional(t.settings)).map((t) => t.id);
     calls.push(...(await lease(plain, limit - calls.length)));
+    const byId = new Map(open.map((task) => [task.id, task]));
+    const allowed = await deferOutsideRules(tx, {
+      calls,
+      tasks: byId,
+      legal: account.legal_window,
+      zone: account.time_zone,
+      now: args.now,
+    });
+    const dialled =
+      account.max_attempts_count !== null && account.max_attempts_days !== null
+        ? await holdAttemptCap(tx, {
+            accountId: args.accountId,
+            owner: args.owner,
+            calls: allowed,
+            count: account.max_attempts_count,
+            days: account.max_attempts_days,
+            now: args.now,
+          })
+        : allowed;
     if (open.length > 0) {
-      // Nothing left to lease: the task drains, and finishes once its calls in flight settle.
+      // Next dial time = the first callee's next allowed moment (unchanged while one is callable now); none
+      // due: the task drains, and finishes once its calls in flight settle. Written only when it changes,
+      // so a dialling task's row is not locked against its settles every tick.
       await tx.query(
-        `UPDATE tasks t SET next_dial_at = NULL WHERE t.id = ANY($1::int[])
-           AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = 'due')`,
+        `UPDATE tasks t SET next_dial_at = m.next
+         FROM (SELECT u.id, CASE WHEN f.first IS NULL THEN NULL ELSE GREATEST(f.first, tt.next_dial_at) END AS next
+               FROM unnest($1::int[]) AS u(id) JOIN tasks tt ON tt.id = u.id
+               CROSS JOIN LATERAL (SELECT min(c.not_before) AS first FROM calls c
+                                   WHERE c.task_id = u.id AND c.state = 'due') f) m
+         WHERE t.id = m.id AND t.next_dial_at IS DISTINCT FROM m.next`,
         [open.map((t) => t.id)],
       );
     }
     await tx.query('UPDATE accounts SET dial_tokens = $2, tokens_at = $3 WHERE id = $1', [
       args.accountId,
-      tokens - calls.length,
+      tokens - dialled.length,
       at,
     ]);
-    return { calls, tasks: new Map(open.map((task) => [task.id, task])) };
+    return { calls: dialled, tasks: byId };
   });
+}
+
+/**
+ * Leased calls of tasks with per-callee rules that are outside them now go back to 'due' with their next
+ * allowed moment; so do, in one statement per (task, zone set), all the task's other callable callees of
+ * the same zones: a window that closes costs one update per zone, not a look at every callee every tick.
+ * Returns the calls that may be dialled.
+ */
+async function deferOutsideRules(
+  tx: Queryable,
+  args: {
+    calls: LeasedCall[];
+    tasks: ReadonlyMap<number, LeasedTask>;
+    legal: SendWindow | null;
+    zone: string;
+    now: number;
+  },
+): Promise<LeasedCall[]> {
+  const verdicts = new Map<string, Deferral | null>();
+  const blocked: Array<{ call: LeasedCall; wait: Deferral }> = [];
+  for (const call of args.calls) {
+    const task = args.tasks.get(call.task_id);
+    if (!task || (task.settings.windowZone !== 'callee' && !args.legal)) continue;
+    const key = `${call.task_id}|${call.callee_zone ?? ''}`;
+    let wait = verdicts.get(key);
+    if (wait === undefined) {
+      const zones = decodeZones(call.callee_zone, args.zone);
+      wait = deferralOf(calleeConstraints(task.settings, args.legal, zones), args.now);
+      verdicts.set(key, wait);
+    }
+    if (wait) blocked.push({ call, wait });
+  }
+  if (blocked.length === 0) return args.calls;
+  await tx.query(
+    `UPDATE calls c SET state = 'due', lease_owner = NULL, lease_until = NULL, submit_time = NULL,
+       call_time = NULL, not_before = d.until, defer_reason = d.reason
+     FROM unnest($1::int[], $2::timestamptz[], $3::text[]) AS d(id, until, reason)
+     WHERE c.id = d.id AND c.state = 'dialling'`,
+    [
+      blocked.map((b) => b.call.id),
+      blocked.map((b) => new Date(b.wait.until)),
+      blocked.map((b) => b.wait.reason),
+    ],
+  );
+  for (const [key, wait] of verdicts) {
+    if (!wait) continue;
+    const split = key.indexOf('|');
+    const zone = key.slice(split + 1);
+    await tx.query(
+      `UPDATE calls SET not_before = $4, defer_reason = $5
+       WHERE task_id = $1 AND state = 'due' AND not_before <= $2 AND callee_zone IS NOT DISTINCT FROM $3`,
+      [
+        Number(key.slice(0, split)),
+        new Date(args.now),
+        zone === '' ? null : zone,
+        new Date(wait.until),
+        wait.reason,
+      ],
+    );
+  }
+  const held = new Set(blocked.map((b) => b.call.id));
+  return args.calls.filter((call) => !held.has(call.id));
+}
+
+/**
+ * maxAttemptsPerNumber: a leased call whose number already has `count` attempts in the last `days` days
+ * (any task, any round of the account) is recorded as attempt_cap and not dialled. Exact with any number
+ * of workers without a lock of its own: leases of one account run under its row lock (FOR UPDATE in
+ * leaseCalls), and this count runs after that lock, so it sees every earlier lease committed.
+ */
+async function holdAttemptCap(
+  tx: Queryable,
+  args: { accountId: number; owner: string; calls: LeasedCall[]; count: number; days: number; now: number },
+): Promise<LeasedCall[]> {
+  if (args.calls.length === 0) return args.calls;
+  const rows = await tx.query<{ callee: string; n: number }>(
+    `SELECT callee, count(*)::int AS n FROM calls
+     WHERE account_id = $1 AND callee = ANY($2::text[]) AND call_time > $3 AND NOT (id = ANY($4::int[]))
+       AND termination_reason IS DISTINCT FROM $5 AND termination_reason IS DISTINCT FROM $6
+     GROUP BY callee`,
+    [
+      args.accountId,
+      [...new Set(args.calls.map((call) => call.callee))],
+      new Date(args.now - args.days * 86_400_000),
+      args.calls.map((call) => call.id),
+      dncOutcome.terminationReason,
+      attemptCapOutcome.terminationReason,
+    ],
+  );
+  const used = new Map(rows.map((row) => [row.callee, row.n]));
+  const allowed: LeasedCall[] = [];
+  const capped: number[] = [];
+  for (const call of args.calls) {
+    const n = used.get(call.callee) ?? 0;
+    if (n < args.count) {
+      used.set(call.callee, n + 1);
+      allowed.push(call);
+    } else capped.push(call.id);
+  }
+  await settleUndialled(tx, {
+    callIds: capped,
+    owner: args.owner,
+    outcome: attemptCapOutcome,
+    now: args.now,
+  });
+  return allowed;
 }
 
 /**
@@ -176,7 +374,7 @@ export async function leaseCalls(
  */
 export async function dispatchLeased(
   db: Db,
-  args: { owner: string; calls: readonly LeasedCall[] },
+  args: { owner: string; accountId: number; now: number; calls: readonly LeasedCall[] },
   send: (call: LeasedCall) => void,
 ): Promise<number> {
   if (args.calls.length === 0) return 0;
@@ -197,9 +395,27 @@ export async function dispatchLeased(
         [stopped, args.owner],
       );
     }
+    // The do-not-call list is read at the moment of dialling, under a shared lock that an addition to the
+    // list takes exclusively: once an addition (or an opt-out) has returned, no hand-over dials that number.
+    await tx.query('SELECT pg_advisory_xact_lock_shared($1::int, $2::int)', [dncLockClass, args.accountId]);
+    const listed = new Set(
+      (
+        await tx.query<{ id: number }>(
+          `SELECT c.id FROM calls c JOIN dnc d ON d.account_id = c.account_id AND d.number = c.callee
+           WHERE c.id = ANY($1::int[])`,
+          [args.calls.filter((call) => calling.has(call.task_id)).map((call) => call.id)],
+        )
+      ).map((row) => row.id),
+    );
+    await settleUndialled(tx, {
+      callIds: [...listed],
+      owner: args.owner,
+      outcome: dncOutcome,
+      now: args.now,
+    });
     let sent = 0;
     for (const call of args.calls) {
-      if (!calling.has(call.task_id)) continue;
+      if (!calling.has(call.task_id) || listed.has(call.id)) continue;
       send(call);
       sent++;
     }

@@ -2,6 +2,7 @@
  * Outbox leasing shared by the status push and the SMS sender: a due row is taken by pushing its
  * `next_at` past the lease, so a crashed sender's rows come due again on their own.
  */
+import { OutboxState } from '../../domain/stored-states.ts';
 import type { Queryable } from '../db.ts';
 
 export type OutboxTable = 'push_outbox' | 'sms_outbox';
@@ -13,7 +14,7 @@ export async function leaseOutbox<R>(
 ): Promise<R[]> {
   return db.query<R>(
     `UPDATE ${table} SET next_at = $2, attempts = attempts + 1
-     WHERE id IN (SELECT id FROM ${table} WHERE state = 'queued' AND next_at <= $1
+     WHERE id IN (SELECT id FROM ${table} WHERE state = '${OutboxState.queued}' AND next_at <= $1
                   ORDER BY next_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
      RETURNING ${args.columns}`,
     [new Date(args.now), new Date(args.now + args.leaseMs), args.limit],
@@ -41,7 +42,7 @@ export async function leasePushOutbox(
 ): Promise<LeasedPush[]> {
   return db.query<LeasedPush>(
     `UPDATE push_outbox SET next_at = $2, attempts = attempts + 1
-     WHERE id IN (SELECT id FROM push_outbox WHERE state = 'queued' AND next_at <= $1 AND app_id <> ALL($4::int[])
+     WHERE id IN (SELECT id FROM push_outbox WHERE state = '${OutboxState.queued}' AND next_at <= $1 AND app_id <> ALL($4::int[])
                   ORDER BY next_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
      RETURNING id, app_id, kind, payload, attempts`,
     [new Date(args.now), new Date(args.now + args.leaseMs), args.limit, [...args.skipApps]],
@@ -51,8 +52,8 @@ export async function leasePushOutbox(
 /** Delivered push rows. Guarded by the lease's attempt count, like `markOutboxFailed`. */
 export async function markPushSent(db: Queryable, leased: Array<{ id: number; attempts: number }>) {
   await db.query(
-    `UPDATE push_outbox SET state = 'sent', last_error = NULL
-     WHERE state = 'queued' AND (id, attempts) IN (SELECT * FROM unnest($1::int[], $2::int[]))`,
+    `UPDATE push_outbox SET state = '${OutboxState.sent}', last_error = NULL
+     WHERE state = '${OutboxState.queued}' AND (id, attempts) IN (SELECT * FROM unnest($1::int[], $2::int[]))`,
     [leased.map((row) => row.id), leased.map((row) => row.attempts)],
   );
 }
@@ -100,8 +101,8 @@ export async function markOutboxFailed(
 ): Promise<number[]> {
   const attempts = Math.max(...args.leased.map((row) => row.attempts));
   const rows = await db.query<{ id: number }>(
-    `UPDATE ${table} SET state = CASE WHEN $5 THEN 'failed' ELSE 'queued' END, next_at = $3, last_error = $4
-     WHERE state = 'queued' AND (id, attempts) IN (SELECT * FROM unnest($1::int[], $2::int[]))
+    `UPDATE ${table} SET state = CASE WHEN $5 THEN '${OutboxState.failed}' ELSE '${OutboxState.queued}' END, next_at = $3, last_error = $4
+     WHERE state = '${OutboxState.queued}' AND (id, attempts) IN (SELECT * FROM unnest($1::int[], $2::int[]))
      RETURNING id`,
     [
       args.leased.map((row) => row.id),
@@ -112,4 +113,22 @@ export async function markOutboxFailed(
     ],
   );
   return rows.map((row) => row.id);
+}
+
+/**
+ * Depth of an outbox (rows not yet delivered or given up) and the age of its oldest due row, in clock
+ * ms (metrics: a growing age means the sender is stuck or the target is down).
+ */
+export async function outboxBacklog(
+  db: Queryable,
+  table: OutboxTable,
+  now: number,
+): Promise<{ depth: number; oldestDueMs: number }> {
+  const [row] = await db.query<{ depth: string; oldest: Date | null }>(
+    `SELECT count(*) AS depth, min(next_at) FILTER (WHERE next_at <= $1) AS oldest
+     FROM ${table} WHERE state = 'queued'`,
+    [new Date(now)],
+  );
+  const oldest = row?.oldest ? new Date(row.oldest).getTime() : null;
+  return { depth: Number(row?.depth ?? 0), oldestDueMs: oldest === null ? 0 : Math.max(0, now - oldest) };
 }

@@ -3,6 +3,9 @@
  * that may have changed since the last look. Active tasks, tasks with calls still in flight (a cancelled
  * task settles its last calls), tasks touched since `since`, and the ids the stream still watches.
  */
+
+import { CallState } from '../../domain/stored-states.ts';
+import { openStatuses, TaskStatus } from '../../domain/task-status.ts';
 import type { Queryable } from '../db.ts';
 
 export interface TaskProgressRow {
@@ -24,9 +27,9 @@ export async function changedTasks(
 ): Promise<TaskProgressRow[]> {
   return db.query<TaskProgressRow>(
     `SELECT id, name, status, num_cnt, call_num, success, fail, source_task_id, round, created_at FROM tasks t
-     WHERE account_id = $1 AND (status IN (0, 1, 5, 6) OR id = ANY($2::int[])
+     WHERE account_id = $1 AND (status IN (${openStatuses.join(', ')}) OR id = ANY($2::int[])
        OR updated_at >= $3 OR created_at >= $3 OR finished_at >= $3
-       OR id IN (SELECT task_id FROM calls WHERE account_id = $1 AND state = 'dialling'))
+       OR id IN (SELECT task_id FROM calls WHERE account_id = $1 AND state = '${CallState.dialling}'))
      ORDER BY id`,
     [args.accountId, args.watched, new Date(args.since)],
   );
@@ -46,7 +49,7 @@ export async function changedFlows(
 ): Promise<FlowProgressRow[]> {
   return db.query<FlowProgressRow>(
     `SELECT id, task_id, status, finish_num, recall_num FROM recall_flows
-     WHERE account_id = $1 AND (status IN (0, 1) OR id = ANY($2::int[]) OR updated_at >= $3) ORDER BY id`,
+     WHERE account_id = $1 AND (status IN (${TaskStatus.waiting}, ${TaskStatus.calling}) OR id = ANY($2::int[]) OR updated_at >= $3) ORDER BY id`,
     [args.accountId, args.watched, new Date(args.since)],
   );
 }

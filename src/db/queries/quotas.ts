@@ -1,4 +1,5 @@
 /** Per-account quota usage (issue 13): open tasks and callees still to be called, counted at send time. */
+import { openStatuses } from '../../domain/task-status.ts';
 import type { Queryable } from '../db.ts';
 
 /** Advisory-lock namespace of the quota check (the second key is the account id). */
@@ -21,8 +22,8 @@ export interface QuotaUsage {
 export async function accountQuotaUsage(db: Queryable, accountId: number): Promise<QuotaUsage> {
   const [row] = await db.query<{ open_tasks: number; queued: string | number }>(
     `SELECT count(*)::int AS open_tasks, COALESCE(sum(num_cnt - call_num), 0)::bigint AS queued
-     FROM tasks WHERE account_id = $1 AND status IN (0, 1, 5, 6)`,
-    [accountId],
+     FROM tasks WHERE account_id = $1 AND status = ANY($2::smallint[])`,
+    [accountId, openStatuses],
   );
   return { openTasks: row?.open_tasks ?? 0, queuedCallees: Number(row?.queued ?? 0) };
 }

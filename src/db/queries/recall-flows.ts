@@ -1,6 +1,7 @@
 import { FlowStatus, givenNodeSettings, type RecallFlowInput } from '../../domain/recall-flow.ts';
 import type { NodeSettings } from '../../domain/task-settings.ts';
 import type { Queryable } from '../db.ts';
+import { type Page, type PageRequest, selectPage } from './paging.ts';
 
 export interface FlowRow {
   id: number;
@@ -134,5 +135,75 @@ export async function completeFlowIfSettled(tx: Queryable, flowId: number, now: 
        AND NOT EXISTS (SELECT 1 FROM recall_nodes n WHERE n.flow_id = f.id AND n.status IN ($5, $4))
        AND EXISTS (SELECT 1 FROM tasks t WHERE t.id = f.task_id AND t.flow_closed)`,
     [flowId, FlowStatus.completed, new Date(now), FlowStatus.inProgress, FlowStatus.pending],
+  );
+}
+
+export type FlowListRow = FlowRow & { task_name: string };
+
+/** One page of an account's recall flows, newest first (spec §3 recallFlow/queryPage). */
+export async function queryFlows(
+  db: Queryable,
+  filter: {
+    accountId: number;
+    createdFrom: Date | null;
+    createdTo: Date | null;
+    /** Matched against the original task's name (already LIKE-escaped), or as its id when `searchId` is set. */
+    search: string | null;
+    searchId: number | null;
+  },
+  page: PageRequest,
+): Promise<Page<FlowListRow>> {
+  return selectPage<FlowListRow>(
+    db,
+    {
+      select: 'f.*, t.name AS task_name',
+      from: 'recall_flows f JOIN tasks t ON t.id = f.task_id',
+      where: `f.account_id = $1 AND ($2::timestamptz IS NULL OR f.created_at >= $2)
+        AND ($3::timestamptz IS NULL OR f.created_at <= $3)
+        AND ($4::text IS NULL OR t.name ILIKE '%' || $4 || '%' OR t.id = $5)`,
+      orderBy: 'f.id DESC',
+    },
+    [filter.accountId, filter.createdFrom, filter.createdTo, filter.search, filter.searchId],
+    page,
+  );
+}
+
+/** A recall node of one of the account's flows. */
+export async function getNode(
+  db: Queryable,
+  accountId: number,
+  nodeId: number,
+): Promise<NodeRow | undefined> {
+  const [node] = await db.query<NodeRow>(
+    'SELECT n.* FROM recall_nodes n JOIN recall_flows f ON f.id = n.flow_id WHERE n.id = $1 AND f.account_id = $2',
+    [nodeId, accountId],
+  );
+  return node;
+}
+
+/** The flow started from an original task (the demo's progress display). */
+export async function flowOfOriginalTask(db: Queryable, taskId: number): Promise<FlowRow | undefined> {
+  const [flow] = await db.query<FlowRow>('SELECT * FROM recall_flows WHERE task_id = $1', [taskId]);
+  return flow;
+}
+
+export interface RoundProgress {
+  round: number;
+  status: number;
+  num_cnt: number;
+  call_num: number;
+  success: number;
+  fail: number;
+}
+
+/** The original task and each round's task of a flow, in round order. */
+export async function roundsProgress(
+  db: Queryable,
+  args: { originalTaskId: number; flowId: number | null },
+): Promise<RoundProgress[]> {
+  return db.query<RoundProgress>(
+    `SELECT round, status, num_cnt, call_num, success, fail FROM tasks
+     WHERE id = $1 OR (flow_id = $2 AND round > 0) ORDER BY round`,
+    [args.originalTaskId, args.flowId ?? 0],
   );
 }

@@ -1,25 +1,21 @@
 /** The recall scheduler's statements (spec §6): closing a round when its task ends, starting due rounds. */
 
-import { NEVER_RECALL_REASONS } from '../../domain/outcome.ts';
 import { effectiveRoundSettings, FlowStatus, RecallType, roundDueAt } from '../../domain/recall-flow.ts';
+import { CallState } from '../../domain/stored-states.ts';
 import type { TaskSettings } from '../../domain/task-settings.ts';
 import { TaskStatus } from '../../domain/task-status.ts';
 import type { Db, Queryable } from '../db.ts';
-import { calleeTextList } from './callee-info.ts';
 import { completeFlowIfSettled, type FlowRow, type NodeRow } from './recall-flows.ts';
-import { insertTask } from './tasks.ts';
+import { copyCallees, deleteEmptyTask, insertTask } from './tasks.ts';
 
-/** Dead numbers (a vacant-code or intercept SIT) are left out of every later round: constants, as SQL literals. */
-const neverRecallSql = NEVER_RECALL_REASONS.map((r) => {
-  if (!/^[a-z-]+$/.test(r)) throw new Error(`unsafe reason ${r}`);
-  return `'${r}'`;
-}).join(', ');
+/** Rounds started per scheduler tick at most; the rest come up on the next tick. */
+const dueRoundsPerTick = 50;
 
 /** Tasks of flows that ended (finished or cancelled) with no call still in flight, not yet taken into account. */
 export async function endedFlowTasks(db: Queryable): Promise<number[]> {
   const rows = await db.query<{ id: number }>(
     `SELECT t.id FROM tasks t WHERE t.flow_id IS NOT NULL AND NOT t.flow_closed AND t.status = ANY($1::smallint[])
-       AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = 'dialling')
+       AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = '${CallState.dialling}')
      ORDER BY t.id LIMIT 100`,
     [[TaskStatus.finished, TaskStatus.cancelled]],
   );
@@ -30,8 +26,12 @@ export async function endedFlowTasks(db: Queryable): Promise<number[]> {
  * Takes one ended task into account, once: its node completes and the next round becomes due
  * `recallInterval` minutes after the task ended; after the last round the flow completes.
  */
-export async function closeRound(db: Db, taskId: number, now: number): Promise<void> {
-  await db.transaction(async (tx) => {
+export async function closeRound(
+  db: Db,
+  taskId: number,
+  now: number,
+): Promise<{ flowId: number; round: number; nextDueAt: number | null } | null> {
+  return db.transaction(async (tx) => {
     const [task] = await tx.query<{
       id: number;
       flow_id: number;
@@ -43,24 +43,23 @@ export async function closeRound(db: Db, taskId: number, now: number): Promise<v
       'UPDATE tasks SET flow_closed = true WHERE id = $1 AND NOT flow_closed RETURNING id, flow_id, round, status, started_at, finished_at',
       [taskId],
     );
-    if (!task) return;
+    if (!task) return null;
     const [flow] = await tx.query<FlowRow>('SELECT * FROM recall_flows WHERE id = $1 FOR UPDATE', [
       task.flow_id,
     ]);
-    if (!flow) return;
+    if (!flow) return null;
     const at = new Date(now);
     if (task.round === 0 && task.status === TaskStatus.cancelled && task.started_at === null) {
       // The original task was cancelled before it ever called: the flow never begins.
-      await tx.query('UPDATE recall_flows SET status = $2, updated_at = $3 WHERE id = $1 AND status = 0', [
-        flow.id,
-        FlowStatus.cancelled,
-        at,
-      ]);
       await tx.query(
-        'UPDATE recall_nodes SET status = $2, updated_at = $3 WHERE flow_id = $1 AND status = 0',
+        `UPDATE recall_flows SET status = $2, updated_at = $3 WHERE id = $1 AND status = ${FlowStatus.pending}`,
         [flow.id, FlowStatus.cancelled, at],
       );
-      return;
+      await tx.query(
+        `UPDATE recall_nodes SET status = $2, updated_at = $3 WHERE flow_id = $1 AND status = ${FlowStatus.pending}`,
+        [flow.id, FlowStatus.cancelled, at],
+      );
+      return { flowId: flow.id, round: task.round, nextDueAt: null };
     }
     if (task.round > 0) {
       await tx.query(
@@ -69,8 +68,10 @@ export async function closeRound(db: Db, taskId: number, now: number): Promise<v
       );
       await countFinishedRounds(tx, flow.id, now);
     }
+    let nextDueAt: number | null = null;
     if (flow.status === FlowStatus.inProgress) {
       const endedAt = (task.finished_at ?? at).getTime();
+      if (task.round < flow.recall_num) nextDueAt = roundDueAt(endedAt, flow.recall_interval);
       await tx.query(
         'UPDATE recall_nodes SET due_at = $3, updated_at = $4 WHERE flow_id = $1 AND round = $2 AND status = $5',
         [
@@ -83,12 +84,14 @@ export async function closeRound(db: Db, taskId: number, now: number): Promise<v
       );
     }
     await completeFlowIfSettled(tx, flow.id, now);
+    return { flowId: flow.id, round: task.round, nextDueAt };
   });
 }
 
 export async function dueNodeIds(db: Queryable, now: number): Promise<number[]> {
   const rows = await db.query<{ id: number }>(
-    'SELECT id FROM recall_nodes WHERE status = 0 AND due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at LIMIT 50',
+    `SELECT id FROM recall_nodes WHERE status = ${FlowStatus.pending} AND due_at IS NOT NULL AND due_at <= $1
+     ORDER BY due_at LIMIT ${dueRoundsPerTick}`,
     [new Date(now)],
   );
   return rows.map((row) => row.id);
@@ -104,22 +107,31 @@ export interface RoundStartChecks {
  * keeping their text1..text10, into a new child task. A round with no callees completes at once, with
  * every later round. Guarded by the node's pending status under a row lock, so it runs once.
  */
+/** What starting a round did: a task with its callees, none (nothing left to call), or a refusal. */
+export interface RoundStart {
+  flowId: number;
+  round: number;
+  taskId: number | null;
+  callees: number;
+  problem?: string;
+}
+
 export async function startRound(
   db: Db,
   nodeId: number,
   now: number,
   checks: RoundStartChecks,
-): Promise<void> {
-  await db.transaction(async (tx) => {
+): Promise<RoundStart | null> {
+  return db.transaction(async (tx): Promise<RoundStart | null> => {
     const [node] = await tx.query<NodeRow>(
-      'SELECT * FROM recall_nodes WHERE id = $1 AND status = 0 FOR UPDATE SKIP LOCKED',
+      `SELECT * FROM recall_nodes WHERE id = $1 AND status = ${FlowStatus.pending} FOR UPDATE SKIP LOCKED`,
       [nodeId],
     );
-    if (!node) return;
+    if (!node) return null;
     const [flow] = await tx.query<FlowRow>('SELECT * FROM recall_flows WHERE id = $1 FOR UPDATE', [
       node.flow_id,
     ]);
-    if (!flow || flow.status !== FlowStatus.inProgress) return;
+    if (!flow || flow.status !== FlowStatus.inProgress) return null;
     const at = new Date(now);
     const [original] = await tx.query<{
       id: number;
@@ -155,7 +167,7 @@ export async function startRound(
         `round ${node.round}: ${problem}`,
         at,
       ]);
-      return;
+      return { flowId: flow.id, round: node.round, taskId: null, callees: 0, problem };
     }
 
     const taskId = await insertTask(tx, {
@@ -169,24 +181,20 @@ export async function startRound(
       sourceTaskId: original.id,
       now,
     });
-    const [{ n } = { n: 0 }] =
+    const n =
       previousTaskId === undefined || previousTaskId === null
-        ? [{ n: 0 }]
-        : await tx.query<{ n: number }>(
-            `WITH copied AS (
-               INSERT INTO calls (task_id, account_id, seq, callee, ${calleeTextList})
-               SELECT $1, account_id, seq, callee, ${calleeTextList} FROM calls
-               WHERE task_id = $2 AND ($3 = ${RecallType.all} OR call_status IS DISTINCT FROM 50)
-                 AND (termination_reason IS NULL OR termination_reason NOT IN (${neverRecallSql}))
-               ORDER BY seq RETURNING 1)
-             SELECT count(*)::int AS n FROM copied`,
-            [taskId, previousTaskId, flow.recall_type],
-          );
+        ? 0
+        : await copyCallees(tx, {
+            toTaskId: taskId,
+            fromTaskId: previousTaskId,
+            onlyUnanswered: flow.recall_type !== RecallType.all,
+            skipDeadNumbers: true,
+          });
     if (n === 0) {
       // Nothing to call: this round and every later one complete with no task.
-      await tx.query('DELETE FROM tasks WHERE id = $1', [taskId]);
+      await deleteEmptyTask(tx, taskId);
       await tx.query(
-        'UPDATE recall_nodes SET status = $3, updated_at = $4 WHERE flow_id = $1 AND round >= $2 AND status = 0',
+        `UPDATE recall_nodes SET status = $3, updated_at = $4 WHERE flow_id = $1 AND round >= $2 AND status = ${FlowStatus.pending}`,
         [flow.id, node.round, FlowStatus.completed, at],
       );
       await tx.query('UPDATE recall_flows SET status = $2, updated_at = $3 WHERE id = $1', [
@@ -195,15 +203,15 @@ export async function startRound(
         at,
       ]);
       await countFinishedRounds(tx, flow.id, now);
-      return;
+      return { flowId: flow.id, round: node.round, taskId: null, callees: 0 };
     }
-    await tx.query('UPDATE tasks SET num_cnt = $2 WHERE id = $1', [taskId, n]);
     await tx.query('UPDATE recall_nodes SET status = $2, task_id = $3, updated_at = $4 WHERE id = $1', [
       node.id,
       FlowStatus.inProgress,
       taskId,
       at,
     ]);
+    return { flowId: flow.id, round: node.round, taskId, callees: n };
   });
 }
 

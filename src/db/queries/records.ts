@@ -6,7 +6,9 @@
  * migration 007 in voiceId order, so a page costs the rows it returns plus, for OFFSET, the index entries
  * it skips (bench/records.ts measures both over 200,000 records).
  */
+
 import type { CallRow } from '../../domain/call-record.ts';
+import { CallState } from '../../domain/stored-states.ts';
 import type { Queryable } from '../db.ts';
 import { calleeInfoSql } from './callee-info.ts';
 
@@ -42,7 +44,9 @@ function where(filter: RecordFilter): { sql: string; args: unknown[] } {
   // With a task or campaign, the account is checked on the task row (once), not on each call: the count
   // is then an index-only scan of calls_task_done, with no row to read (bench/records.ts).
   const scoped = filter.taskId !== null || filter.sourceTaskId !== null;
-  const parts = [scoped ? null : `c.account_id = $1`, `c.state = 'done'`].filter((part) => part !== null);
+  const parts = [scoped ? null : `c.account_id = $1`, `c.state = '${CallState.done}'`].filter(
+    (part) => part !== null,
+  );
   const add = (sql: (n: string) => string, value: unknown) => {
     args.push(value);
     parts.push(sql(`$${args.length}`));
@@ -77,7 +81,7 @@ export async function getRecord(
 ): Promise<RecordRow | undefined> {
   const [row] = await db.query<RecordRow>(
     `SELECT ${recordColumns} FROM calls c JOIN tasks t ON t.id = c.task_id
-     WHERE c.id = $1 AND c.account_id = $2 AND c.state = 'done'`,
+     WHERE c.id = $1 AND c.account_id = $2 AND c.state = '${CallState.done}'`,
     [voiceId, accountId],
   );
   return row;

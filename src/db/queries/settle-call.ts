@@ -1,5 +1,5 @@
 import { type CallRow, secondsBetween, toCallRecord } from '../../domain/call-record.ts';
-import { CallStatus, interruptedOutcome, type Outcome } from '../../domain/outcome.ts';
+import { CallStatus, dncOutcome, interruptedOutcome, type Outcome } from '../../domain/outcome.ts';
 import { smsDueFor } from '../../domain/sms-triggers.ts';
 import type { TaskSettings } from '../../domain/task-settings.ts';
 import { fillTemplate } from '../../domain/template.ts';
@@ -90,7 +90,8 @@ async function settleInTx(
   await tx.query(
     `UPDATE tasks SET call_num = call_num + 1, success = success + $2, fail = fail + $3,
        rang_num = rang_num + $4, key_feedback_num = key_feedback_num + $5, toseat_num = toseat_num + $6,
-       call_loss_num = call_loss_num + $7, call_duration_s = call_duration_s + $8
+       call_loss_num = call_loss_num + $7, call_duration_s = call_duration_s + $8,
+       dnc_suppressed_num = dnc_suppressed_num + $9
      WHERE id = $1`,
     [
       task.id,
@@ -101,6 +102,7 @@ async function settleInTx(
       r.transferred ? 1 : 0,
       r.callLoss ? 1 : 0,
       call.call_duration ?? 0,
+      r.terminationReason === dncOutcome.terminationReason ? 1 : 0,
     ],
   );
 
@@ -192,4 +194,74 @@ export async function settleExpiredLeases(
     if (row) settled++;
   }
   return settled;
+}
+
+/**
+ * Settles leased calls that are not dialled at all (a do-not-call number, a number at its attempt cap),
+ * set-based: a handful of statements however many there are, inside the caller's lease or hand-over
+ * transaction. Each gets its record (pushed like any other) and counts in call_num and fail, and in
+ * dncSuppressedNum for `dnc`; no hang-up SMS is queued: nothing reached the callee, and a number on the
+ * do-not-call list must not be texted either.
+ */
+export async function settleUndialled(
+  tx: Queryable,
+  args: { callIds: readonly number[]; owner: string; outcome: Outcome; now: number },
+): Promise<number> {
+  if (args.callIds.length === 0) return 0;
+  const at = new Date(args.now);
+  const calls = await tx.query<CallRow>(
+    `UPDATE calls SET state = 'done', lease_owner = NULL, lease_until = NULL, hangup_time = $3,
+       ring_duration = 0, call_duration = 0, termination_code = $4, termination_reason = $5,
+       call_status = $6, feedback_value = '-1', hangup_by = $7
+     WHERE id = ANY($1::int[]) AND state = 'dialling' AND lease_owner = $2
+     RETURNING *, ${calleeInfoSql()} AS info`,
+    [
+      args.callIds,
+      args.owner,
+      at,
+      args.outcome.terminationCode,
+      args.outcome.terminationReason,
+      args.outcome.callStatus,
+      args.outcome.hangupBy,
+    ],
+  );
+  if (calls.length === 0) return 0;
+  const perTask = new Map<number, number>();
+  for (const call of calls) perTask.set(call.task_id, (perTask.get(call.task_id) ?? 0) + 1);
+  const dnc = args.outcome.terminationReason === dncOutcome.terminationReason;
+  await tx.query(
+    `UPDATE tasks t SET call_num = call_num + d.n, fail = fail + d.n,
+       dnc_suppressed_num = dnc_suppressed_num + CASE WHEN $3 THEN d.n ELSE 0 END
+     FROM unnest($1::int[], $2::int[]) AS d(id, n) WHERE t.id = d.id`,
+    [[...perTask.keys()], [...perTask.values()], dnc],
+  );
+  const tasks = await tx.query<TaskForSettle>(
+    `SELECT t.id, t.app_id, t.settings, t.round, t.source_task_id, a.callback_url
+     FROM tasks t JOIN apps a ON a.id = t.app_id WHERE t.id = ANY($1::int[])`,
+    [[...perTask.keys()]],
+  );
+  const pushing = new Map(tasks.filter((task) => task.callback_url).map((task) => [task.id, task]));
+  const pushed = calls.filter((call) => pushing.has(call.task_id));
+  if (pushed.length > 0) {
+    await tx.query(
+      `INSERT INTO push_outbox (app_id, call_id, payload, next_at)
+       SELECT app_id, call_id, payload, $4 FROM unnest($1::int[], $2::int[], $3::jsonb[]) AS p(app_id, call_id, payload)`,
+      [
+        pushed.map((call) => pushing.get(call.task_id)!.app_id),
+        pushed.map((call) => call.id),
+        pushed.map((call) => {
+          const task = pushing.get(call.task_id)!;
+          return JSON.stringify(
+            toCallRecord(
+              call,
+              { sourceTaskId: task.source_task_id, round: task.round, displayNum: task.settings.displayNum },
+              'epoch',
+            ),
+          );
+        }),
+        at,
+      ],
+    );
+  }
+  return calls.length;
 }

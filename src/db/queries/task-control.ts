@@ -6,7 +6,9 @@
  * a pause or cancel waits for a hand-over in progress, and a hand-over that comes after sees the new
  * status: once the request has returned, nothing more of those tasks is dialled.
  */
+
 import { canCancelWholeFlow, FlowStatus } from '../../domain/recall-flow.ts';
+import { CallState } from '../../domain/stored-states.ts';
 import { TaskTransition } from '../../domain/task-status.ts';
 import type { Queryable } from '../db.ts';
 import { transitionTasks } from './tasks.ts';
@@ -22,9 +24,10 @@ export async function lockTasks(tx: Queryable, accountId: number, ids: readonly 
 
 /** A cancelled task's callees that were never dialled will not be: they get no record. */
 async function dropUndialledCalls(tx: Queryable, taskIds: readonly number[]): Promise<void> {
-  await tx.query("UPDATE calls SET state = 'cancelled' WHERE task_id = ANY($1::int[]) AND state = 'due'", [
-    taskIds,
-  ]);
+  await tx.query(
+    `UPDATE calls SET state = '${CallState.cancelled}' WHERE task_id = ANY($1::int[]) AND state = '${CallState.due}'`,
+    [taskIds],
+  );
 }
 
 /** Pending and running nodes of the flows become cancelled, and so do the flows (if not already ended). */

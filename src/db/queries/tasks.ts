@@ -1,7 +1,11 @@
+import { CallStatus, NEVER_RECALL_REASONS } from '../../domain/outcome.ts';
+import { FlowStatus } from '../../domain/recall-flow.ts';
+import { CallState } from '../../domain/stored-states.ts';
 import type { TaskSettings } from '../../domain/task-settings.ts';
 import { TaskStatus, TaskTransition } from '../../domain/task-status.ts';
 import type { Db, Queryable } from '../db.ts';
-import { calleeTextColumns } from './callee-info.ts';
+import { calleeTextColumns, calleeTextList } from './callee-info.ts';
+import { type Page, type PageRequest, selectPage } from './paging.ts';
 
 export interface TaskRow {
   id: number;
@@ -23,6 +27,7 @@ export interface TaskRow {
   key_feedback_num: number;
   call_loss_num: number;
   call_duration_s: number;
+  dnc_suppressed_num: number;
   created_at: Date;
   updated_at: Date;
   started_at: Date | null;
@@ -67,12 +72,16 @@ export async function insertTask(tx: Queryable, task: NewTask): Promise<number> 
   return row!.id;
 }
 
-/** Stores a task's callees with one COPY (set-based: 200,000 rows in one statement). */
+/**
+ * Stores a task's callees with one COPY (set-based: 200,000 rows in one statement), with each callee's
+ * zone(s) when given (src/api/callee-zones.ts; null = unknown, read in the account's zone).
+ */
 export async function insertCallees(
   tx: Queryable,
   taskId: number,
   accountId: number,
   callees: readonly Callee[],
+  zones?: ReadonlyArray<string | null>,
 ): Promise<void> {
   const task = String(taskId);
   const account = String(accountId);
@@ -84,12 +93,51 @@ export async function insertCallees(
         account,
         String(i),
         c.callee,
+        zones?.[i] ?? null,
         ...calleeTextColumns.map((column) => c.info?.[column] ?? null),
       ];
     }
   }
-  await tx.copyRows('calls', ['task_id', 'account_id', 'seq', 'callee', ...calleeTextColumns], rows());
+  await tx.copyRows(
+    'calls',
+    ['task_id', 'account_id', 'seq', 'callee', 'callee_zone', ...calleeTextColumns],
+    rows(),
+  );
   await tx.query('UPDATE tasks SET num_cnt = $2 WHERE id = $1', [taskId, callees.length]);
+}
+
+/** Dead numbers (a vacant-code or intercept SIT), as SQL literals checked to be plain identifiers. */
+const deadNumberReasons = NEVER_RECALL_REASONS.map((reason) => {
+  if (!/^[a-z-]+$/.test(reason)) throw new Error(`unsafe reason ${reason}`);
+  return `'${reason}'`;
+}).join(', ');
+
+/**
+ * Copies a task's callees (number, seq and text columns) into another task, all of them or only those not
+ * answered, and sets the new task's count. One statement for a resend and for a recall round alike; a
+ * recall round also leaves out dead numbers (`skipDeadNumbers`: a SIT said the number is not in service).
+ */
+export async function copyCallees(
+  tx: Queryable,
+  args: { toTaskId: number; fromTaskId: number; onlyUnanswered: boolean; skipDeadNumbers?: boolean },
+): Promise<number> {
+  const [{ n } = { n: 0 }] = await tx.query<{ n: number }>(
+    `WITH copied AS (
+       INSERT INTO calls (task_id, account_id, seq, callee, callee_zone, ${calleeTextList})
+       SELECT $1, account_id, seq, callee, callee_zone, ${calleeTextList} FROM calls
+       WHERE task_id = $2 AND (NOT $3 OR call_status IS DISTINCT FROM ${CallStatus.answered})
+         AND (NOT $4 OR termination_reason IS NULL OR termination_reason NOT IN (${deadNumberReasons}))
+       ORDER BY seq RETURNING 1)
+     SELECT count(*)::int AS n FROM copied`,
+    [args.toTaskId, args.fromTaskId, args.onlyUnanswered, args.skipDeadNumbers === true],
+  );
+  await tx.query('UPDATE tasks SET num_cnt = $2 WHERE id = $1', [args.toTaskId, n]);
+  return n;
+}
+
+/** Removes a task created in this transaction that turned out to have nothing to call. */
+export async function deleteEmptyTask(tx: Queryable, taskId: number): Promise<void> {
+  await tx.query('DELETE FROM tasks WHERE id = $1', [taskId]);
 }
 
 export async function getTask(
@@ -133,7 +181,8 @@ export async function startDueTasks(db: Db, now: number): Promise<number[]> {
     const flows = started.map((row) => row.flow_id).filter((id): id is number => id !== null);
     if (flows.length > 0) {
       await tx.query(
-        'UPDATE recall_flows SET status = 1, updated_at = $2 WHERE id = ANY($1::int[]) AND status = 0',
+        `UPDATE recall_flows SET status = ${FlowStatus.inProgress}, updated_at = $2
+       WHERE id = ANY($1::int[]) AND status = ${FlowStatus.pending}`,
         [flows, new Date(now)],
       );
     }
@@ -149,10 +198,97 @@ export async function finishDrainedTasks(db: Queryable, now: number): Promise<nu
   const rows = await db.query<{ id: number }>(
     `UPDATE tasks t SET status = $1, finished_at = $3, updated_at = $3
      WHERE t.status = $2 AND t.next_dial_at IS NULL
-       AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = 'dialling')
-       AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = 'due')
+       AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = '${CallState.dialling}')
+       AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = '${CallState.due}')
      RETURNING id`,
     [TaskStatus.finished, TaskStatus.calling, new Date(now)],
   );
   return rows.map((row) => row.id);
+}
+
+/** [ours] task list orders (params.sort); ties broken by id. */
+export const taskOrders = {
+  newest: 'id DESC',
+  oldest: 'id ASC',
+  name: 'name ASC, id DESC',
+  status: 'status ASC, id DESC',
+  progress: 'CASE WHEN num_cnt = 0 THEN 0 ELSE call_num::real / num_cnt END DESC, id DESC',
+} as const;
+export type TaskOrder = keyof typeof taskOrders;
+
+export interface TaskFilter {
+  accountId: number;
+  createdFrom: Date | null;
+  createdTo: Date | null;
+  statusList: readonly number[] | null;
+  appId: number | null;
+  /** Matched against the name (already LIKE-escaped), or as an id when `searchId` is set. */
+  search: string | null;
+  searchId: number | null;
+  order: TaskOrder;
+}
+
+/** One page of an account's tasks (spec §3 query). */
+export async function queryTasks(
+  db: Queryable,
+  filter: TaskFilter,
+  page: PageRequest,
+): Promise<Page<TaskRow>> {
+  return selectPage<TaskRow>(
+    db,
+    {
+      select: '*',
+      from: 'tasks',
+      where: `account_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2)
+        AND ($3::timestamptz IS NULL OR created_at <= $3) AND ($4::smallint[] IS NULL OR status = ANY($4))
+        AND ($5::int IS NULL OR app_id = $5)
+        AND ($6::text IS NULL OR id = $7 OR name ILIKE '%' || $6 || '%')`,
+      orderBy: taskOrders[filter.order],
+    },
+    [
+      filter.accountId,
+      filter.createdFrom,
+      filter.createdTo,
+      filter.statusList?.length ? filter.statusList : null,
+      filter.appId,
+      filter.search,
+      filter.searchId,
+    ],
+    page,
+  );
+}
+
+/**
+ * Applies an update to a task still in one of `statuses` (fenced in the statement, so a task that started
+ * meanwhile is not changed); false when it was not.
+ */
+export async function updateTaskSettings(
+  tx: Queryable,
+  args: {
+    taskId: number;
+    accountId: number;
+    settings: TaskSettings;
+    name: string | undefined;
+    /** undefined leaves the send time as it is. */
+    sendTime: number | undefined;
+    statuses: readonly number[];
+    now: number;
+  },
+): Promise<boolean> {
+  const rows = await tx.query(
+    `UPDATE tasks SET settings = $3::jsonb, name = COALESCE($4, name),
+       send_time = CASE WHEN $5 THEN $6 ELSE send_time END, updated_at = $7
+     WHERE id = $1 AND account_id = $2 AND status = ANY($8::smallint[]) RETURNING id`,
+    [
+      args.taskId,
+      args.accountId,
+      JSON.stringify(args.settings),
+      args.name ?? null,
+      args.sendTime !== undefined,
+      args.sendTime === undefined ? null : new Date(args.sendTime),
+      new Date(args.now),
+      args.statuses,
+    ],
+  );
+  return rows.length > 0;
 }

@@ -1,5 +1,7 @@
 /** What src/domain/wait-reason.ts needs to say why tasks wait: one statement per page of tasks. */
+
 import { FlowStatus } from '../../domain/recall-flow.ts';
+import { CallState } from '../../domain/stored-states.ts';
 import type { Queryable } from '../db.ts';
 
 export interface AccountPace {
@@ -11,7 +13,12 @@ export interface AccountPace {
 }
 
 export interface TaskWaitFacts {
+  /** Callees callable now (due and not deferred). */
   hasDue: boolean;
+  /** Callees deferred by the calling rules (spec §8 deferredNum). */
+  deferredNum: number;
+  /** The callee deferred the least: until when and why. */
+  firstDeferred: { until: number; reason: string } | null;
   /** The task ended and its flow's next round is pending: when it is due (null = being scheduled). */
   nextRound: { dueAt: number | null } | null;
 }
@@ -20,10 +27,14 @@ export async function waitFacts(
   db: Queryable,
   accountId: number,
   taskIds: readonly number[],
+  now: number,
 ): Promise<{ account: AccountPace; tasks: Map<number, TaskWaitFacts> }> {
   const rows = await db.query<{
     id: number | null;
     has_due: boolean | null;
+    deferred_num: number | null;
+    first_until: Date | null;
+    first_reason: string | null;
     next_round: boolean | null;
     next_round_due_at: Date | null;
     in_flight: number;
@@ -34,17 +45,23 @@ export async function waitFacts(
   }>(
     `WITH pace AS MATERIALIZED (
        SELECT a.id, a.max_concurrency, a.calls_per_second, a.dial_tokens, a.tokens_at,
-         (SELECT count(*)::int FROM calls c WHERE c.account_id = a.id AND c.state = 'dialling') AS in_flight
+         (SELECT count(*)::int FROM calls c WHERE c.account_id = a.id AND c.state = '${CallState.dialling}') AS in_flight
        FROM accounts a WHERE a.id = $1)
      SELECT t.id,
-       EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = 'due') AS has_due,
+       EXISTS (SELECT 1 FROM calls c WHERE c.task_id = t.id AND c.state = '${CallState.due}' AND c.not_before <= $3) AS has_due,
+       (SELECT count(*)::int FROM calls c WHERE c.task_id = t.id AND c.state = '${CallState.due}' AND c.not_before > $3)
+         AS deferred_num,
+       d.not_before AS first_until, d.defer_reason AS first_reason,
        n.id IS NOT NULL AS next_round, n.due_at AS next_round_due_at,
        p.in_flight, p.max_concurrency, p.calls_per_second, p.dial_tokens, p.tokens_at
      FROM pace p
      LEFT JOIN tasks t ON t.account_id = p.id AND t.id = ANY($2::int[])
      LEFT JOIN recall_flows f ON f.id = t.flow_id AND f.status = ${FlowStatus.inProgress}
-     LEFT JOIN recall_nodes n ON n.flow_id = f.id AND n.round = t.round + 1 AND n.status = ${FlowStatus.pending}`,
-    [accountId, taskIds],
+     LEFT JOIN recall_nodes n ON n.flow_id = f.id AND n.round = t.round + 1 AND n.status = ${FlowStatus.pending}
+     LEFT JOIN LATERAL (SELECT c.not_before, c.defer_reason FROM calls c
+                        WHERE c.task_id = t.id AND c.state = '${CallState.due}' AND c.not_before > $3
+                        ORDER BY c.not_before LIMIT 1) d ON true`,
+    [accountId, taskIds, new Date(now)],
   );
   const first = rows[0];
   const account: AccountPace = {
@@ -59,6 +76,11 @@ export async function waitFacts(
     if (row.id === null) continue;
     tasks.set(row.id, {
       hasDue: row.has_due === true,
+      deferredNum: row.deferred_num ?? 0,
+      firstDeferred:
+        row.first_until && row.first_reason
+          ? { until: row.first_until.getTime(), reason: row.first_reason }
+          : null,
       nextRound: row.next_round ? { dueAt: row.next_round_due_at?.getTime() ?? null } : null,
     });
   }

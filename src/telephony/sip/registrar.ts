@@ -252,24 +252,6 @@ export class Registrar {
   }
 }
 
-/**
- * Where the registrar listens, from the environment (composition root): RINGCAST_SIP_REGISTRAR_PORT
- * (UDP; unset = no registrar) and RINGCAST_SIP_LOCAL_HOST (default 127.0.0.1), RINGCAST_SIP_REALM.
- */
-export function registrarConfigFromEnv(
-  env: NodeJS.ProcessEnv = process.env,
-): { localHost: string; localPort: number; realm: string } | null {
-  const port = env.RINGCAST_SIP_REGISTRAR_PORT;
-  if (!port) return null;
-  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535)
-    throw new Error('RINGCAST_SIP_REGISTRAR_PORT must be a port number');
-  return {
-    localHost: env.RINGCAST_SIP_LOCAL_HOST || '127.0.0.1',
-    localPort: Number(port),
-    realm: env.RINGCAST_SIP_REALM || defaultRegistrarOptions.realm,
-  };
-}
-
 /** Opens a UDP transport and serves REGISTER on it; `close` stops both. */
 export async function listenRegistrar(
   at: { localHost: string; localPort: number; realm: string },

@@ -5,8 +5,7 @@
  * user-agent-core.ts (routing, server retransmissions) → call-leg.ts (dialog usage, offer/answer, media).
  * Call control runs on real time: SIP timers and RTP pacing are wall-clock by nature.
  */
-import { availableParallelism } from 'node:os';
-import type { CallLeg, OriginateRequest, TelephonyDriver } from '../driver.ts';
+import type { CallLeg, DriverTelemetry, OriginateRequest, TelephonyDriver } from '../driver.ts';
 import { type LegConfig, SipCallLeg } from './call-leg.ts';
 import { parseHostPort } from './message.ts';
 import { EncodingCache } from './rtp/g711.ts';
@@ -45,7 +44,7 @@ export interface SipDriverConfig {
   /** RFC 3261 timer base values; only tests should change them. */
   timers?: Partial<SipTimers>;
   /**
-   * Worker threads for RTP (0 = on this event loop). Default 0 here; `sipConfigFromEnv` defaults to one
+   * Worker threads for RTP (0 = on this event loop). Default 0 here; the configuration tree (RINGCAST_SIP_MEDIA_WORKERS) defaults to one
    * per spare core. See rtp/media-pool.ts.
    */
   mediaWorkers?: number;
@@ -70,6 +69,13 @@ export class SipDriver implements TelephonyDriver {
   readonly media: MediaEngine;
   /** When new calls may go to the trunk (Retry-After pauses, down/probing). */
   readonly trunk: TrunkHealth;
+  private opened: UserAgentCore | undefined;
+  /** RTP packets lost on legs that have ended (live legs are added at read time). */
+  private lostOnEndedLegs = 0;
+  /** Late and dropped media ticks as last read from the media engine (read asynchronously: workers). */
+  private mediaLateTicks = 0;
+  /** Called with a SIP handler error (the composition root logs it). */
+  onError: ((error: unknown) => void) | undefined;
 
   constructor(config: SipDriverConfig) {
     const localHost = config.localHost ?? '127.0.0.1';
@@ -104,9 +110,12 @@ export class SipDriver implements TelephonyDriver {
         : new LocalMedia(this.ports, this.cache, config.mediaSlots);
     const timers = { ...DEFAULT_TIMERS, ...config.timers };
     const open = config.transport === 'tcp' ? TcpTransport.open : UdpTransport.open;
-    this.core = open({ localHost, localPort: config.localSipPort ?? 0 }).then(
-      (t) => new UserAgentCore(t, timers),
-    );
+    this.core = open({ localHost, localPort: config.localSipPort ?? 0 }).then((t) => {
+      const core = new UserAgentCore(t, timers);
+      core.onHandlerError = (error) => this.onError?.(error);
+      this.opened = core;
+      return core;
+    });
     // Legs report an open failure as 'unavailable'; this keeps it from surfacing as unhandled.
     this.core.catch(() => {});
     this.trunk = new TrunkHealth(
@@ -166,7 +175,9 @@ export class SipDriver implements TelephonyDriver {
         core: this.core,
         media: this.media,
         trunk: this.trunk,
-        onEnd: (l) => this.legs.delete(l),
+        onEnd: (l) => {
+          if (this.legs.delete(l)) this.lostOnEndedLegs += l.rtpStats?.packetsLost ?? 0;
+        },
       },
       request,
     );
@@ -193,7 +204,27 @@ export class SipDriver implements TelephonyDriver {
   }
 
   /** Hangs up every leg (BYE/CANCEL) and closes the socket. */
+  telemetry(): DriverTelemetry {
+    let live = 0;
+    for (const leg of this.legs) live += leg.rtpStats?.packetsLost ?? 0;
+    void this.media
+      .stats()
+      .then((stats) => {
+        this.mediaLateTicks = stats.lateTicks;
+      })
+      .catch(() => {});
+    return {
+      up: this.opened !== undefined && !this.closing,
+      responsesByCode: this.opened?.responsesByCode ?? new Map(),
+      rtpLost: this.lostOnEndedLegs + live,
+      rtpLate: this.mediaLateTicks,
+    };
+  }
+
+  private closing = false;
+
   async close(): Promise<void> {
+    this.closing = true;
     this.trunk.close();
     await Promise.race([
       Promise.allSettled([...this.legs].map((l) => l.hangup())),
@@ -208,62 +239,4 @@ export class SipDriver implements TelephonyDriver {
   mediaStats(): Promise<MediaStats> {
     return this.media.stats();
   }
-}
-
-/**
- * Builds the config from environment variables, for the composition root:
- * RINGCAST_SIP_TRUNK (host:port, required), RINGCAST_SIP_TRANSPORT (udp|tcp), RINGCAST_SIP_USERNAME,
- * RINGCAST_SIP_PASSWORD, RINGCAST_SIP_OUTBOUND_PROXY, RINGCAST_SIP_LOCAL_HOST, RINGCAST_SIP_LOCAL_PORT,
- * RINGCAST_SIP_RTP_PORTS (min-max), RINGCAST_SIP_CODECS (e.g. PCMA,PCMU), RINGCAST_SIP_TRUNK_DOWN_AFTER
- * (failures in a row, default 5), RINGCAST_SIP_TRUNK_PROBE_S (OPTIONS interval while down, default 10),
- * RINGCAST_SIP_MAX_RETRY_AFTER_S (longest honoured Retry-After, default 300), RINGCAST_SIP_MEDIA_WORKERS
- * (RTP worker threads, 0 = main thread; default one per core beyond the first, at least 1).
- */
-export function sipConfigFromEnv(env: NodeJS.ProcessEnv = process.env): SipDriverConfig {
-  const trunk = parseHostPort(env.RINGCAST_SIP_TRUNK ?? '');
-  if (!trunk) throw new Error('RINGCAST_SIP_TRUNK must be host:port');
-  const transport = (env.RINGCAST_SIP_TRANSPORT ?? 'udp').toLowerCase();
-  if (transport !== 'udp' && transport !== 'tcp')
-    throw new Error('RINGCAST_SIP_TRANSPORT must be udp or tcp');
-  let rtpPortRange: [number, number] | undefined;
-  if (env.RINGCAST_SIP_RTP_PORTS) {
-    const m = /^(\d+)-(\d+)$/.exec(env.RINGCAST_SIP_RTP_PORTS);
-    if (!m) throw new Error('RINGCAST_SIP_RTP_PORTS must be min-max');
-    rtpPortRange = [Number(m[1]), Number(m[2])];
-  }
-  const whole = (name: string, min: number, max: number): number | undefined => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return undefined;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new Error(`${name} must be an integer ${min}-${max}`);
-    return n;
-  };
-  const downAfter = whole('RINGCAST_SIP_TRUNK_DOWN_AFTER', 1, 1000);
-  const probeS = whole('RINGCAST_SIP_TRUNK_PROBE_S', 1, 3600);
-  const maxRetryAfterS = whole('RINGCAST_SIP_MAX_RETRY_AFTER_S', 0, 86_400);
-  // Media off the main event loop by default: one worker per core beyond the first (at least one).
-  const mediaWorkers =
-    whole('RINGCAST_SIP_MEDIA_WORKERS', 0, 32) ?? Math.max(1, Math.min(8, availableParallelism() - 1));
-  const codecs = env.RINGCAST_SIP_CODECS?.split(',').map((c) => c.trim().toUpperCase());
-  if (codecs?.some((c) => c !== 'PCMU' && c !== 'PCMA'))
-    throw new Error('RINGCAST_SIP_CODECS: PCMU and/or PCMA');
-  return {
-    trunkHost: trunk.host,
-    trunkPort: trunk.port ?? 5060,
-    transport,
-    username: env.RINGCAST_SIP_USERNAME || undefined,
-    password: env.RINGCAST_SIP_PASSWORD || undefined,
-    outboundProxy: env.RINGCAST_SIP_OUTBOUND_PROXY || undefined,
-    localHost: env.RINGCAST_SIP_LOCAL_HOST || undefined,
-    localSipPort: env.RINGCAST_SIP_LOCAL_PORT ? Number(env.RINGCAST_SIP_LOCAL_PORT) : undefined,
-    rtpPortRange,
-    codecs: codecs as G711Codec[] | undefined,
-    mediaWorkers,
-    trunkHealth: {
-      ...(downAfter !== undefined ? { failuresToDown: downAfter } : {}),
-      ...(probeS !== undefined ? { probeIntervalMs: probeS * 1000 } : {}),
-      ...(maxRetryAfterS !== undefined ? { maxPauseMs: maxRetryAfterS * 1000 } : {}),
-    },
-  };
 }

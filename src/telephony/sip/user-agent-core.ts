@@ -58,6 +58,10 @@ export class UserAgentCore {
   private readonly awaitingAck = new Map<string, NodeJS.Timeout | undefined>();
   /** Counts of dropped input, for tests and logs. */
   readonly dropped = { invalid: 0, unmatched: 0 };
+  /** Responses received, by status code (metrics). */
+  readonly responsesByCode = new Map<number, number>();
+  /** Called when a handler throws on one message (logged by the driver's owner). */
+  onHandlerError: ((error: unknown) => void) | undefined;
   private closed = false;
 
   constructor(
@@ -67,11 +71,14 @@ export class UserAgentCore {
     this.served = new ServerTransactions(transport, timers);
     transport.on('message', (msg, remote) => {
       try {
-        if (msg.kind === 'response') this.onResponse(msg);
-        else this.onRequest(msg, remote);
-      } catch {
+        if (msg.kind === 'response') {
+          this.responsesByCode.set(msg.status, (this.responsesByCode.get(msg.status) ?? 0) + 1);
+          this.onResponse(msg);
+        } else this.onRequest(msg, remote);
+      } catch (error) {
         // A handler bug on one message must not stop the transport for every other call.
         this.dropped.invalid++;
+        this.onHandlerError?.(error);
       }
     });
     transport.on('invalid', () => {

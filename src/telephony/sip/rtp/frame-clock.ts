@@ -37,6 +37,8 @@ export class FrameClock {
   private counts = { ticks: 0, late: 0 };
   /** Largest observed lateness of a sub-tick, ms (for benchmarks). */
   maxLateMs = 0;
+  /** Sub-ticks dropped after a stall longer than the catch-up budget (metrics: RTP sent late). */
+  droppedTicks = 0;
 
   /**
    * @param slots sub-ticks per 20 ms frame (1 = every stream in one burst).
@@ -115,6 +117,7 @@ export class FrameClock {
     const maxBacklog = MAX_CATCH_UP_FRAMES * this.slots;
     if (due - this.tick > maxBacklog) {
       // A stall longer than the catch-up budget: drop the backlog rather than burst it onto the network.
+      this.droppedTicks += due - maxBacklog - this.tick;
       this.tick = due - maxBacklog;
     }
     due = Math.max(due, this.tick + 1);

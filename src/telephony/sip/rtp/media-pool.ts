@@ -96,7 +96,7 @@ class MediaWorker {
 let nextSessionId = 0;
 
 class RemoteSession extends EventEmitter<RtpSessionEvents> implements MediaSession {
-  readonly stats: RtpStats = { packetsSent: 0, packetsReceived: 0, dtmfEvents: 0 };
+  readonly stats: RtpStats = { packetsSent: 0, packetsReceived: 0, packetsLost: 0, dtmfEvents: 0 };
   private media: Negotiated | undefined;
   private playing: ((finished: boolean) => void) | undefined;
   private closed = false;

@@ -20,6 +20,8 @@ const SILENCE: Readonly<Record<G711Codec, number>> = { PCMU: 0xff, PCMA: 0xd5 };
 export interface RtpStats {
   packetsSent: number;
   packetsReceived: number;
+  /** Audio packets missing from the peer's sequence numbers (gaps; a reordered packet counts once). */
+  packetsLost: number;
   dtmfEvents: number;
 }
 
@@ -108,7 +110,8 @@ interface Playback {
 }
 
 export class RtpSession extends EventEmitter<RtpSessionEvents> {
-  readonly stats: RtpStats = { packetsSent: 0, packetsReceived: 0, dtmfEvents: 0 };
+  readonly stats: RtpStats = { packetsSent: 0, packetsReceived: 0, packetsLost: 0, dtmfEvents: 0 };
+  private lastSeqIn: number | undefined;
   private media: Negotiated | undefined;
   private readonly ssrc = randomInt(1, 0xffffffff);
   private seq = randomInt(0, 0x10000);
@@ -213,8 +216,23 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
         if (cls) this.emit('sit', cls);
         if (cls || this.sitFramesLeft === 0) this.sit = undefined;
       }
-      if (this.listenerCount('audio')) this.emit('audio', Buffer.from(p.payload), this.media.codec, p.marker);
+      if (this.lastSeqIn !== undefined) {
+        const gap = (p.sequence - this.lastSeqIn + 0x10000) % 0x10000;
+        // A forward jump of less than half the space is a gap; anything else is a reordered or repeated packet.
+        if (gap > 1 && gap < 0x8000) this.stats.packetsLost += gap - 1;
+        if (gap === 0 || gap >= 0x8000) {
+          this.emitAudio(p);
+          return;
+        }
+      }
+      this.lastSeqIn = p.sequence;
+      this.emitAudio(p);
     }
+  }
+
+  private emitAudio(p: NonNullable<ReturnType<typeof parseRtp>>): void {
+    if (this.media && this.listenerCount('audio'))
+      this.emit('audio', Buffer.from(p.payload), this.media.codec, p.marker);
   }
 
   /** Plays `audio` `loops` times; resolves true when done, false when stopped or closed. */

@@ -1,0 +1,212 @@
+/**
+ * maxAttemptsPerNumber (spec §8) held exactly with several workers: three engines, each its own lease
+ * owner, carrier and database connections, dial 20 tasks whose 10,000 callees share 500 numbers. No
+ * number is dialled more than its cap, and every number reaches it (the cap is what stops the rest).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ScaledClock } from '../../src/clock.ts';
+import { openDb } from '../../src/db/db.ts';
+import { ContentPreparer } from '../../src/engine/content.ts';
+import { Engine } from '../../src/engine/engine.ts';
+import { createMediaService } from '../../src/media/service.ts';
+import { LogTransport } from '../../src/sms/log-transport.ts';
+import { silentLogger } from '../../src/sms/logger.ts';
+import { SimDriver } from '../../src/telephony/sim/sim-driver.ts';
+import { CountingSim } from '../helpers/counting-sim.ts';
+import {
+  apiClient,
+  newAccount,
+  numbers,
+  startService,
+  type TestService,
+  taskSender,
+  usingPostgres,
+  waitFor,
+} from '../helpers/harness.ts';
+import { httpApi, type ServiceProcessKit, serviceProcessKit, until } from '../helpers/service-process.ts';
+
+const cap = { count: 3, days: 7 };
+const shared = numbers(500, '3470000');
+const taskCount = 20;
+
+describe('attempt caps with several workers', () => {
+  let service: TestService;
+  const engines: Engine[] = [];
+  const carriers: CountingSim[] = [];
+
+  beforeAll(async () => {
+    service = await startService({ start: false, clockSpeed: 500 });
+    const media = createMediaService({ warmUp: false });
+    for (let i = 0; i < 3; i++) {
+      const clock = new ScaledClock(500, Date.now(), service.clock.now());
+      // Every call fails fast (invalid number): the test is about counting attempts, not call length.
+      const rates = { answer: 0, busy: 0, 'no-answer': 0, voicemail: 0, unavailable: 0, invalid: 1 };
+      const carrier = new CountingSim(new SimDriver(clock, { seed: 'caps', rates }));
+      carriers.push(carrier);
+      engines.push(
+        new Engine(
+          {
+            db: service.db,
+            clock,
+            driver: carrier,
+            content: new ContentPreparer(service.db, media),
+            sms: new LogTransport(silentLogger),
+            log: pino({ level: 'silent' }),
+          },
+          { owner: `capper-${i}`, leaseRealMs: 10_000, pollMs: 5, maxInFlight: 20 },
+        ),
+      );
+    }
+  });
+  afterAll(async () => {
+    await Promise.all(engines.map((engine) => engine.stopAndDrain()));
+    await service?.close();
+  });
+
+  it('3 workers, 10,000 callees sharing 500 numbers: no number is dialled more than its cap', async () => {
+    const account = await newAccount(service.db, { maxConcurrency: 150, callsPerSecond: 100_000 });
+    const call = apiClient(service, account);
+    expect((await call('/voice/account/callingRules', { maxAttemptsPerNumber: cap })).status).toBe('0');
+    const send = taskSender(call, account.appId);
+    const taskIds: number[] = [];
+    for (let t = 0; t < taskCount; t++)
+      taskIds.push(await send({ taskName: `cap ${t}`, numberList: shared }));
+    for (const engine of engines) engine.start();
+    await waitFor(
+      'all tasks finished',
+      async () => {
+        const [row] = await service.db.query<{ open: number }>(
+          'SELECT count(*)::int AS open FROM tasks WHERE id = ANY($1::int[]) AND status <> 2',
+          [taskIds],
+        );
+        return row?.open === 0;
+      },
+      240_000,
+    );
+    // What the carriers were asked to dial, per number.
+    const dialled = carriers.flatMap((carrier) => carrier.dialled.map(Number));
+    const rows = await service.db.query<{ id: number; callee: string; termination_reason: string }>(
+      'SELECT id, callee, termination_reason FROM calls WHERE task_id = ANY($1::int[])',
+      [taskIds],
+    );
+    const calleeOf = new Map(rows.map((row) => [row.id, row.callee]));
+    const perNumber = new Map<string, number>();
+    for (const id of dialled) perNumber.set(calleeOf.get(id)!, (perNumber.get(calleeOf.get(id)!) ?? 0) + 1);
+    expect(new Set(dialled).size).toBe(dialled.length);
+    expect(Math.max(...perNumber.values())).toBeLessThanOrEqual(cap.count);
+    expect(perNumber.size).toBe(shared.length);
+    expect([...perNumber.values()].every((n) => n === cap.count)).toBe(true);
+    // Every other callee has a record saying why it was not dialled; the work was shared.
+    expect(rows).toHaveLength(taskCount * shared.length);
+    expect(rows.filter((row) => row.termination_reason === 'attempt_cap')).toHaveLength(
+      taskCount * shared.length - shared.length * cap.count,
+    );
+    for (const carrier of carriers) expect(carrier.dialled.length).toBeGreaterThan(0);
+  }, 300_000);
+});
+
+/**
+ * The same with three service processes (`serve`) on one PostgreSQL database, each dialling with its own
+ * simulated carrier, which writes every dial request to a shared log before the call starts. PGlite is
+ * one process's database, so this part runs on PostgreSQL only (the in-process workers above run on both).
+ */
+describe.skipIf(!usingPostgres)('attempt caps with three service processes on PostgreSQL', () => {
+  let kit: ServiceProcessKit | undefined;
+  const others: ChildProcess[] = [];
+  const logDir = mkdtempSync(join(tmpdir(), 'ringcast-caps-'));
+  const dialLog = join(logDir, 'dials.log');
+  afterAll(async () => {
+    for (const child of others) {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+      }
+    }
+    await kit?.cleanup();
+    rmSync(logDir, { recursive: true, force: true });
+  });
+
+  it('3 processes, 10,000 callees sharing 500 numbers: the dial log shows no number over its cap', async () => {
+    kit = await serviceProcessKit({
+      POLL_MS: '20',
+      SIM_RATES: 'answer=0,busy=0,no-answer=0,voicemail=0,unavailable=0,invalid=1',
+      SIM_DIAL_LOG: dialLog,
+      MAX_CALLS_PER_NODE: '50',
+    });
+    const created = JSON.parse(
+      kit.cli(['account', 'create', '--name', 'caps', '--max-concurrency', '150', '--cps', '100000']),
+    ) as { apiKey: string; apiSecret: string; appId: number };
+    expect(
+      kit.cli(['account', 'rules', created.apiKey, '--max-attempts', `${cap.count}/${cap.days}`]),
+    ).toContain('"count":3');
+    kit.start();
+    const root = join(import.meta.dirname, '..', '..');
+    for (const [i, port] of [kit.port + 1, kit.port + 2].entries()) {
+      others.push(
+        spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
+          cwd: root,
+          env: { ...kit.env, PORT: String(port), NODE_ID: `capper-${i + 2}` },
+          stdio: 'ignore',
+        }),
+      );
+    }
+    for (const port of [kit.port, kit.port + 1, kit.port + 2]) {
+      const api = httpApi(port, created);
+      await until(
+        `process on ${port} up`,
+        async () => (await api('/voice/account/info'))?.status === '0',
+        90_000,
+      );
+    }
+    const api = httpApi(kit.port, created);
+    const taskIds: number[] = [];
+    for (let t = 0; t < taskCount; t++) {
+      const sent = await api<number>('/voice/group/call/send', {
+        appId: created.appId,
+        taskName: `cap ${t}`,
+        source: 3,
+        lan: 'en',
+        text: 'hello',
+        numberList: shared,
+      });
+      expect(sent?.status, JSON.stringify(sent)).toBe('0');
+      taskIds.push(sent!.data);
+    }
+    const db = await openDb({ databaseUrl: kit.env.DATABASE_URL! });
+    try {
+      await until(
+        'all tasks finished',
+        async () => {
+          const [row] = await db.query<{ open: number }>(
+            'SELECT count(*)::int AS open FROM tasks WHERE id = ANY($1::int[]) AND status <> 2',
+            [taskIds],
+          );
+          return row?.open === 0;
+        },
+        240_000,
+      );
+      const perNumber = new Map<string, number>();
+      const lines = readFileSync(dialLog, 'utf8').trim().split('\n');
+      for (const line of lines) {
+        const to = line.split(' ')[1]!;
+        perNumber.set(to, (perNumber.get(to) ?? 0) + 1);
+      }
+      expect(Math.max(...perNumber.values())).toBeLessThanOrEqual(cap.count);
+      expect(perNumber.size).toBe(shared.length);
+      expect(lines).toHaveLength(shared.length * cap.count);
+      const [capped] = await db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM calls WHERE task_id = ANY($1::int[]) AND termination_reason = 'attempt_cap'",
+        [taskIds],
+      );
+      expect(capped?.n).toBe(taskCount * shared.length - shared.length * cap.count);
+    } finally {
+      await db.close();
+    }
+  }, 400_000);
+});
