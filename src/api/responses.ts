@@ -146,6 +146,9 @@ export const CallRecord = Type.Object(
     calledInfo: Type.String({ description: 'JSON text of the callee text1..text10' }),
     smsStatus: Nullable(Type.String()),
     seat: Nullable(Type.String()),
+    hangupBy: Nullable(
+      Type.String({ description: '[ours] who ended the attempt: callee, system or carrier (docs/sip.md)' }),
+    ),
   },
   open,
 );

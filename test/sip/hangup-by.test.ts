@@ -98,7 +98,7 @@ describe.skipIf(!hasTool('sipp'))('hangupBy on records and in the status push (S
       60_000,
     );
     const by = Object.fromEntries(records.map((r) => [r.callee, [r.callStatus, r.hangupBy]]));
-    expect(by).toEqual({
+    expect(by, JSON.stringify(records)).toEqual({
       '4470000001': [50, 'callee'],
       '4470000002': [50, 'carrier'],
       '4470000003': [50, 'system'],

@@ -198,6 +198,18 @@ describe.skipIf(!hasTool('sipp'))('SipDriver against SIPp', () => {
     expect((await sipp.done).code).toBe(0);
   });
 
+  it('with media in a worker thread: calls after the first take sockets the worker bound ahead, and every port comes back', async () => {
+    // -m 3: SIPp answers three calls with 486; each call still opens (and closes) an RTP session first.
+    const { sipp, driver } = await setup('uas-486-busy', { mediaWorkers: 1 }, ['-m', '3']);
+    for (let i = 0; i < 3; i++) {
+      const leg = call(driver);
+      expect(await observe(leg).cause).toEqual({ sipCode: 486, reason: 'busy' });
+    }
+    const media = await waitForMedia(driver, (m) => m.sessions === 0);
+    expect(media.sessions).toBe(0);
+    expect((await sipp.done).code).toBe(0);
+  });
+
   it('with media in a worker thread: an RFC 4733 key press is reported once', async () => {
     const { sipp, driver } = await setup('uas-answer-send-dtmf-5', { mediaWorkers: 1 });
     const leg = call(driver);

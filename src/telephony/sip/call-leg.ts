@@ -10,16 +10,7 @@
 import { EventEmitter } from 'node:events';
 import type { CallLeg, CallLegEvents, HangupCause, OriginateRequest, PreparedAudio } from '../driver.ts';
 import { digestAuthorization, parseChallenge } from './digest.ts';
-import {
-  cseqOf,
-  Headers,
-  makeResponse,
-  parseNameAddr,
-  parseSipUri,
-  type SipRequest,
-  type SipResponse,
-  tagOf,
-} from './message.ts';
+import { cseqOf, Headers, makeResponse, type SipRequest, type SipResponse, tagOf } from './message.ts';
 import type { MediaEngine, MediaSession } from './rtp/media.ts';
 import type { RtpStats } from './rtp/session.ts';
 import type { SitClass } from './rtp/sit-detector.ts';
@@ -32,6 +23,7 @@ import {
   negotiate,
   parseSdp,
 } from './sdp.ts';
+import { SessionDialog } from './session-dialog.ts';
 import type { Remote } from './transport.ts';
 import { parseRetryAfter, type TrunkHealth } from './trunk-health.ts';
 import { ALLOW, type DialogHandler, randomToken, type UserAgentCore } from './user-agent-core.ts';
@@ -115,12 +107,8 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   private state: LegState = 'idle';
   private core: UserAgentCore | undefined;
   private rtp: MediaSession | undefined;
-  private readonly localTag = randomToken(6);
-  private remoteTag: string | undefined;
-  private remoteTarget: string | undefined;
-  private routeSet: string[] = [];
-  private localSeq = 0;
-  private remoteSeq: number | undefined;
+  /** Tags, target, route set and CSeq spaces of this call's dialog (session-dialog.ts). */
+  private readonly dialog: SessionDialog;
   /** Highest RSeq of a reliable provisional response we PRACKed (RFC 3262). */
   private lastRseq: number | undefined;
   private earlyMedia = false;
@@ -150,6 +138,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     super();
     this.callId = request.callId;
     this.sipCallId = `${randomToken(10)}@${ctx.config.localHost}`;
+    this.dialog = new SessionDialog(this.sipCallId, randomToken(6), ctx.config);
     this.ended = new Promise((r) => {
       this.resolveEnded = r;
     });
@@ -179,15 +168,6 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     return this.ctx.config;
   }
 
-  /** Where requests go: the outbound proxy if any, else the first route, else the target (§8.1.2). */
-  private nextHop(targetUri: string): Remote {
-    if (this.cfg.outboundProxy) return { ...this.cfg.outboundProxy };
-    const first = this.routeSet[0] !== undefined ? parseNameAddr(this.routeSet[0])?.uri : targetUri;
-    const u = first === undefined ? undefined : parseSipUri(first);
-    if (u && /^[0-9.]+$|^localhost$/i.test(u.host)) return { host: u.host, port: u.port ?? 5060 };
-    return { host: this.cfg.trunkHost, port: this.cfg.trunkPort };
-  }
-
   private async start(): Promise<void> {
     // The numbers go into URIs and headers: anything beyond URI-safe user characters could inject headers.
     if (!/^[0-9A-Za-z+*#._-]{1,64}$/.test(this.request.to)) {
@@ -211,7 +191,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     // Retry-After / trunk down: the call waits (its attempt is committed) until the trunk takes calls again.
     if (this.viaTrunk && !(await this.ctx.trunk.admit(this.trunkWait.signal))) return;
     if (this.state !== 'idle') return;
-    core.registerDialog(this.sipCallId, this.localTag, this.dialogHandler);
+    core.registerDialog(this.sipCallId, this.dialog.localTag, this.dialogHandler);
     this.state = 'calling';
     this.after(this.request.ringTimeoutMs, () => {
       if (this.state === 'calling' || this.state === 'proceeding') this.requestCancel(RING_TIMEOUT);
@@ -239,10 +219,10 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     const fromUser = /^[0-9A-Za-z+._-]{1,64}$/.test(this.request.from) ? this.request.from : 'anonymous';
     const h = core.baseHeaders(
       via.value,
-      `<sip:${fromUser}@${c.trunkHost}>;tag=${this.localTag}`,
+      `<sip:${fromUser}@${c.trunkHost}>;tag=${this.dialog.localTag}`,
       target ? `<${target}>` : `<sip:${this.request.to}@${c.trunkHost}>`,
       this.sipCallId,
-      `${++this.localSeq} INVITE`,
+      `${this.dialog.nextSeq()} INVITE`,
     );
     if (c.outboundProxy) h.append('route', `<sip:${c.outboundProxy.host}:${c.outboundProxy.port};lr>`);
     h.append('contact', core.contact());
@@ -257,7 +237,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     this.state = 'calling';
     this.cancelSent = false;
     const invite = this.invite;
-    this.inviteTx = core.sendRequest(invite, this.nextHop(uri), {
+    this.inviteTx = core.sendRequest(invite, this.dialog.nextHop(uri), {
       onResponse: (res) => this.onInviteResponse(invite, res),
       onTimeout: () => {
         if (this.invite !== invite) return;
@@ -364,18 +344,14 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     const rseq = Number(res.headers.get('rseq'));
     if (!Number.isInteger(rseq) || rseq < 0) return false;
     const tag = tagOf(res.headers.get('to'));
-    if (!tag || (this.remoteTag !== undefined && this.remoteTag !== tag)) return false; // another fork
+    const d = this.dialog;
+    if (!tag || (d.remoteTag !== undefined && d.remoteTag !== tag)) return false; // another fork
     if (this.lastRseq !== undefined && rseq <= this.lastRseq) return false;
     this.lastRseq = rseq;
-    if (this.remoteTag === undefined) {
-      this.remoteTag = tag;
-      const contact = res.headers.getAll('contact')[0];
-      this.remoteTarget = (contact && parseNameAddr(contact)?.uri) || this.invite!.uri;
-      this.routeSet = res.headers.getAll('record-route').reverse();
-    }
+    if (d.remoteTag === undefined) d.establish(res, this.invite!.uri);
     const prack = this.inDialogRequest('PRACK');
     prack.headers.append('rack', `${rseq} ${cseqOf(res).seq} INVITE`);
-    this.core!.sendRequest(prack, this.nextHop(this.remoteTarget!), {
+    this.core!.sendRequest(prack, d.hop, {
       onResponse: () => {},
       onTimeout: () => {},
       onTransportError: () => {},
@@ -412,19 +388,16 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   }
 
   private on2xx(res: SipResponse): void {
-    if (this.ack && this.remoteTag === tagOf(res.headers.get('to'))) {
+    const d = this.dialog;
+    if (this.ack && d.remoteTag === tagOf(res.headers.get('to'))) {
       // Retransmitted 2xx: our ACK was lost, send it again (§13.2.2.4).
-      this.core!.sendStateless(this.ack, this.nextHop(this.remoteTarget!));
+      this.core!.sendStateless(this.ack, d.hop);
       return;
     }
     if (this.ack) return; // A second forked 2xx; with a trunk this does not happen, so it is ignored.
-    this.remoteTag = tagOf(res.headers.get('to'));
-    const contact = res.headers.getAll('contact')[0];
-    this.remoteTarget = (contact && parseNameAddr(contact)?.uri) || this.invite!.uri;
-    // §12.1.2: the route set is the Record-Route list in reverse order.
-    this.routeSet = res.headers.getAll('record-route').reverse();
+    d.establish(res, this.invite!.uri);
     this.ack = this.inDialogRequest('ACK', cseqOf(res).seq);
-    this.core!.sendStateless(this.ack, this.nextHop(this.remoteTarget));
+    this.core!.sendStateless(this.ack, d.hop);
     if (this.state === 'terminated' || this.cancelCause) {
       // The 2xx crossed our CANCEL: the call exists, so it must be ended with BYE (§9.1, §15).
       this.state = 'confirmed';
@@ -447,31 +420,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   }
 
   private inDialogRequest(method: string, seq?: number, body?: Buffer): SipRequest {
-    const core = this.core!;
-    const inv = this.invite!;
-    const via = core.newVia();
-    const to = `${inv.headers.get('to')!}${this.remoteTag ? `;tag=${this.remoteTag}` : ''}`;
-    const h = core.baseHeaders(
-      via.value,
-      inv.headers.get('from')!,
-      to,
-      this.sipCallId,
-      `${seq ?? ++this.localSeq} ${method}`,
-    );
-    for (const r of this.routeSet) h.append('route', r);
-    if (this.routeSet.length === 0 && this.cfg.outboundProxy)
-      h.append('route', `<sip:${this.cfg.outboundProxy.host}:${this.cfg.outboundProxy.port};lr>`);
-    const auth = inv.headers.get('authorization') ?? inv.headers.get('proxy-authorization');
-    // Trunks that challenged the INVITE commonly accept the same credentials on the ACK.
-    if (method === 'ACK' && auth)
-      h.append(inv.headers.has('authorization') ? 'authorization' : 'proxy-authorization', auth);
-    return {
-      kind: 'request',
-      method,
-      uri: this.remoteTarget ?? inv.uri,
-      headers: h,
-      body: body ?? Buffer.alloc(0),
-    };
+    return this.dialog.request(this.core!, this.invite!, method, seq, body);
   }
 
   private requestCancel(cause: HangupCause): void {
@@ -502,7 +451,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
       headers: h,
       body: Buffer.alloc(0),
     };
-    this.core!.sendRequest(cancel, this.nextHop(inv.uri), {
+    this.core!.sendRequest(cancel, this.dialog.nextHop(inv.uri), {
       onResponse: () => {},
       onTimeout: () => {},
       onTransportError: () => {},
@@ -515,7 +464,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
       const send = (auth?: { header: string; value: string }) => {
         const bye = this.inDialogRequest('BYE');
         if (auth) bye.headers.append(auth.header, auth.value);
-        this.core!.sendRequest(bye, this.nextHop(this.remoteTarget!), {
+        this.core!.sendRequest(bye, this.dialog.hop, {
           onResponse: (r) => {
             if (r.status < 200) return;
             // Some trunks challenge in-dialog requests too; answer once per BYE (§22.2).
@@ -545,11 +494,10 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     const core = this.core!;
     const seq = cseqOf(req).seq;
     // §12.2.2: a lower CSeq than one already seen is out of order.
-    if (this.remoteSeq !== undefined && seq < this.remoteSeq) {
+    if (!this.dialog.acceptRemoteSeq(seq)) {
       core.respond(req, remote, makeResponse(req, 500, undefined, 'Out Of Order'));
       return;
     }
-    this.remoteSeq = seq;
     if (this.state !== 'confirmed') {
       core.respond(req, remote, makeResponse(req, 481));
       return;
@@ -665,7 +613,10 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     const core = this.core;
     // Keep the dialog for 64·T1 so a late 2xx can still be ACKed and ended (§13.2.2.4).
     if (core)
-      setTimeout(() => core.unregisterDialog(this.sipCallId, this.localTag), 64 * core.timers.T1).unref();
+      setTimeout(
+        () => core.unregisterDialog(this.sipCallId, this.dialog.localTag),
+        64 * core.timers.T1,
+      ).unref();
     this.ctx.onEnd(this);
     this.emit('hangup', cause);
     this.resolveEnded();

@@ -17,9 +17,10 @@ import {
   parseSipUri,
   type SipRequest,
   type SipResponse,
-  topVia,
   unquote,
 } from './message.ts';
+import { DEFAULT_TIMERS, type SipTimers } from './timers.ts';
+import { ServerTransactions } from './transaction-server.ts';
 import { type Remote, type SipTransport, UdpTransport } from './transport.ts';
 import { randomToken } from './user-agent-core.ts';
 
@@ -35,6 +36,8 @@ export interface RegistrarOptions {
   nonceTtlMs: number;
   /** HMAC key for nonces; share it between processes serving the same agents. */
   nonceSecret?: Buffer;
+  /** RFC 3261 timer bases (T1 sets how long answers are kept for retransmissions: 64·T1). */
+  timers?: SipTimers;
 }
 
 export const defaultRegistrarOptions: RegistrarOptions = {
@@ -100,29 +103,21 @@ export class Registrar {
   ) {
     this.options = { ...defaultRegistrarOptions, ...options };
     this.secret = this.options.nonceSecret ?? randomBytes(32);
+    this.transactions = new ServerTransactions(transport, this.options.timers ?? DEFAULT_TIMERS);
     transport.on('message', (message, remote) => {
       if (message.kind !== 'request' || message.method === 'ACK') return;
       // §17.2.2: a retransmitted request gets the same final response again (or nothing while the first
       // is still being worked on), so a client never sees two different answers to one request.
-      const key = `${topVia(message)?.params.get('branch') ?? ''}|${message.headers.get('call-id')}|${message.headers.get('cseq')}`;
-      if (this.answered.has(key)) {
-        const cached = this.answered.get(key);
-        if (cached) this.transport.send(cached, remote).catch(() => {});
-        return;
-      }
-      if (this.answered.size >= 10_000) return;
-      this.answered.set(key, null);
-      setTimeout(() => this.answered.delete(key), 64 * 500).unref();
+      if (this.transactions.absorb(message, remote)) return;
+      if (!this.transactions.begin(message, remote)) return;
       void this.onRequest(message, remote)
         .catch(() => this.makeAndSend(message, 500, 'Server Internal Error', remote))
-        .finally(() => {
-          if (this.answered.get(key) === null) this.answered.delete(key);
-        });
+        .finally(() => this.transactions.abandon(message));
     });
   }
 
-  /** Final responses by request (branch, Call-ID, CSeq), kept 64·T1 for retransmissions; null = in progress. */
-  private readonly answered = new Map<string, SipResponse | null>();
+  /** Final responses by request (transaction-server.ts), kept 64·T1 for retransmissions. */
+  private readonly transactions: ServerTransactions;
 
   private makeAndSend(req: SipRequest, status: number, reason: string, remote: Remote): void {
     this.send(makeResponse(req, status, randomToken(), reason), remote, req);
@@ -130,11 +125,8 @@ export class Registrar {
 
   private send(response: SipResponse, remote: Remote, req?: SipRequest): void {
     response.headers.set('user-agent', 'ringcast');
-    const key = req
-      ? `${topVia(req)?.params.get('branch') ?? ''}|${req.headers.get('call-id')}|${req.headers.get('cseq')}`
-      : undefined;
-    if (key && this.answered.has(key)) this.answered.set(key, response);
-    this.transport.send(response, remote).catch(() => {});
+    if (req) this.transactions.respond(req, remote, response);
+    else this.transport.send(response, remote).catch(() => {});
   }
 
   private nonce(): string {

@@ -1,7 +1,7 @@
 /**
  * The user-agent core: routes what the transport delivers to client transactions, dialogs, or stateless
- * answers, and keeps the server-side retransmission state (§17.2 absorption of request retransmissions,
- * §13.3.1.4 retransmission of 2xx to re-INVITE until ACK). Call logic sits above, in dialog handlers.
+ * answers. Server transactions (§17.2 absorption of request retransmissions) live in transaction-server.ts,
+ * shared with the registrar; this core adds §13.3.1.4, retransmitting a 2xx to a re-INVITE until its ACK. Call logic sits above, in dialog handlers.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -19,6 +19,7 @@ import {
   InviteClientTransaction,
   NonInviteClientTransaction,
 } from './transaction-client.ts';
+import { ServerTransactions, serverKey } from './transaction-server.ts';
 import type { Remote, SipTransport } from './transport.ts';
 
 type ClientTransaction = InviteClientTransaction | NonInviteClientTransaction;
@@ -30,14 +31,6 @@ export interface DialogHandler {
   onAck(request: SipRequest): void;
   /** A 2xx to our INVITE that arrived after its transaction ended: the ACK must be re-sent (§13.2.2.4). */
   onStray2xx(response: SipResponse): void;
-}
-
-interface Cached {
-  response: SipResponse;
-  remote: Remote;
-  timer: NodeJS.Timeout;
-  retransmit?: NodeJS.Timeout;
-  ackKey?: string;
 }
 
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO';
@@ -56,25 +49,13 @@ export function randomToken(bytes = 8): string {
   return s;
 }
 
-/**
- * Server-side request identity (§17.2.3): the branch when it carries the RFC 3261 cookie, else (RFC 2543
- * peers) Call-ID and CSeq number, so branch-less requests never match each other's cached responses.
- */
-function serverKey(req: SipRequest, method = req.method): string {
-  const branch = topVia(req)?.params.get('branch') ?? '';
-  if (branch.startsWith('z9hG4bK')) return `${branch}|${method}`;
-  return `${branch}|${req.headers.get('call-id')}|${cseqOf(req).seq}|${method}`;
-}
-
-/** Bound on cached responses, so a flood of distinct requests cannot grow memory without limit. */
-const MAX_CACHED = 10_000;
-
 export class UserAgentCore {
   private readonly clients = new Map<string, ClientTransaction>();
   private readonly dialogs = new Map<string, DialogHandler>();
-  private readonly served = new Map<string, Cached>();
-  /** 2xx responses to INVITEs still being retransmitted, by `Call-ID|CSeq`, so an ACK finds its 2xx at once. */
-  private readonly awaitingAck = new Map<string, Cached>();
+  /** Server transactions (transaction-server.ts): final responses kept for retransmitted requests. */
+  private readonly served: ServerTransactions;
+  /** 2xx retransmission timers of INVITEs awaiting their ACK, by `Call-ID|CSeq` (§13.3.1.4). */
+  private readonly awaitingAck = new Map<string, NodeJS.Timeout | undefined>();
   /** Counts of dropped input, for tests and logs. */
   readonly dropped = { invalid: 0, unmatched: 0 };
   /** Responses received, by status code (metrics). */
@@ -87,6 +68,7 @@ export class UserAgentCore {
     readonly transport: SipTransport,
     readonly timers: SipTimers,
   ) {
+    this.served = new ServerTransactions(transport, timers);
     transport.on('message', (msg, remote) => {
       try {
         if (msg.kind === 'response') {
@@ -176,23 +158,19 @@ export class UserAgentCore {
       // ACK of a non-2xx shares the INVITE's branch (§17.2.1); ACK of a 2xx is a new request (§13.2.2.4).
       const inviteKey = serverKey(req, 'INVITE');
       const cached = this.served.get(inviteKey);
-      if (cached && cached.response.status >= 300) {
-        this.forget(inviteKey);
+      if (cached?.response && cached.response.status >= 300) {
+        this.served.end(inviteKey);
         return;
       }
-      const pending = this.awaitingAck.get(`${callId}|${cseqOf(req).seq}`);
-      if (pending?.retransmit) clearTimeout(pending.retransmit);
-      this.awaitingAck.delete(`${callId}|${cseqOf(req).seq}`);
+      const ackKey = `${callId}|${cseqOf(req).seq}`;
+      clearTimeout(this.awaitingAck.get(ackKey));
+      this.awaitingAck.delete(ackKey);
       const d = toTag && this.dialogs.get(`${callId}|${toTag}`);
       if (d) d.onAck(req);
       return;
     }
     // §17.2.3: a retransmitted request gets the cached response again and goes no further.
-    const cached = this.served.get(serverKey(req));
-    if (cached) {
-      this.transport.send(cached.response, remote).catch(() => {});
-      return;
-    }
+    if (this.served.absorb(req, remote)) return;
     if (req.method === 'CANCEL') {
       // We answer INVITEs at once, so there is never a pending one to cancel (§9.2: 481 when no match).
       this.respondStateless(remote, makeResponse(req, 481));
@@ -236,39 +214,25 @@ export class UserAgentCore {
     if (res.status >= 200 && res.status < 300 && req.method === 'INVITE' && !res.headers.has('contact'))
       res.headers.append('contact', this.contact());
     if (res.status === 405) res.headers.set('allow', ALLOW);
-    this.transport.send(res, remote).catch(() => {});
-    if (res.status < 200) return;
-    const key = serverKey(req);
-    this.forget(key);
-    if (this.served.size >= MAX_CACHED) return;
-    const entry: Cached = {
-      response: res,
-      remote,
-      timer: setTimeout(() => this.forget(key), 64 * this.timers.T1),
-    };
-    if (req.method === 'INVITE' && res.status < 300 && !this.transport.reliable) {
+    const tx = this.served.respond(req, remote, res);
+    if (tx && req.method === 'INVITE' && res.status < 300 && !this.transport.reliable) {
       // §13.3.1.4: retransmit the 2xx at T1, doubling up to T2, until the ACK arrives.
+      const ackKey = `${req.headers.get('call-id')}|${cseqOf(req).seq}`;
       const again = (interval: number) => {
-        entry.retransmit = setTimeout(() => {
-          this.transport.send(res, remote).catch(() => {});
-          again(Math.min(interval * 2, this.timers.T2));
-        }, interval);
+        this.awaitingAck.set(
+          ackKey,
+          setTimeout(() => {
+            this.transport.send(res, remote).catch(() => {});
+            again(Math.min(interval * 2, this.timers.T2));
+          }, interval),
+        );
       };
       again(this.timers.T1);
-      const ackKey = `${req.headers.get('call-id')}|${cseqOf(req).seq}`;
-      this.awaitingAck.set(ackKey, entry);
-      entry.ackKey = ackKey;
+      tx.onEnd = () => {
+        clearTimeout(this.awaitingAck.get(ackKey));
+        this.awaitingAck.delete(ackKey);
+      };
     }
-    this.served.set(key, entry);
-  }
-
-  private forget(key: string): void {
-    const c = this.served.get(key);
-    if (!c) return;
-    clearTimeout(c.timer);
-    if (c.retransmit) clearTimeout(c.retransmit);
-    if (c.ackKey) this.awaitingAck.delete(c.ackKey);
-    this.served.delete(key);
   }
 
   /** Headers every in-dialog or initial request carries, in a fresh Headers. */
@@ -286,7 +250,7 @@ export class UserAgentCore {
   async close(): Promise<void> {
     this.closed = true;
     for (const tx of [...this.clients.values()]) tx.terminate();
-    for (const key of [...this.served.keys()]) this.forget(key);
+    this.served.close();
     await this.transport.close();
   }
 }

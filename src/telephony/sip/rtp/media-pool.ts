@@ -18,6 +18,8 @@ import type { MediaEngine, MediaSession, MediaStats } from './media.ts';
 import type { FromWorker, MediaWorkerData, ToWorker, WorkerTotals } from './media-protocol.ts';
 import type { PortAllocator, RtpSessionEvents, RtpStats } from './session.ts';
 
+/** Sockets each worker keeps bound ahead of calls (refilled to twice this when below it). */
+const PREBIND = 32;
 /** How many prompt keys the pool assumes a worker still holds; the worker keeps twice as many (LRU). */
 const SENT_KEYS = 32;
 
@@ -27,6 +29,12 @@ class MediaWorker {
   private readonly pending = new Map<number, (m: FromWorker) => void>();
   private readonly sentKeys = new Map<string, true>();
   private req = 0;
+  /** Ports this worker holds bound sockets for (prebind), by host; taken by `open` without a round trip. */
+  readonly ready = new Map<string, number[]>();
+  /** A prebind under way for this host, settled when its answer arrives. */
+  readonly refilling = new Map<string, { done: Promise<void>; resolve: () => void }>();
+  /** Ports of a prebind answer, handed to the pool (which releases the failed ones). */
+  onPrebound: (m: Extract<FromWorker, { t: 'prebound' }>) => void = () => {};
 
   constructor(data: MediaWorkerData) {
     const entry = new URL('./media-worker.ts', import.meta.url).href;
@@ -67,6 +75,10 @@ class MediaWorker {
       const done = this.pending.get(m.req);
       this.pending.delete(m.req);
       done?.(m);
+      return;
+    }
+    if (m.t === 'prebound') {
+      this.onPrebound(m);
       return;
     }
     if (m.t === 'counters') {
@@ -217,11 +229,59 @@ export class WorkerMedia implements MediaEngine {
     slots = 4,
   ) {
     this.workers = Array.from({ length: count }, (_, index) => new MediaWorker({ index, count, slots }));
+    for (const w of this.workers) {
+      w.onPrebound = (m) => {
+        const pending = w.refilling.get(m.host);
+        w.refilling.delete(m.host);
+        for (const p of m.failed) this.ports.release(p);
+        const list = w.ready.get(m.host) ?? [];
+        list.push(...m.ok);
+        w.ready.set(m.host, list);
+        pending?.resolve();
+      };
+    }
+  }
+
+  /**
+   * Keeps PREBIND..2·PREBIND sockets bound in each worker, so `open` hands out a port at once and the
+   * INVITE leaves without waiting for a worker (which, on a busy machine, may not run for a while).
+   */
+  private refill(worker: MediaWorker, host: string): void {
+    const have = worker.ready.get(host)?.length ?? 0;
+    if (have >= PREBIND || worker.refilling.has(host)) return;
+    const ports: number[] = [];
+    for (let i = have; i < 2 * PREBIND; i++) {
+      const p = this.ports.reserve();
+      if (p === undefined) break;
+      ports.push(p);
+    }
+    if (!ports.length) return;
+    let resolve = () => {};
+    const done = new Promise<void>((r) => {
+      resolve = r;
+    });
+    worker.refilling.set(host, { done, resolve });
+    worker.send({ t: 'prebind', host, ports });
   }
 
   async open(host: string): Promise<MediaSession> {
     const worker = this.workers.reduce((a, b) => (b.sessions.size < a.sessions.size ? b : a));
     const id = ++nextSessionId;
+    let warm = worker.ready.get(host)?.pop();
+    const refilling = worker.refilling.get(host);
+    if (warm === undefined && refilling) {
+      // The ports being bound ahead may be all the range has left: wait for them rather than fail.
+      await refilling.done;
+      warm = worker.ready.get(host)?.pop();
+    }
+    if (warm !== undefined) {
+      this.refill(worker, host);
+      const port = warm;
+      worker.send({ t: 'open', req: 0, id, host, port });
+      const session = new RemoteSession(id, worker, port, this.cache, () => this.ports.release(port));
+      worker.sessions.set(id, session);
+      return session;
+    }
     const { port } = await this.ports.acquire(async (p) => {
       const r = await worker.request<Extract<FromWorker, { t: 'opened' }>>((req) => ({
         t: 'open',
@@ -234,6 +294,8 @@ export class WorkerMedia implements MediaEngine {
     });
     const session = new RemoteSession(id, worker, port, this.cache, () => this.ports.release(port));
     worker.sessions.set(id, session);
+    // This call has its port; now bind some ahead for the next ones.
+    this.refill(worker, host);
     return session;
   }
 

@@ -10,7 +10,10 @@ export interface MediaWorkerData {
 }
 
 export type ToWorker =
+  /** `req` 0: the pool already holds a socket bound to `port` (prebind); no answer unless it fails. */
   | { t: 'open'; req: number; id: number; host: string; port: number }
+  /** Bind sockets ahead of calls, so placing a call needs no round trip to the worker. */
+  | { t: 'prebind'; host: string; ports: number[] }
   | { t: 'configure'; id: number; media: Negotiated }
   | { t: 'sit'; id: number; ms: number }
   /** `frames` is omitted when this worker already has `key` (see media-pool.ts). */
@@ -30,6 +33,7 @@ export interface WorkerTotals extends FrameClockStats {
 
 export type FromWorker =
   | { t: 'opened'; req: number; ok: boolean }
+  | { t: 'prebound'; host: string; ok: number[]; failed: number[] }
   | { t: 'played'; id: number; finished: boolean }
   | { t: 'dtmf'; id: number; digit: string }
   | { t: 'sit'; id: number; cls: SitClass }

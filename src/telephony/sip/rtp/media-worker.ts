@@ -38,10 +38,30 @@ setInterval(() => {
   counters();
 }, 500).unref();
 
+/** Sockets bound ahead of calls (prebind), by `host:port`. */
+const ready = new Map<string, import('node:dgram').Socket>();
+
+async function prebind(m: Extract<ToWorker, { t: 'prebind' }>): Promise<void> {
+  const ok: number[] = [];
+  const failed: number[] = [];
+  for (const p of m.ports) {
+    const socket = await bindRtpSocket(m.host, p);
+    if (socket) {
+      ready.set(`${m.host}:${p}`, socket);
+      ok.push(p);
+    } else failed.push(p);
+  }
+  post({ t: 'prebound', host: m.host, ok, failed });
+}
+
 async function open(m: Extract<ToWorker, { t: 'open' }>): Promise<void> {
-  const socket = await bindRtpSocket(m.host, m.port);
+  const key = `${m.host}:${m.port}`;
+  const prebound = ready.get(key);
+  ready.delete(key);
+  const socket = prebound ?? (await bindRtpSocket(m.host, m.port));
   if (!socket) {
-    post({ t: 'opened', req: m.req, ok: false });
+    if (m.req) post({ t: 'opened', req: m.req, ok: false });
+    else post({ t: 'closed', id: m.id });
     return;
   }
   const s = new RtpSession(socket, m.port, clock, undefined, () => {
@@ -53,7 +73,7 @@ async function open(m: Extract<ToWorker, { t: 'open' }>): Promise<void> {
   s.on('dtmf', (digit) => post({ t: 'dtmf', id: m.id, digit }));
   s.on('sit', (cls) => post({ t: 'sit', id: m.id, cls }));
   sessions.set(m.id, s);
-  post({ t: 'opened', req: m.req, ok: true });
+  if (m.req) post({ t: 'opened', req: m.req, ok: true });
 }
 
 const forward = new Map<number, (payload: Buffer, codec: 'PCMU' | 'PCMA', marker: boolean) => void>();
@@ -62,6 +82,9 @@ port.on('message', (m: ToWorker) => {
   switch (m.t) {
     case 'open':
       void open(m);
+      return;
+    case 'prebind':
+      void prebind(m);
       return;
     case 'stats': {
       let sent = totals.sent;

@@ -51,6 +51,19 @@ export class PortAllocator {
     return { socket: value, port };
   }
 
+  /** Reserves the next free even port without binding it (someone else binds it), or undefined when none is left. */
+  reserve(): number | undefined {
+    const count = Math.floor((this.max - this.min) / 2) + 1;
+    for (let i = 0; i < count; i++) {
+      const port = this.next;
+      this.next = port + 2 > this.max ? this.min + (this.min % 2) : port + 2;
+      if (this.inUse.has(port)) continue;
+      this.inUse.add(port);
+      return port;
+    }
+    return undefined;
+  }
+
   /** Tries free even ports in turn with `attempt` (which binds somewhere) until one succeeds. */
   async acquire<T>(attempt: (port: number) => Promise<T | undefined>): Promise<{ port: number; value: T }> {
     const count = Math.floor((this.max - this.min) / 2) + 1;
@@ -264,8 +277,14 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private onTick(): void {
     const p = this.playback;
     if (!p || !this.media) return;
-    const frame = Buffer.alloc(SAMPLES_PER_FRAME, SILENCE[this.media.codec]);
-    p.frames.copy(frame, 0, p.offset, Math.min(p.offset + SAMPLES_PER_FRAME, p.frames.length));
+    // A whole frame is a view of the prompt (buildRtp copies it into the packet); only the last is padded.
+    const end = p.offset + SAMPLES_PER_FRAME;
+    let frame: Buffer;
+    if (end <= p.frames.length) frame = p.frames.subarray(p.offset, end);
+    else {
+      frame = Buffer.alloc(SAMPLES_PER_FRAME, SILENCE[this.media.codec]);
+      p.frames.copy(frame, 0, p.offset, p.frames.length);
+    }
     p.offset += SAMPLES_PER_FRAME;
     this.sendFrame(frame, p.first);
     p.first = false;
