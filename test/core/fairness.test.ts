@@ -3,7 +3,9 @@
  * 300-number task. The dialer's cost per tick follows what it leases, not what is open, and accounts take
  * turns, so the small task finishes within 1.5× the time it takes alone.
  */
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { settingDefaults } from '../../src/domain/task-settings.ts';
 import { TaskStatus } from '../../src/domain/task-status.ts';
 import {
   apiClient,
@@ -53,27 +55,7 @@ describe('fair scheduling across tenants', () => {
           noisy.accountId,
           noisy.appId,
           TaskStatus.waiting,
-          JSON.stringify({
-            source: 3,
-            text: 'hi',
-            lan: 'en',
-            speakingRate: 1,
-            hangUpSms: 0,
-            feedbackPush: 0,
-            successPush: 0,
-            successPushTime: 10,
-            failedPush: 0,
-            ringPush: 0,
-            toSeat: 0,
-            outboundControl: 0,
-            calloutRate: 1,
-            delayTransfer: 0,
-            displayNum: '',
-            loopCount: 1,
-            maxCalls: 300,
-            maxRingingTime: 60,
-            allowSendTime: [],
-          }),
+          JSON.stringify({ ...settingDefaults, source: 3, text: 'hi', lan: 'en' }),
           now,
           openTasks,
         ],
