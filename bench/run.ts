@@ -149,22 +149,7 @@ async function bench(label: string, db: Db) {
     }
     return leased;
   };
-  const [oursSeconds, oursCount] = await time(async () => {
-    let leased = 0;
-    while (leased < leaseRows) {
-      const { calls: got } = await leaseCalls(db, {
-        accountId: account.id,
-        owner: 'bench',
-        now: clock.now(),
-        leaseMs: 60_000,
-        max: 50,
-      });
-      if (got.length === 0) break;
-      await db.query("UPDATE calls SET state = 'done' WHERE id = ANY($1::int[])", [got.map((r) => r.id)]);
-      leased += got.length;
-    }
-    return leased;
-  });
+  const [oursSeconds, oursCount] = await time(() => leaseLoop(leaseRows));
 
   // Deferral: a windowZone "callee" task of 20,000 callable callees, without and with 100,000 deferred.
   await db.query("UPDATE tasks SET status = 2, next_dial_at = NULL WHERE name = 'bench ingest'");
