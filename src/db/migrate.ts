@@ -9,6 +9,7 @@ import * as consoleIndexes from './migrations/007_console.ts';
 import * as stateChecks from './migrations/008_state_checks.ts';
 import * as callingRules from './migrations/009_calling_rules.ts';
 import * as accountAdmin from './migrations/010_account_admin.ts';
+import * as taskCounts from './migrations/011_task_counts.ts';
 
 /** Ordered migrations; append only. */
 const migrations: ReadonlyArray<{ id: number; name: string; up: string }> = [
@@ -22,6 +23,7 @@ const migrations: ReadonlyArray<{ id: number; name: string; up: string }> = [
   { id: 8, name: 'state_checks', ...stateChecks },
   { id: 9, name: 'calling_rules', ...callingRules },
   { id: 10, name: 'account_admin', ...accountAdmin },
+  { id: 11, name: 'task_counts', up: taskCounts.up },
 ];
 
 /** Applies pending migrations in one transaction, serialised across processes by an advisory lock. */

@@ -14,6 +14,7 @@ import { type LoopStats, runLoop } from './loop.ts';
 import { PushWorker, type PushWorkerOptions } from './push-worker.ts';
 import { RecallScheduler } from './recall-scheduler.ts';
 import { createSeatTransfer, type SeatTransferOptions } from './seat-transfer.ts';
+import type { SettleBatcherOptions } from './settle-batcher.ts';
 
 export interface EngineOptions {
   /** NODE_ID: names this process in leases; each start adds a fresh token to it. */
@@ -21,6 +22,8 @@ export interface EngineOptions {
   leaseRealMs: number;
   pollMs: number;
   maxInFlight: number;
+  /** Results recorded in batches (settle-batcher.ts); default: 5 ms, 200. */
+  settleBatch?: SettleBatcherOptions;
   /** Agent wait and ring bounds for transfers (defaults in seat-transfer.ts). */
   seatTransfer?: Partial<SeatTransferOptions>;
   /** Status and agent-ringing push: deadline, apps at once, private targets (defaults in push-worker.ts). */
@@ -78,7 +81,12 @@ export class Engine {
         }),
       },
       log,
-      { owner: this.leaseToken, leaseRealMs: options.leaseRealMs, maxInFlight: options.maxInFlight },
+      {
+        owner: this.leaseToken,
+        leaseRealMs: options.leaseRealMs,
+        maxInFlight: options.maxInFlight,
+        settleBatch: options.settleBatch ?? { waitMs: 5, max: 200 },
+      },
       this.giveUp.signal,
       deps.events,
     );

@@ -26,7 +26,7 @@ export async function changedTasks(
   args: { accountId: number; since: number; watched: number[] },
 ): Promise<TaskProgressRow[]> {
   return db.query<TaskProgressRow>(
-    `SELECT id, name, status, num_cnt, call_num, success, fail, source_task_id, round, created_at FROM tasks t
+    `SELECT id, name, status, num_cnt, call_num, success, fail, source_task_id, round, created_at FROM tasks_counted t
      WHERE account_id = $1 AND (status IN (${openStatuses.join(', ')}) OR id = ANY($2::int[])
        OR updated_at >= $3 OR created_at >= $3 OR finished_at >= $3
        OR id IN (SELECT task_id FROM calls WHERE account_id = $1 AND state = '${CallState.dialling}'))

@@ -202,7 +202,7 @@ export async function roundsProgress(
   args: { originalTaskId: number; flowId: number | null },
 ): Promise<RoundProgress[]> {
   return db.query<RoundProgress>(
-    `SELECT round, status, num_cnt, call_num, success, fail FROM tasks
+    `SELECT round, status, num_cnt, call_num, success, fail FROM tasks_counted
      WHERE id = $1 OR (flow_id = $2 AND round > 0) ORDER BY round`,
     [args.originalTaskId, args.flowId ?? 0],
   );
