@@ -27,6 +27,7 @@ import { finishDrainedTasks, startDueTasks } from '../db/queries/tasks.ts';
 import { withRetries } from '../db/retry.ts';
 import { dialFailedOutcome, interruptedOutcome } from '../domain/outcome.ts';
 import { type CallSessionDeps, runCall } from './call-session.ts';
+import { Waker } from './loop.ts';
 import { SettleBatcher, type SettleBatcherOptions } from './settle-batcher.ts';
 
 export interface DialerOptions {
@@ -58,6 +59,8 @@ export class Dialer {
   /** Round robin: the account served last; the next tick starts after it. */
   private lastAccount = 0;
   readonly settler: SettleBatcher;
+  /** Woken when a quarter of this process's room is free again, so the room is not idle until the next poll. */
+  readonly waker = new Waker();
 
   constructor(
     private readonly db: Db,
@@ -174,6 +177,8 @@ export class Dialer {
       .finally(() => {
         this.running.delete(call.id);
         this.inFlight.delete(call.id);
+        if (this.options.maxInFlight - this.inFlight.size >= Math.ceil(this.options.maxInFlight / 4))
+          this.waker.wake();
       });
     this.inFlight.set(call.id, run);
   }

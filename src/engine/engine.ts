@@ -10,7 +10,7 @@ import type { SmsTransport } from '../sms/transport.ts';
 import type { TelephonyDriver } from '../telephony/driver.ts';
 import type { ContentPreparer } from './content.ts';
 import { Dialer, type DialerEvents } from './dialer.ts';
-import { type LoopStats, runLoop } from './loop.ts';
+import { type LoopStats, runLoop, type Waker } from './loop.ts';
 import { PushWorker, type PushWorkerOptions } from './push-worker.ts';
 import { RecallScheduler } from './recall-scheduler.ts';
 import { createSeatTransfer, type SeatTransferOptions } from './seat-transfer.ts';
@@ -111,13 +111,13 @@ export class Engine {
     const { log } = this.deps;
     const signal = this.stop.signal;
     const poll = this.options.pollMs;
-    const loop = (name: string, tick: () => Promise<unknown>, intervalMs: number) => {
+    const loop = (name: string, tick: () => Promise<unknown>, intervalMs: number, waker?: Waker) => {
       const stats: LoopStats = { ticks: 0, failures: 0, lastTickAt: null, intervalMs };
       this.loopStats[name] = stats;
-      return runLoop(name, tick, intervalMs, signal, log, stats);
+      return runLoop(name, tick, intervalMs, signal, log, stats, waker);
     };
     this.loops = [
-      loop('dialer', () => this.dialer.tick(), poll),
+      loop('dialer', () => this.dialer.tick(), poll, this.dialer.waker),
       loop('leases', () => this.dialer.renewLeases(), this.options.leaseRealMs / 3),
       loop('recall', () => this.recall.tick(), poll),
       loop('push', () => this.push.tick(), poll * 2),
