@@ -4,7 +4,6 @@ import {
   cancelNodeAndLater,
   flowNodes,
   getFlow,
-  getFlowByTask,
   getNode,
   type NodeRow,
   queryFlows,
@@ -113,7 +112,7 @@ export function registerRecallFlowRoutes(app: ApiApp, ctx: ApiContext): void {
     async (request) => {
       const { keyId } = request.body;
       const account = request.account;
-      const flow = await getFlow(ctx.db, account.id, keyId);
+      const flow = await getFlow(ctx.db, account.id, { flowId: keyId });
       if (!flow) throw notFound(`recall flow ${keyId}`);
       const original = await getTask(ctx.db, account.id, flow.task_id);
       if (!original) throw notFound(`task ${flow.task_id}`);
@@ -140,7 +139,7 @@ export function registerRecallFlowRoutes(app: ApiApp, ctx: ApiContext): void {
     async (request) => {
       const body = request.body;
       const account = request.account;
-      const flow = await getFlow(ctx.db, account.id, body.keyId);
+      const flow = await getFlow(ctx.db, account.id, { flowId: body.keyId });
       if (!flow) throw notFound(`recall flow ${body.keyId}`);
       if (flow.status !== FlowStatus.pending) {
         throw stateConflict(
@@ -174,8 +173,7 @@ export function registerRecallFlowRoutes(app: ApiApp, ctx: ApiContext): void {
         if (!done) throw stateConflict(`recall node ${id} is not pending (status ${node.status})`);
         return ok(null);
       }
-      const flow =
-        type === 1 ? await getFlow(ctx.db, account.id, id) : await getFlowByTask(ctx.db, account.id, id);
+      const flow = await getFlow(ctx.db, account.id, type === 1 ? { flowId: id } : { taskId: id });
       if (!flow) throw notFound(type === 1 ? `recall flow ${id}` : `recall flow of task ${id}`);
       const result = await ctx.db.transaction((tx) =>
         cancelWholeFlow(tx, { accountId: account.id, flowId: flow.id, now }),

@@ -2,6 +2,7 @@ import { FlowStatus, givenNodeSettings, type RecallFlowInput } from '../../domai
 import type { NodeSettings } from '../../domain/task-settings.ts';
 import type { Queryable } from '../db.ts';
 import { type Page, type PageRequest, selectPage } from './paging.ts';
+import { firstRow } from './rows.ts';
 
 export interface FlowRow {
   id: number;
@@ -83,28 +84,17 @@ export async function replacePendingFlow(
   return true;
 }
 
+/** One of the account's recall flows, by its own id or by the id of the task it recalls. */
 export async function getFlow(
   db: Queryable,
   accountId: number,
-  flowId: number,
+  by: { flowId: number } | { taskId: number },
 ): Promise<FlowRow | undefined> {
-  const [row] = await db.query<FlowRow>('SELECT * FROM recall_flows WHERE id = $1 AND account_id = $2', [
-    flowId,
+  const [column, id] = 'flowId' in by ? ['id', by.flowId] : ['task_id', by.taskId];
+  return firstRow<FlowRow>(db, `SELECT * FROM recall_flows WHERE ${column} = $1 AND account_id = $2`, [
+    id,
     accountId,
   ]);
-  return row;
-}
-
-export async function getFlowByTask(
-  db: Queryable,
-  accountId: number,
-  taskId: number,
-): Promise<FlowRow | undefined> {
-  const [row] = await db.query<FlowRow>('SELECT * FROM recall_flows WHERE task_id = $1 AND account_id = $2', [
-    taskId,
-    accountId,
-  ]);
-  return row;
 }
 
 export async function flowNodes(db: Queryable, flowId: number): Promise<NodeRow[]> {
@@ -169,16 +159,12 @@ export async function queryFlows(
 }
 
 /** A recall node of one of the account's flows. */
-export async function getNode(
-  db: Queryable,
-  accountId: number,
-  nodeId: number,
-): Promise<NodeRow | undefined> {
-  const [node] = await db.query<NodeRow>(
+export function getNode(db: Queryable, accountId: number, nodeId: number): Promise<NodeRow | undefined> {
+  return firstRow<NodeRow>(
+    db,
     'SELECT n.* FROM recall_nodes n JOIN recall_flows f ON f.id = n.flow_id WHERE n.id = $1 AND f.account_id = $2',
     [nodeId, accountId],
   );
-  return node;
 }
 
 /** The flow started from an original task (the demo's progress display). */
