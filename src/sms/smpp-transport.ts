@@ -4,6 +4,7 @@ import { encodeMessage } from './encoding.ts';
 import { type SmsLogger, silentLogger } from './logger.ts';
 import {
   type DeliveryReceipt,
+  type ReceiptHandler,
   type SmsMessage,
   SmsSendError,
   type SmsSendResult,
@@ -178,7 +179,7 @@ export class SmppTransport implements SmsTransport {
   private waiters: Waiter[] = [];
   /** In-flight requests per session (keyed by sequence number), failed at once when it closes. */
   private readonly pending = new Map<Session, Map<number, (error: Error) => void>>();
-  private readonly receiptHandlers: ((receipt: DeliveryReceipt) => void)[] = [];
+  private readonly receiptHandlers: ReceiptHandler[] = [];
   private nextReference = Math.floor(Math.random() * 256);
   private nextSlot = 0;
 
@@ -203,7 +204,7 @@ export class SmppTransport implements SmsTransport {
     return this.session ? 'up' : this.down ? 'down' : 'idle';
   }
 
-  onReceipt(handler: (receipt: DeliveryReceipt) => void): void {
+  onReceipt(handler: ReceiptHandler): void {
     this.receiptHandlers.push(handler);
   }
 
