@@ -24,7 +24,7 @@ import { ApiError, notFound, ResultCode } from '../domain/errors.ts';
 import { formatInZone } from '../domain/time.ts';
 import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
-import { Envelope, IdData, NewSipAccount, PageOf, SeatGroup, SipAccountRecord } from './responses.ts';
+import { Envelope, IdData, NewSipAccount, PageData, SeatGroup, SipAccountRecord } from './responses.ts';
 import { Id, page, withPaging } from './schemas.ts';
 
 const groupName = Type.String({ minLength: 4, maxLength: 32 });
@@ -77,8 +77,7 @@ export function registerAgentRoutes(app: ApiApp, ctx: ApiContext): void {
     '/cc/seatGroup/addGroup',
     { schema: { body: AddGroupBody, response: IdData('the new seat group id (voiceGroupId)') } },
     async (request) => {
-      const body = request.body;
-      const account = request.account;
+      const { body, account } = request;
       await ownedApp(ctx, account, body.appId);
       const group = await insertSeatGroup(ctx.db, {
         accountId: account.id,
@@ -98,8 +97,7 @@ export function registerAgentRoutes(app: ApiApp, ctx: ApiContext): void {
       schema: { body: GroupQueryBody, response: { 200: Envelope(Type.Array(SeatGroup), 'the seat groups') } },
     },
     async (request) => {
-      const body = request.body;
-      const account = request.account;
+      const { body, account } = request;
       if (body.appId !== undefined) await ownedApp(ctx, account, body.appId);
       const rows = await seatGroupSummaries(ctx.db, {
         accountId: account.id,
@@ -130,8 +128,7 @@ export function registerAgentRoutes(app: ApiApp, ctx: ApiContext): void {
       },
     },
     async (request) => {
-      const body = request.body;
-      const account = request.account;
+      const { body, account } = request;
       await ownedApp(ctx, account, body.appId);
       const now = ctx.clock.now();
       const created = await ctx.db.transaction(async (tx) => {
@@ -166,15 +163,9 @@ export function registerAgentRoutes(app: ApiApp, ctx: ApiContext): void {
 
   app.post(
     '/voice/sipQuery',
-    {
-      schema: {
-        body: SipQueryBody,
-        response: { 200: Envelope(PageOf(SipAccountRecord), 'a page of SIP accounts') },
-      },
-    },
+    { schema: { body: SipQueryBody, response: PageData(SipAccountRecord, 'a page of SIP accounts') } },
     async (request) => {
-      const body = request.body;
-      const account = request.account;
+      const { body, account } = request;
       const p = body.params ?? {};
       // Filters naming an id must name the caller's own (another account's is "does not exist").
       if (p.appId !== undefined) await ownedApp(ctx, account, p.appId);

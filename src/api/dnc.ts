@@ -11,7 +11,7 @@ import { ApiError, invalid, ResultCode } from '../domain/errors.ts';
 import { formatInZone } from '../domain/time.ts';
 import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
-import { Envelope, PageOf } from './responses.ts';
+import { Envelope, PageData } from './responses.ts';
 import { calleeNumber, page, withPaging } from './schemas.ts';
 
 export const maxDncNumbersPerRequest = 200_000;
@@ -71,7 +71,7 @@ export function registerDncRoutes(app: ApiApp, ctx: ApiContext): void {
 
   const querySchema = {
     body: QueryBody,
-    response: { 200: Envelope(PageOf(DncRecord), 'a page of the do-not-call list') },
+    response: PageData(DncRecord, 'a page of the do-not-call list'),
   };
   app.post('/voice/dnc/query', { schema: querySchema }, async (request) => {
     const body = request.body;

@@ -18,7 +18,15 @@ import { agentFields, smsFields, voiceFields } from '../domain/task-settings.ts'
 import { formatInZone, parseInZone } from '../domain/time.ts';
 import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
-import { Envelope, FlowDetail, FlowListRecord, type FlowNode, IdData, NoData, PageOf } from './responses.ts';
+import {
+  Envelope,
+  FlowDetail,
+  FlowListRecord,
+  type FlowNode,
+  IdData,
+  NoData,
+  PageData,
+} from './responses.ts';
 import { Id, NodeSchema, page, wireTime, withPaging } from './schemas.ts';
 import { SettingsBuilder } from './task-input.ts';
 
@@ -68,15 +76,9 @@ function nodeView(node: NodeRow, original: import('../domain/task-settings.ts').
 export function registerRecallFlowRoutes(app: ApiApp, ctx: ApiContext): void {
   app.post(
     '/voice/recallFlow/queryPage',
-    {
-      schema: {
-        body: QueryPageBody,
-        response: { 200: Envelope(PageOf(FlowListRecord), 'a page of recall flows') },
-      },
-    },
+    { schema: { body: QueryPageBody, response: PageData(FlowListRecord, 'a page of recall flows') } },
     async (request) => {
-      const body = request.body;
-      const account = request.account;
+      const { body, account } = request;
       const p = body.params ?? {};
       const zone = account.time_zone;
       const search = p.taskName?.trim() || null;
@@ -137,8 +139,7 @@ export function registerRecallFlowRoutes(app: ApiApp, ctx: ApiContext): void {
     '/voice/recallFlow/update',
     { schema: { body: UpdateBody, response: IdData('the flow id') } },
     async (request) => {
-      const body = request.body;
-      const account = request.account;
+      const { body, account } = request;
       const flow = await getFlow(ctx.db, account.id, { flowId: body.keyId });
       if (!flow) throw notFound(`recall flow ${body.keyId}`);
       if (flow.status !== FlowStatus.pending) {

@@ -42,6 +42,11 @@ export function PageOf<T extends TSchema>(record: T) {
   });
 }
 
+/** An operation that answers one page of records. */
+export const PageData = <T extends TSchema>(record: T, description: string) => ({
+  200: Envelope(PageOf(record), description),
+});
+
 /** A wire time in the account's zone (`yyyy-MM-dd HH:mm:ss`), or null when it has not happened. */
 const Time = Nullable(Type.String());
 

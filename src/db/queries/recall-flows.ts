@@ -1,7 +1,7 @@
 import { FlowStatus, givenNodeSettings, type RecallFlowInput } from '../../domain/recall-flow.ts';
 import type { NodeSettings } from '../../domain/task-settings.ts';
 import type { Queryable } from '../db.ts';
-import { type Page, type PageRequest, selectPage } from './paging.ts';
+import { pagedQuery } from './paging.ts';
 import { firstRow } from './rows.ts';
 
 export interface FlowRow {
@@ -130,33 +130,27 @@ export async function completeFlowIfSettled(tx: Queryable, flowId: number, now: 
 
 export type FlowListRow = FlowRow & { task_name: string };
 
+export interface FlowFilter {
+  accountId: number;
+  createdFrom: Date | null;
+  createdTo: Date | null;
+  /** Matched against the original task's name (already LIKE-escaped), or as its id when `searchId` is set. */
+  search: string | null;
+  searchId: number | null;
+}
+
 /** One page of an account's recall flows, newest first (spec §3 recallFlow/queryPage). */
-export async function queryFlows(
-  db: Queryable,
-  filter: {
-    accountId: number;
-    createdFrom: Date | null;
-    createdTo: Date | null;
-    /** Matched against the original task's name (already LIKE-escaped), or as its id when `searchId` is set. */
-    search: string | null;
-    searchId: number | null;
-  },
-  page: PageRequest,
-): Promise<Page<FlowListRow>> {
-  return selectPage<FlowListRow>(
-    db,
-    {
-      select: 'f.*, t.name AS task_name',
-      from: 'recall_flows f JOIN tasks t ON t.id = f.task_id',
-      where: `f.account_id = $1 AND ($2::timestamptz IS NULL OR f.created_at >= $2)
+export const queryFlows = pagedQuery<FlowFilter, FlowListRow>(
+  {
+    select: 'f.*, t.name AS task_name',
+    from: 'recall_flows f JOIN tasks t ON t.id = f.task_id',
+    where: `f.account_id = $1 AND ($2::timestamptz IS NULL OR f.created_at >= $2)
         AND ($3::timestamptz IS NULL OR f.created_at <= $3)
         AND ($4::text IS NULL OR t.name ILIKE '%' || $4 || '%' OR t.id = $5)`,
-      orderBy: 'f.id DESC',
-    },
-    [filter.accountId, filter.createdFrom, filter.createdTo, filter.search, filter.searchId],
-    page,
-  );
-}
+    orderBy: 'f.id DESC',
+  },
+  (filter) => [filter.accountId, filter.createdFrom, filter.createdTo, filter.search, filter.searchId],
+);
 
 /** A recall node of one of the account's flows. */
 export function getNode(db: Queryable, accountId: number, nodeId: number): Promise<NodeRow | undefined> {
