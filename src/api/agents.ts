@@ -16,10 +16,11 @@ import {
   newSipPassword,
   querySipAccounts,
   resetSipPassword,
+  type SipAccountRow,
   seatGroupSummaries,
 } from '../db/queries/agents.ts';
 import { ownsSipAccount } from '../db/queries/ownership.ts';
-import { effectiveState } from '../domain/agent-state.ts';
+import { effectiveStateOfRow } from '../domain/agent-state.ts';
 import { ApiError, notFound, ResultCode } from '../domain/errors.ts';
 import { formatInZone } from '../domain/time.ts';
 import type { ApiApp, ApiContext } from './context.ts';
@@ -70,6 +71,17 @@ async function ownedApp(ctx: ApiContext, account: AccountRow, id: number) {
   const app = await findApp(ctx.db, account.id, id);
   if (!app) throw notFound(`appId ${id}`);
   return app;
+}
+
+/** What sipAdd answers for each new account, and the start of each sipQuery record. */
+function newSipAccountView(groupName: string, row: SipAccountRow): typeof NewSipAccount.static {
+  return {
+    groupName,
+    phoneName: row.phone_name,
+    account: row.username,
+    password: row.password,
+    displayNum: row.display_num,
+  };
 }
 
 export function registerAgentRoutes(app: ApiApp, ctx: ApiContext): void {
@@ -149,15 +161,7 @@ export function registerAgentRoutes(app: ApiApp, ctx: ApiContext): void {
           now,
         });
       });
-      return ok(
-        created.map((row) => ({
-          groupName: body.groupName,
-          phoneName: row.phone_name,
-          account: row.username,
-          password: row.password,
-          displayNum: row.display_num,
-        })),
-      );
+      return ok(created.map((row) => newSipAccountView(body.groupName, row)));
     },
   );
 
@@ -186,22 +190,10 @@ export function registerAgentRoutes(app: ApiApp, ctx: ApiContext): void {
       );
       const now = ctx.clock.now();
       const records = rows.map((row) => ({
-        groupName: row.group_name,
-        phoneName: row.phone_name,
-        account: row.username,
-        password: row.password,
-        displayNum: row.display_num,
+        ...newSipAccountView(row.group_name, row),
         appId: row.app_id,
         voiceGroupId: row.group_id,
-        state: effectiveState(
-          {
-            state: row.state,
-            expiresAt: row.expires_at?.getTime() ?? null,
-            wrapupUntil: row.wrapup_until?.getTime() ?? null,
-            holdUntil: row.hold_until?.getTime() ?? null,
-          },
-          now,
-        ),
+        state: effectiveStateOfRow(row, now),
         registeredUntil: row.expires_at ? formatInZone(row.expires_at, account.time_zone) : null,
         callCount: row.call_count,
       }));
