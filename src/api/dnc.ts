@@ -6,8 +6,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { addDncNumbers, deleteDncNumbers, queryDncNumbers } from '../db/queries/dnc.ts';
-import { checkCalleeNumber } from '../domain/callees.ts';
-import { ApiError, invalid, ResultCode } from '../domain/errors.ts';
+import { checkCalleeNumber, checkNumberCount } from '../domain/callees.ts';
 import { formatInZone } from '../domain/time.ts';
 import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
@@ -29,13 +28,12 @@ const QueryBody = withPaging(
 
 /** The numbers as stored, each checked like a callee (-22 naming numbers[i]); duplicates kept once. */
 function readNumbers(numbers: readonly string[]): string[] {
-  if (numbers.length === 0) throw invalid('numbers', 'must list at least one number');
-  if (numbers.length > maxDncNumbersPerRequest) {
-    throw new ApiError(
-      ResultCode.limitReached,
-      `numbers: at most ${maxDncNumbersPerRequest} numbers per request`,
-    );
-  }
+  checkNumberCount(numbers.length, {
+    field: 'numbers',
+    max: maxDncNumbersPerRequest,
+    per: 'request',
+    emptyReason: 'must list at least one number',
+  });
   const out = new Set<string>();
   numbers.forEach((value, index) => {
     out.add(checkCalleeNumber(value, index, 'numbers'));
