@@ -90,7 +90,7 @@ export async function getFlow(
   accountId: number,
   by: { flowId: number } | { taskId: number },
 ): Promise<FlowRow | undefined> {
-  const [column, id] = 'flowId' in by ? ['id', by.flowId] : ['task_id', by.taskId];
+  const [column, id] = 'flowId' in by ? (['id', by.flowId] as const) : (['task_id', by.taskId] as const);
   return firstRow<FlowRow>(db, `SELECT * FROM recall_flows WHERE ${column} = $1 AND account_id = $2`, [
     id,
     accountId,
