@@ -91,6 +91,8 @@ describe('batched settling under SIGKILL', () => {
         await until(
           'a settle batch waiting inside its transaction',
           async () => {
+            // Inside a transaction pg_stat_activity is a snapshot taken once: drop it to see what is now.
+            await locker.query('SELECT pg_stat_clear_snapshot()');
             const { rows } = await locker.query<{ n: number }>(
               `SELECT count(*)::int AS n FROM pg_stat_activity
                WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO task_counts%'`,
