@@ -13,7 +13,9 @@
  * sipLateTickPctAt1000 into bench/results/<date>.json (merged into the file if it exists).
  * The machine is shared and noisy, so both sides are measured in the same run.
  * Env: BENCH_SIP_CALLS (default 3000), BENCH_SIP_INFLIGHT (100), BENCH_SIP_LEVELS ("250,500,1000"),
- * BENCH_SIP_WORKERS (media worker threads; default one per core beyond the first, at least 1).
+ * BENCH_SIP_WORKERS (media worker threads; default one per core beyond the first, at least 1),
+ * BENCH_SIP_SETUPS=0 (skip the call-setup phase), BENCH_SIP_WRITE=0 (print only; bench/results untouched).
+ * A run that skips a phase writes only the figures it measured.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -33,6 +35,8 @@ const LEVELS = (process.env.BENCH_SIP_LEVELS ?? '250,500,1000')
   .map(Number)
   .filter((n) => n > 0 && n <= 1500);
 const WINDOW_MS = 8_000;
+const RUN_SETUPS = process.env.BENCH_SIP_SETUPS !== '0';
+const WRITE_RESULTS = process.env.BENCH_SIP_WRITE !== '0';
 /** Media worker threads of the driver (as `RINGCAST_SIP_MEDIA_WORKERS` would set). */
 const WORKERS = Number(process.env.BENCH_SIP_WORKERS ?? Math.max(1, availableParallelism() - 1));
 const CLK_TCK = 100;
@@ -51,7 +55,15 @@ function fmt(n: number, digits = 0): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
 }
 
-async function ourSetups(port: number): Promise<{ cps: number; failures: number; elapsedMs: number }> {
+async function ourSetups(
+  port: number,
+): Promise<{
+  cps: number;
+  failures: number;
+  elapsedMs: number;
+  cpuMsPerCall: number;
+  uasCpuMsPerCall: number;
+}> {
   const uas = runSipp({
     builtin: 'uas',
     sipPort: port,
@@ -72,6 +84,8 @@ async function ourSetups(port: number): Promise<{ cps: number; failures: number;
   let started = 0;
   let failures = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const uasCpu0 = cpuMsOfPid(uas.process.pid ?? 0);
   const one = async (): Promise<void> => {
     const leg = driver.originateSip({ callId: `b${started}`, to: '100', from: '200', ringTimeoutMs: 10_000 });
     started++;
@@ -87,10 +101,18 @@ async function ourSetups(port: number): Promise<{ cps: number; failures: number;
   };
   await Promise.all(Array.from({ length: INFLIGHT }, worker));
   const elapsedMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const uasCpuMs = cpuMsOfPid(uas.process.pid ?? 0) - uasCpu0;
   await driver.close();
   uas.stop();
   await uas.done;
-  return { cps: (CALLS - failures) / (elapsedMs / 1000), failures, elapsedMs };
+  return {
+    cps: (CALLS - failures) / (elapsedMs / 1000),
+    failures,
+    elapsedMs,
+    cpuMsPerCall: (cpu.user + cpu.system) / 1000 / CALLS,
+    uasCpuMsPerCall: uasCpuMs / CALLS,
+  };
 }
 
 /**
@@ -99,7 +121,7 @@ async function ourSetups(port: number): Promise<{ cps: number; failures: number;
  */
 async function sippSetups(
   port: number,
-): Promise<{ cps: number; rate: number; elapsedMs: number; tried: string[] }> {
+): Promise<{ cps: number; rate: number; elapsedMs: number; tried: string[]; uacCpuMsPerCall: number }> {
   const tried: string[] = [];
   for (const [i, rate] of [4000, 3000, 2500, 2000, 1500, 1000].entries()) {
     const p = port + i * 20;
@@ -124,14 +146,22 @@ async function sippSetups(
       // A failing step would otherwise wait out 32 s transaction timeouts.
       timeoutS: Math.ceil(CALLS / rate) + 5,
     });
+    // The UAC's CPU, sampled while it runs (its /proc entry goes when it exits).
+    let uacCpuMs = Number.NaN;
+    const sampler = setInterval(() => {
+      const v = cpuMsOfPid(uac.process.pid ?? 0);
+      if (Number.isFinite(v)) uacCpuMs = v;
+    }, 50);
     const { code } = await uac.done;
+    clearInterval(sampler);
     const elapsedMs = performance.now() - t0;
     uas.stop();
     await uas.done;
     tried.push(`${rate}/s ${code === 0 ? 'ok' : 'failures'}`);
-    if (code === 0) return { cps: CALLS / (elapsedMs / 1000), rate, elapsedMs, tried };
+    if (code === 0)
+      return { cps: CALLS / (elapsedMs / 1000), rate, elapsedMs, tried, uacCpuMsPerCall: uacCpuMs / CALLS };
   }
-  return { cps: Number.NaN, rate: 0, elapsedMs: 0, tried };
+  return { cps: Number.NaN, rate: 0, elapsedMs: 0, tried, uacCpuMsPerCall: Number.NaN };
 }
 
 function tone(ms: number): PreparedAudio {
@@ -287,17 +317,24 @@ async function main(): Promise<void> {
         .join(' ')} (other processes share these cores)`,
   );
 
-  const sipp = await sippSetups(25000);
-  const ours = await ourSetups(25200);
-  const setupRatio = ours.cps / sipp.cps;
-  console.log('\nCall setups (INVITE/180/200/ACK/BYE/200), closed loop');
-  console.log(
-    `  SIPp uac → SIPp uas : ${fmt(sipp.cps)} calls/s  (${fmt(sipp.elapsedMs)} ms at -r ${sipp.rate}; steps: ${sipp.tried.join(', ')})`,
-  );
-  console.log(
-    `  SipDriver → SIPp uas: ${fmt(ours.cps)} calls/s  (${fmt(ours.elapsedMs)} ms, ${ours.failures} failed)`,
-  );
-  console.log(`  ratio ours/SIPp     : ${fmt(setupRatio, 2)}`);
+  let setupRatio = Number.NaN;
+  if (RUN_SETUPS) {
+    const sipp = await sippSetups(25000);
+    const ours = await ourSetups(25200);
+    setupRatio = ours.cps / sipp.cps;
+    console.log('\nCall setups (INVITE/180/200/ACK/BYE/200), closed loop');
+    console.log(
+      `  SIPp uac → SIPp uas : ${fmt(sipp.cps)} calls/s  (${fmt(sipp.elapsedMs)} ms at -r ${sipp.rate}; steps: ${sipp.tried.join(', ')})`,
+    );
+    console.log(
+      `  SipDriver → SIPp uas: ${fmt(ours.cps)} calls/s  (${fmt(ours.elapsedMs)} ms, ${ours.failures} failed)`,
+    );
+    // CPU per call depends far less than calls/s on what else runs on the box.
+    console.log(
+      `  CPU ms per call     : SipDriver process ${fmt(ours.cpuMsPerCall, 3)}, SIPp uac ${fmt(sipp.uacCpuMsPerCall, 3)} (at ≤ 50 ms sampling), SIPp uas under SipDriver ${fmt(ours.uasCpuMsPerCall, 3)}`,
+    );
+    console.log(`  ratio ours/SIPp     : ${fmt(setupRatio, 2)}`);
+  }
 
   let sustained = 0;
   let lateAt1000 = Number.NaN;
@@ -324,18 +361,21 @@ async function main(): Promise<void> {
     if (o.failed === 0 && o.latePct < 1 && o.k > sustained) sustained = o.k;
     if (k === 1000) lateAt1000 = o.latePct;
   }
-  console.log(`\nMost calls held with < 1% late ticks and 0 failed: ${sustained}`);
+  if (LEVELS.length) console.log(`\nMost calls held with < 1% late ticks and 0 failed: ${sustained}`);
   console.log(
     `Load average at the end: ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );
-  const file = writeResults({
-    sipSetupRatio: Number(setupRatio.toFixed(3)),
-    sipConcurrentCalls: sustained,
+  const figures: Record<string, number> = {
+    ...(Number.isFinite(setupRatio) ? { sipSetupRatio: Number(setupRatio.toFixed(3)) } : {}),
+    ...(LEVELS.length ? { sipConcurrentCalls: sustained } : {}),
     ...(Number.isFinite(lateAt1000) ? { sipLateTickPctAt1000: Number(lateAt1000.toFixed(3)) } : {}),
-  });
-  console.log(`Wrote sipSetupRatio, sipConcurrentCalls, sipLateTickPctAt1000 to ${file}`);
+  };
+  if (WRITE_RESULTS && Object.keys(figures).length) {
+    const file = writeResults(figures);
+    console.log(`Wrote ${Object.keys(figures).join(', ')} to ${file}`);
+  }
   clearTimeout(deadline);
   process.exit(0);
 }

@@ -126,8 +126,11 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   private readonly ended: Promise<void>;
   private resolveEnded!: () => void;
   private byeDone: Promise<void> = Promise.resolve();
-  /** Aborts the wait for the trunk when the leg ends before its INVITE left. */
-  private readonly trunkWait = new AbortController();
+  /**
+   * Aborts the wait for the trunk when the leg ends before its INVITE left. Made only when the trunk is
+   * paused or down: an abort builds a DOMException, a cost every call would otherwise pay at its end.
+   */
+  private trunkWait: AbortController | undefined;
   /** The INVITE goes to the trunk (not to a registered agent's Contact): its outcome is reported. */
   private viaTrunk = false;
 
@@ -189,7 +192,12 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     this.rtp.on('sit', (cls) => this.onSit(cls));
     this.viaTrunk = this.agentTarget() === undefined;
     // Retry-After / trunk down: the call waits (its attempt is committed) until the trunk takes calls again.
-    if (this.viaTrunk && !(await this.ctx.trunk.admit(this.trunkWait.signal))) return;
+    if (this.viaTrunk && this.ctx.trunk.state !== 'open') {
+      this.trunkWait = new AbortController();
+      const admitted = await this.ctx.trunk.admit(this.trunkWait.signal);
+      this.trunkWait = undefined;
+      if (!admitted) return;
+    }
     if (this.state !== 'idle') return;
     core.registerDialog(this.sipCallId, this.dialog.localTag, this.dialogHandler);
     this.state = 'calling';
@@ -602,7 +610,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     if (this.finished) return;
     this.finished = cause;
     this.state = 'terminated';
-    this.trunkWait.abort();
+    this.trunkWait?.abort();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     // An INVITE transaction still waiting (cancel given up after 64·T1) would otherwise never be released;

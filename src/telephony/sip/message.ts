@@ -229,10 +229,19 @@ export function serialize(msg: SipMessage): Buffer {
   return msg.body.length ? Buffer.concat([head, msg.body]) : head;
 }
 
+/** Wire spellings already worked out: a regex replace per header per message was a hot spot. */
+const spelled = new Map<string, string>();
+
 function canonicalName(name: string): string {
-  return (
-    CANONICAL[name] ?? name.replace(/(^|-)([a-z])/g, (_s, dash: string, c: string) => dash + c.toUpperCase())
-  );
+  let out = spelled.get(name);
+  if (out === undefined) {
+    out =
+      CANONICAL[name] ??
+      name.replace(/(^|-)([a-z])/g, (_s, dash: string, c: string) => dash + c.toUpperCase());
+    // Names come from peers too (headers we echo back): bound the table.
+    if (spelled.size < 1_000) spelled.set(name, out);
+  }
+  return out;
 }
 
 /** Splits a header value on commas that are outside quotes and angle brackets. */
