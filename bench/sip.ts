@@ -14,7 +14,9 @@
  * The machine is shared and noisy, so both sides are measured in the same run.
  * Env: BENCH_SIP_CALLS (default 3000), BENCH_SIP_INFLIGHT (100), BENCH_SIP_LEVELS ("250,500,1000"),
  * BENCH_SIP_WORKERS (media worker threads; default one per core beyond the first, at least 1),
- * BENCH_SIP_SETUPS=0 (skip the call-setup phase), BENCH_SIP_WRITE=0 (print only; bench/results untouched).
+ * BENCH_SIP_SLOTS (sub-ticks per 20 ms frame; the driver's default 4),
+ * BENCH_SIP_SETUPS=0 (skip the call-setup phase), BENCH_SIP_SIPP_STREAMS=0 (skip SIPp's uac_pcap run beside
+ * each level), BENCH_SIP_WRITE=0 (print only; bench/results untouched).
  * A run that skips a phase writes only the figures it measured.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -37,8 +39,12 @@ const LEVELS = (process.env.BENCH_SIP_LEVELS ?? '250,500,1000')
 const WINDOW_MS = 8_000;
 const RUN_SETUPS = process.env.BENCH_SIP_SETUPS !== '0';
 const WRITE_RESULTS = process.env.BENCH_SIP_WRITE !== '0';
+/** SIPp's own uac_pcap → uas run beside each level (BENCH_SIP_SIPP_STREAMS=0 skips it). */
+const SIPP_STREAMS = process.env.BENCH_SIP_SIPP_STREAMS !== '0';
 /** Media worker threads of the driver (as `RINGCAST_SIP_MEDIA_WORKERS` would set). */
 const WORKERS = Number(process.env.BENCH_SIP_WORKERS ?? Math.max(1, availableParallelism() - 1));
+/** Sub-ticks per 20 ms frame the streams are spread over (the driver's `mediaSlots`; default 4). */
+const SLOTS = process.env.BENCH_SIP_SLOTS ? Number(process.env.BENCH_SIP_SLOTS) : undefined;
 const CLK_TCK = 100;
 
 function cpuMsOfPid(pid: number): number {
@@ -55,9 +61,7 @@ function fmt(n: number, digits = 0): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
 }
 
-async function ourSetups(
-  port: number,
-): Promise<{
+async function ourSetups(port: number): Promise<{
   cps: number;
   failures: number;
   elapsedMs: number;
@@ -79,6 +83,7 @@ async function ourSetups(
     localSipPort: port + 10,
     rtpPortRange: [26000, 29998],
     mediaWorkers: WORKERS,
+    mediaSlots: SLOTS,
   });
   await driver.ready();
   let started = 0;
@@ -194,6 +199,7 @@ async function ourConcurrent(port: number, k: number) {
     transport: 'udp',
     rtpPortRange: [26000, 29998],
     mediaWorkers: WORKERS,
+    mediaSlots: SLOTS,
   });
   await driver.ready();
   let failed = 0;
@@ -226,13 +232,14 @@ async function ourConcurrent(port: number, k: number) {
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   const cpu0 = process.cpuUsage();
+  const uasCpu0 = cpuMsOfPid(uas.process.pid ?? 0);
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, WINDOW_MS));
   const after = await driver.mediaStats();
   const windowMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   loop.disable();
-  const uasCpu = cpuMsOfPid(uas.process.pid ?? 0);
+  const uasCpuMs = cpuMsOfPid(uas.process.pid ?? 0) - uasCpu0;
   failed += legs.filter((l) => ended.has(l)).length;
   await Promise.all(legs.map((l) => l.hangup()));
   await Promise.allSettled(plays);
@@ -252,7 +259,9 @@ async function ourConcurrent(port: number, k: number) {
     expected: (legs.length * windowMs) / 20,
     loopP99Ms: loop.percentile(99) / 1e6,
     mainCpuPct: (100 * (cpu.user + cpu.system)) / 1000 / windowMs,
-    sippCpuMs: uasCpu,
+    cpuUsPerPacket: (cpu.user + cpu.system) / Math.max(1, sent + received),
+    mediaLoopBusyPct: after.loopBusyPct,
+    sippCpuPct: (100 * uasCpuMs) / windowMs,
   };
 }
 
@@ -340,7 +349,7 @@ async function main(): Promise<void> {
   let lateAt1000 = Number.NaN;
   for (const [i, k] of LEVELS.entries()) {
     const base = 23500 + i * 100;
-    const s = await sippStreams(base, k);
+    const s = SIPP_STREAMS ? await sippStreams(base, k) : { cpuMsPerStreamSecond: Number.NaN, failed: false };
     const o = await ourConcurrent(base + 50, k);
     const lossPct = o.sent ? 100 * (1 - o.received / o.sent) : Number.NaN;
     console.log(
@@ -356,7 +365,10 @@ async function main(): Promise<void> {
       `                        sent ${o.sent} (expected ≈${fmt(o.expected)}), echoed back ${o.received} (loss ${fmt(lossPct, 2)}%)`,
     );
     console.log(
-      `                        main thread (signalling): event-loop p99 ${fmt(o.loopP99Ms, 1)} ms; process CPU ${fmt(o.mainCpuPct)}% of a core`,
+      `                        main thread (signalling): event-loop p99 ${fmt(o.loopP99Ms, 1)} ms; process CPU ${fmt(o.mainCpuPct)}% of a core, ${fmt(o.cpuUsPerPacket, 2)} µs per RTP packet sent or received`,
+    );
+    console.log(
+      `                        busiest media thread's event loop ${fmt(o.mediaLoopBusyPct)}% busy; SIPp echo UAS CPU ${fmt(o.sippCpuPct)}% of a core; load average ${loadavg()[0]!.toFixed(1)}`,
     );
     if (o.failed === 0 && o.latePct < 1 && o.k > sustained) sustained = o.k;
     if (k === 1000) lateAt1000 = o.latePct;

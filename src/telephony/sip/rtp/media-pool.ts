@@ -325,6 +325,7 @@ export class WorkerMedia implements MediaEngine {
       lateTicks: sum((t) => t.lateTicks),
       p99LateMs: Math.max(0, ...all.map((t) => t.p99LateMs)),
       maxLateMs: Math.max(0, ...all.map((t) => t.maxLateMs)),
+      loopBusyPct: Math.max(0, ...all.map((t) => t.loopBusyPct)),
       sessions: sum((t) => t.sessions),
       packetsSent: sum((t) => t.packetsSent),
       packetsReceived: sum((t) => t.packetsReceived),

@@ -328,8 +328,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       this.peerPort = m.remotePort;
       this.connectTo(m.remoteAddress, m.remotePort);
     }
-    if (this.connected && this.sender) this.sender.send(pkt, () => {});
-    else this.socket.send(pkt, m.remotePort, m.remoteAddress, () => {});
+    // No callback: with one, every packet also costs a completion object and a nextTick (a lost RTP packet
+    // is not reported anyway; the socket's 'error' listener absorbs failures).
+    if (this.connected && this.sender) this.sender.send(pkt);
+    else this.socket.send(pkt, m.remotePort, m.remoteAddress);
   }
 
   /** Sends a frame relayed from another leg (bridge), transcoding between laws when they differ. */
