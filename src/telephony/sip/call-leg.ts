@@ -10,7 +10,14 @@
 import { EventEmitter } from 'node:events';
 import type { CallLeg, CallLegEvents, HangupCause, OriginateRequest, PreparedAudio } from '../driver.ts';
 import { digestAuthorization, parseChallenge } from './digest.ts';
-import { cseqOf, Headers, makeResponse, type SipRequest, type SipResponse, tagOf } from './message.ts';
+import {
+  cseqOf,
+  makeResponse,
+  type SipRequest,
+  type SipResponse,
+  sameTransactionRequest,
+  tagOf,
+} from './message.ts';
 import type { MediaEngine, MediaSession } from './rtp/media.ts';
 import type { RtpStats } from './rtp/session.ts';
 import type { SitClass } from './rtp/sit-detector.ts';
@@ -444,21 +451,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     const inv = this.invite;
     if (!inv || this.cancelSent) return;
     this.cancelSent = true;
-    const h = new Headers();
-    h.append('via', inv.headers.getAll('via')[0]!);
-    for (const r of inv.headers.getAll('route')) h.append('route', r);
-    h.append('max-forwards', '70');
-    h.append('from', inv.headers.get('from')!);
-    h.append('to', inv.headers.get('to')!);
-    h.append('call-id', this.sipCallId);
-    h.append('cseq', `${cseqOf(inv).seq} CANCEL`);
-    const cancel: SipRequest = {
-      kind: 'request',
-      method: 'CANCEL',
-      uri: inv.uri,
-      headers: h,
-      body: Buffer.alloc(0),
-    };
+    const cancel = sameTransactionRequest(inv, 'CANCEL', inv.headers.get('to')!);
     this.core!.sendRequest(cancel, this.dialog.nextHop(inv.uri), {
       onResponse: () => {},
       onTimeout: () => {},

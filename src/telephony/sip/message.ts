@@ -443,3 +443,20 @@ export function makeResponse(req: SipRequest, status: number, toTag?: string, re
     body: Buffer.alloc(0),
   };
 }
+
+/**
+ * A request belonging to an INVITE's transaction: the CANCEL (§9.1) and the ACK of a non-2xx final response
+ * (§17.1.1.3) both copy the INVITE's Request-URI, top Via (so its branch), Route, From, Call-ID and CSeq
+ * number, with their own method. `to` is the INVITE's To for a CANCEL and the response's for that ACK.
+ */
+export function sameTransactionRequest(invite: SipRequest, method: 'ACK' | 'CANCEL', to: string): SipRequest {
+  const h = new Headers();
+  h.append('via', invite.headers.getAll('via')[0]!);
+  for (const r of invite.headers.getAll('route')) h.append('route', r);
+  h.append('max-forwards', '70');
+  h.append('from', invite.headers.get('from')!);
+  h.append('to', to);
+  h.append('call-id', invite.headers.get('call-id')!);
+  h.append('cseq', `${cseqOf(invite).seq} ${method}`);
+  return { kind: 'request', method, uri: invite.uri, headers: h, body: Buffer.alloc(0) };
+}
