@@ -13,7 +13,11 @@
  * sipLateTickPctAt1000 into bench/results/<date>.json (merged into the file if it exists).
  * The machine is shared and noisy, so both sides are measured in the same run.
  * Env: BENCH_SIP_CALLS (default 3000), BENCH_SIP_INFLIGHT (100), BENCH_SIP_LEVELS ("250,500,1000"),
- * BENCH_SIP_WORKERS (media worker threads; default one per core beyond the first, at least 1).
+ * BENCH_SIP_WORKERS (media worker threads; default one per core beyond the first, at least 1),
+ * BENCH_SIP_SLOTS (sub-ticks per 20 ms frame; the driver's default 4),
+ * BENCH_SIP_SETUPS=0 (skip the call-setup phase), BENCH_SIP_SIPP_STREAMS=0 (skip SIPp's uac_pcap run beside
+ * each level), BENCH_SIP_WRITE=0 (print only; bench/results untouched).
+ * A run that skips a phase writes only the figures it measured.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -33,8 +37,14 @@ const LEVELS = (process.env.BENCH_SIP_LEVELS ?? '250,500,1000')
   .map(Number)
   .filter((n) => n > 0 && n <= 1500);
 const WINDOW_MS = 8_000;
+const RUN_SETUPS = process.env.BENCH_SIP_SETUPS !== '0';
+const WRITE_RESULTS = process.env.BENCH_SIP_WRITE !== '0';
+/** SIPp's own uac_pcap → uas run beside each level (BENCH_SIP_SIPP_STREAMS=0 skips it). */
+const SIPP_STREAMS = process.env.BENCH_SIP_SIPP_STREAMS !== '0';
 /** Media worker threads of the driver (as `RINGCAST_SIP_MEDIA_WORKERS` would set). */
 const WORKERS = Number(process.env.BENCH_SIP_WORKERS ?? Math.max(1, availableParallelism() - 1));
+/** Sub-ticks per 20 ms frame the streams are spread over (the driver's `mediaSlots`; default 4). */
+const SLOTS = process.env.BENCH_SIP_SLOTS ? Number(process.env.BENCH_SIP_SLOTS) : undefined;
 const CLK_TCK = 100;
 
 function cpuMsOfPid(pid: number): number {
@@ -51,7 +61,13 @@ function fmt(n: number, digits = 0): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
 }
 
-async function ourSetups(port: number): Promise<{ cps: number; failures: number; elapsedMs: number }> {
+async function ourSetups(port: number): Promise<{
+  cps: number;
+  failures: number;
+  elapsedMs: number;
+  cpuMsPerCall: number;
+  uasCpuMsPerCall: number;
+}> {
   const uas = runSipp({
     builtin: 'uas',
     sipPort: port,
@@ -67,11 +83,14 @@ async function ourSetups(port: number): Promise<{ cps: number; failures: number;
     localSipPort: port + 10,
     rtpPortRange: [26000, 29998],
     mediaWorkers: WORKERS,
+    mediaSlots: SLOTS,
   });
   await driver.ready();
   let started = 0;
   let failures = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const uasCpu0 = cpuMsOfPid(uas.process.pid ?? 0);
   const one = async (): Promise<void> => {
     const leg = driver.originateSip({ callId: `b${started}`, to: '100', from: '200', ringTimeoutMs: 10_000 });
     started++;
@@ -87,10 +106,18 @@ async function ourSetups(port: number): Promise<{ cps: number; failures: number;
   };
   await Promise.all(Array.from({ length: INFLIGHT }, worker));
   const elapsedMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const uasCpuMs = cpuMsOfPid(uas.process.pid ?? 0) - uasCpu0;
   await driver.close();
   uas.stop();
   await uas.done;
-  return { cps: (CALLS - failures) / (elapsedMs / 1000), failures, elapsedMs };
+  return {
+    cps: (CALLS - failures) / (elapsedMs / 1000),
+    failures,
+    elapsedMs,
+    cpuMsPerCall: (cpu.user + cpu.system) / 1000 / CALLS,
+    uasCpuMsPerCall: uasCpuMs / CALLS,
+  };
 }
 
 /**
@@ -99,7 +126,7 @@ async function ourSetups(port: number): Promise<{ cps: number; failures: number;
  */
 async function sippSetups(
   port: number,
-): Promise<{ cps: number; rate: number; elapsedMs: number; tried: string[] }> {
+): Promise<{ cps: number; rate: number; elapsedMs: number; tried: string[]; uacCpuMsPerCall: number }> {
   const tried: string[] = [];
   for (const [i, rate] of [4000, 3000, 2500, 2000, 1500, 1000].entries()) {
     const p = port + i * 20;
@@ -124,14 +151,22 @@ async function sippSetups(
       // A failing step would otherwise wait out 32 s transaction timeouts.
       timeoutS: Math.ceil(CALLS / rate) + 5,
     });
+    // The UAC's CPU, sampled while it runs (its /proc entry goes when it exits).
+    let uacCpuMs = Number.NaN;
+    const sampler = setInterval(() => {
+      const v = cpuMsOfPid(uac.process.pid ?? 0);
+      if (Number.isFinite(v)) uacCpuMs = v;
+    }, 50);
     const { code } = await uac.done;
+    clearInterval(sampler);
     const elapsedMs = performance.now() - t0;
     uas.stop();
     await uas.done;
     tried.push(`${rate}/s ${code === 0 ? 'ok' : 'failures'}`);
-    if (code === 0) return { cps: CALLS / (elapsedMs / 1000), rate, elapsedMs, tried };
+    if (code === 0)
+      return { cps: CALLS / (elapsedMs / 1000), rate, elapsedMs, tried, uacCpuMsPerCall: uacCpuMs / CALLS };
   }
-  return { cps: Number.NaN, rate: 0, elapsedMs: 0, tried };
+  return { cps: Number.NaN, rate: 0, elapsedMs: 0, tried, uacCpuMsPerCall: Number.NaN };
 }
 
 function tone(ms: number): PreparedAudio {
@@ -164,6 +199,7 @@ async function ourConcurrent(port: number, k: number) {
     transport: 'udp',
     rtpPortRange: [26000, 29998],
     mediaWorkers: WORKERS,
+    mediaSlots: SLOTS,
   });
   await driver.ready();
   let failed = 0;
@@ -196,13 +232,14 @@ async function ourConcurrent(port: number, k: number) {
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   const cpu0 = process.cpuUsage();
+  const uasCpu0 = cpuMsOfPid(uas.process.pid ?? 0);
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, WINDOW_MS));
   const after = await driver.mediaStats();
   const windowMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   loop.disable();
-  const uasCpu = cpuMsOfPid(uas.process.pid ?? 0);
+  const uasCpuMs = cpuMsOfPid(uas.process.pid ?? 0) - uasCpu0;
   failed += legs.filter((l) => ended.has(l)).length;
   await Promise.all(legs.map((l) => l.hangup()));
   await Promise.allSettled(plays);
@@ -222,7 +259,9 @@ async function ourConcurrent(port: number, k: number) {
     expected: (legs.length * windowMs) / 20,
     loopP99Ms: loop.percentile(99) / 1e6,
     mainCpuPct: (100 * (cpu.user + cpu.system)) / 1000 / windowMs,
-    sippCpuMs: uasCpu,
+    cpuUsPerPacket: (cpu.user + cpu.system) / Math.max(1, sent + received),
+    mediaLoopBusyPct: after.loopBusyPct,
+    sippCpuPct: (100 * uasCpuMs) / windowMs,
   };
 }
 
@@ -287,23 +326,30 @@ async function main(): Promise<void> {
         .join(' ')} (other processes share these cores)`,
   );
 
-  const sipp = await sippSetups(25000);
-  const ours = await ourSetups(25200);
-  const setupRatio = ours.cps / sipp.cps;
-  console.log('\nCall setups (INVITE/180/200/ACK/BYE/200), closed loop');
-  console.log(
-    `  SIPp uac → SIPp uas : ${fmt(sipp.cps)} calls/s  (${fmt(sipp.elapsedMs)} ms at -r ${sipp.rate}; steps: ${sipp.tried.join(', ')})`,
-  );
-  console.log(
-    `  SipDriver → SIPp uas: ${fmt(ours.cps)} calls/s  (${fmt(ours.elapsedMs)} ms, ${ours.failures} failed)`,
-  );
-  console.log(`  ratio ours/SIPp     : ${fmt(setupRatio, 2)}`);
+  let setupRatio = Number.NaN;
+  if (RUN_SETUPS) {
+    const sipp = await sippSetups(25000);
+    const ours = await ourSetups(25200);
+    setupRatio = ours.cps / sipp.cps;
+    console.log('\nCall setups (INVITE/180/200/ACK/BYE/200), closed loop');
+    console.log(
+      `  SIPp uac → SIPp uas : ${fmt(sipp.cps)} calls/s  (${fmt(sipp.elapsedMs)} ms at -r ${sipp.rate}; steps: ${sipp.tried.join(', ')})`,
+    );
+    console.log(
+      `  SipDriver → SIPp uas: ${fmt(ours.cps)} calls/s  (${fmt(ours.elapsedMs)} ms, ${ours.failures} failed)`,
+    );
+    // CPU per call depends far less than calls/s on what else runs on the box.
+    console.log(
+      `  CPU ms per call     : SipDriver process ${fmt(ours.cpuMsPerCall, 3)}, SIPp uac ${fmt(sipp.uacCpuMsPerCall, 3)} (at ≤ 50 ms sampling), SIPp uas under SipDriver ${fmt(ours.uasCpuMsPerCall, 3)}`,
+    );
+    console.log(`  ratio ours/SIPp     : ${fmt(setupRatio, 2)}`);
+  }
 
   let sustained = 0;
   let lateAt1000 = Number.NaN;
   for (const [i, k] of LEVELS.entries()) {
     const base = 23500 + i * 100;
-    const s = await sippStreams(base, k);
+    const s = SIPP_STREAMS ? await sippStreams(base, k) : { cpuMsPerStreamSecond: Number.NaN, failed: false };
     const o = await ourConcurrent(base + 50, k);
     const lossPct = o.sent ? 100 * (1 - o.received / o.sent) : Number.NaN;
     console.log(
@@ -319,23 +365,29 @@ async function main(): Promise<void> {
       `                        sent ${o.sent} (expected ≈${fmt(o.expected)}), echoed back ${o.received} (loss ${fmt(lossPct, 2)}%)`,
     );
     console.log(
-      `                        main thread (signalling): event-loop p99 ${fmt(o.loopP99Ms, 1)} ms; process CPU ${fmt(o.mainCpuPct)}% of a core`,
+      `                        main thread (signalling): event-loop p99 ${fmt(o.loopP99Ms, 1)} ms; process CPU ${fmt(o.mainCpuPct)}% of a core, ${fmt(o.cpuUsPerPacket, 2)} µs per RTP packet sent or received`,
+    );
+    console.log(
+      `                        busiest media thread's event loop ${fmt(o.mediaLoopBusyPct)}% busy; SIPp echo UAS CPU ${fmt(o.sippCpuPct)}% of a core; load average ${loadavg()[0]!.toFixed(1)}`,
     );
     if (o.failed === 0 && o.latePct < 1 && o.k > sustained) sustained = o.k;
     if (k === 1000) lateAt1000 = o.latePct;
   }
-  console.log(`\nMost calls held with < 1% late ticks and 0 failed: ${sustained}`);
+  if (LEVELS.length) console.log(`\nMost calls held with < 1% late ticks and 0 failed: ${sustained}`);
   console.log(
     `Load average at the end: ${loadavg()
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );
-  const file = writeResults({
-    sipSetupRatio: Number(setupRatio.toFixed(3)),
-    sipConcurrentCalls: sustained,
+  const figures: Record<string, number> = {
+    ...(Number.isFinite(setupRatio) ? { sipSetupRatio: Number(setupRatio.toFixed(3)) } : {}),
+    ...(LEVELS.length ? { sipConcurrentCalls: sustained } : {}),
     ...(Number.isFinite(lateAt1000) ? { sipLateTickPctAt1000: Number(lateAt1000.toFixed(3)) } : {}),
-  });
-  console.log(`Wrote sipSetupRatio, sipConcurrentCalls, sipLateTickPctAt1000 to ${file}`);
+  };
+  if (WRITE_RESULTS && Object.keys(figures).length) {
+    const file = writeResults(figures);
+    console.log(`Wrote ${Object.keys(figures).join(', ')} to ${file}`);
+  }
   clearTimeout(deadline);
   process.exit(0);
 }

@@ -10,7 +10,14 @@
 import { EventEmitter } from 'node:events';
 import type { CallLeg, CallLegEvents, HangupCause, OriginateRequest, PreparedAudio } from '../driver.ts';
 import { digestAuthorization, parseChallenge } from './digest.ts';
-import { cseqOf, Headers, makeResponse, type SipRequest, type SipResponse, tagOf } from './message.ts';
+import {
+  cseqOf,
+  makeResponse,
+  type SipRequest,
+  type SipResponse,
+  sameTransactionRequest,
+  tagOf,
+} from './message.ts';
 import type { MediaEngine, MediaSession } from './rtp/media.ts';
 import type { RtpStats } from './rtp/session.ts';
 import type { SitClass } from './rtp/sit-detector.ts';
@@ -126,8 +133,11 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   private readonly ended: Promise<void>;
   private resolveEnded!: () => void;
   private byeDone: Promise<void> = Promise.resolve();
-  /** Aborts the wait for the trunk when the leg ends before its INVITE left. */
-  private readonly trunkWait = new AbortController();
+  /**
+   * Aborts the wait for the trunk when the leg ends before its INVITE left. Made only when the trunk is
+   * paused or down: an abort builds a DOMException, a cost every call would otherwise pay at its end.
+   */
+  private trunkWait: AbortController | undefined;
   /** The INVITE goes to the trunk (not to a registered agent's Contact): its outcome is reported. */
   private viaTrunk = false;
 
@@ -189,7 +199,12 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     this.rtp.on('sit', (cls) => this.onSit(cls));
     this.viaTrunk = this.agentTarget() === undefined;
     // Retry-After / trunk down: the call waits (its attempt is committed) until the trunk takes calls again.
-    if (this.viaTrunk && !(await this.ctx.trunk.admit(this.trunkWait.signal))) return;
+    if (this.viaTrunk && this.ctx.trunk.state !== 'open') {
+      this.trunkWait = new AbortController();
+      const admitted = await this.ctx.trunk.admit(this.trunkWait.signal);
+      this.trunkWait = undefined;
+      if (!admitted) return;
+    }
     if (this.state !== 'idle') return;
     core.registerDialog(this.sipCallId, this.dialog.localTag, this.dialogHandler);
     this.state = 'calling';
@@ -436,21 +451,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     const inv = this.invite;
     if (!inv || this.cancelSent) return;
     this.cancelSent = true;
-    const h = new Headers();
-    h.append('via', inv.headers.getAll('via')[0]!);
-    for (const r of inv.headers.getAll('route')) h.append('route', r);
-    h.append('max-forwards', '70');
-    h.append('from', inv.headers.get('from')!);
-    h.append('to', inv.headers.get('to')!);
-    h.append('call-id', this.sipCallId);
-    h.append('cseq', `${cseqOf(inv).seq} CANCEL`);
-    const cancel: SipRequest = {
-      kind: 'request',
-      method: 'CANCEL',
-      uri: inv.uri,
-      headers: h,
-      body: Buffer.alloc(0),
-    };
+    const cancel = sameTransactionRequest(inv, 'CANCEL', inv.headers.get('to')!);
     this.core!.sendRequest(cancel, this.dialog.nextHop(inv.uri), {
       onResponse: () => {},
       onTimeout: () => {},
@@ -602,7 +603,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     if (this.finished) return;
     this.finished = cause;
     this.state = 'terminated';
-    this.trunkWait.abort();
+    this.trunkWait?.abort();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     // An INVITE transaction still waiting (cancel given up after 64·T1) would otherwise never be released;

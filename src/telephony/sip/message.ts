@@ -161,12 +161,18 @@ function parseUnsafe(buf: Buffer): SipMessage | ParseFailure {
   const end = headerEnd(buf, start);
   if (!end) return fail('no end of headers');
   const head = buf.toString('latin1', start, end.headEnd);
-  const rawLines = head.split(/\r?\n/);
-  const first = rawLines.shift() ?? '';
+  // Split on LF and drop a CR before it (bare-LF peers are accepted, §7.5); cheaper than a regex split.
+  const rawLines = head.split('\n');
+  for (let i = 0; i < rawLines.length; i++) {
+    const l = rawLines[i]!;
+    if (l.endsWith('\r')) rawLines[i] = l.slice(0, -1);
+  }
+  const first = rawLines[0] ?? '';
 
   const headers = new Headers();
   let count = 0;
-  for (const line of rawLines) {
+  for (let i = 1; i < rawLines.length; i++) {
+    const line = rawLines[i]!;
     if (line.length > MAX_HEADER_LINE) return fail('header line too long');
     if (line.length === 0) continue;
     if (line[0] === ' ' || line[0] === '\t') {
@@ -229,14 +235,28 @@ export function serialize(msg: SipMessage): Buffer {
   return msg.body.length ? Buffer.concat([head, msg.body]) : head;
 }
 
+/** Wire spellings already worked out: a regex replace per header per message was a hot spot. */
+const spelled = new Map<string, string>();
+
 function canonicalName(name: string): string {
-  return (
-    CANONICAL[name] ?? name.replace(/(^|-)([a-z])/g, (_s, dash: string, c: string) => dash + c.toUpperCase())
-  );
+  let out = spelled.get(name);
+  if (out === undefined) {
+    out =
+      CANONICAL[name] ??
+      name.replace(/(^|-)([a-z])/g, (_s, dash: string, c: string) => dash + c.toUpperCase());
+    // Names come from peers too (headers we echo back): bound the table.
+    if (spelled.size < 1_000) spelled.set(name, out);
+  }
+  return out;
 }
 
 /** Splits a header value on commas that are outside quotes and angle brackets. */
 export function splitList(value: string): string[] {
+  // Nearly every value is a single element: skip the character walk (a hot spot for Via on every message).
+  if (!value.includes(',')) {
+    const one = value.trim();
+    return one ? [one] : [];
+  }
   const out: string[] = [];
   let depth = 0;
   let quoted = false;
@@ -422,4 +442,21 @@ export function makeResponse(req: SipRequest, status: number, toTag?: string, re
     headers,
     body: Buffer.alloc(0),
   };
+}
+
+/**
+ * A request belonging to an INVITE's transaction: the CANCEL (§9.1) and the ACK of a non-2xx final response
+ * (§17.1.1.3) both copy the INVITE's Request-URI, top Via (so its branch), Route, From, Call-ID and CSeq
+ * number, with their own method. `to` is the INVITE's To for a CANCEL and the response's for that ACK.
+ */
+export function sameTransactionRequest(invite: SipRequest, method: 'ACK' | 'CANCEL', to: string): SipRequest {
+  const h = new Headers();
+  h.append('via', invite.headers.getAll('via')[0]!);
+  for (const r of invite.headers.getAll('route')) h.append('route', r);
+  h.append('max-forwards', '70');
+  h.append('from', invite.headers.get('from')!);
+  h.append('to', to);
+  h.append('call-id', invite.headers.get('call-id')!);
+  h.append('cseq', `${cseqOf(invite).seq} ${method}`);
+  return { kind: 'request', method, uri: invite.uri, headers: h, body: Buffer.alloc(0) };
 }

@@ -13,7 +13,7 @@
  * a provisional response (so a non-INVITE that got 100 never retransmits nor times out), does not cap E at
  * T2, keeps Timer K at 5 s on TCP, and is untyped CommonJS with process-global state. See docs/sip.md.
  */
-import { Headers, type SipRequest, type SipResponse } from './message.ts';
+import { type SipRequest, type SipResponse, sameTransactionRequest } from './message.ts';
 import type { SipTimers } from './timers.ts';
 import type { Remote, SipTransport } from './transport.ts';
 
@@ -26,21 +26,41 @@ export interface ClientTransactionUser {
 
 type State = 'calling' | 'trying' | 'proceeding' | 'accepted' | 'completed' | 'terminated';
 
+/** Timer A (INVITE) / Timer E (non-INVITE): request retransmission on unreliable transports. */
+const RETRANSMIT = 'A/E';
+/** Timer B (INVITE) / Timer F (non-INVITE): no final response within 64·T1. */
+const TIMEOUT = 'B/F';
+
 abstract class ClientTransaction {
   protected state: State;
   private readonly timers = new Map<string, NodeJS.Timeout>();
   onTerminated: () => void = () => {};
 
+  /**
+   * Sends the request and starts both timers the two kinds share (§17.1.1.2, §17.1.2.2): "If an unreliable
+   * transport is being used, the client transaction MUST start timer A [E] with a value of T1"; "For any
+   * transport, the client transaction MUST start timer B [F] with a value of 64*T1". Each is stopped when
+   * the transaction leaves the state it guards, so firing is always a retransmission or a timeout.
+   */
   constructor(
     readonly request: SipRequest,
     protected readonly remote: Remote,
     protected readonly transport: SipTransport,
     protected readonly tu: ClientTransactionUser,
     protected readonly t: SipTimers,
-    initial: State,
   ) {
-    this.state = initial;
+    this.state = request.method === 'INVITE' ? 'calling' : 'trying';
+    this.transmit();
+    // Subclasses keep no fields of their own, so their override is safe to call from here.
+    if (!transport.reliable) this.retransmitAfter(t.T1);
+    this.startTimer(TIMEOUT, 64 * t.T1, () => {
+      this.terminate();
+      this.tu.onTimeout();
+    });
   }
+
+  /** Schedules the next retransmission (Timer A or E) `interval` ms from now. */
+  protected abstract retransmitAfter(interval: number): void;
 
   get current(): State {
     return this.state;
@@ -82,31 +102,12 @@ abstract class ClientTransaction {
 }
 
 export class InviteClientTransaction extends ClientTransaction {
-  constructor(
-    request: SipRequest,
-    remote: Remote,
-    transport: SipTransport,
-    tu: ClientTransactionUser,
-    t: SipTimers,
-  ) {
-    super(request, remote, transport, tu, t, 'calling');
-    this.transmit();
-    // §17.1.1.2: "If an unreliable transport is being used, the client transaction MUST start timer A with a
-    // value of T1" and doubles it on each retransmission.
-    if (!transport.reliable) this.scheduleA(t.T1);
-    // "For any transport, the client transaction MUST start timer B with a value of 64*T1 seconds".
-    this.startTimer('B', 64 * t.T1, () => {
-      if (this.state !== 'calling') return;
-      this.terminate();
-      this.tu.onTimeout();
-    });
-  }
-
-  private scheduleA(interval: number): void {
-    this.startTimer('A', interval, () => {
+  /** Timer A doubles on each retransmission while no response has come (§17.1.1.2). */
+  protected retransmitAfter(interval: number): void {
+    this.startTimer(RETRANSMIT, interval, () => {
       if (this.state !== 'calling') return;
       this.transmit();
-      this.scheduleA(interval * 2);
+      this.retransmitAfter(interval * 2);
     });
   }
 
@@ -117,20 +118,20 @@ export class InviteClientTransaction extends ClientTransaction {
       case 'proceeding':
         if (s < 200) {
           this.state = 'proceeding';
-          this.stopTimer('A');
-          this.stopTimer('B');
+          this.stopTimer(RETRANSMIT);
+          this.stopTimer(TIMEOUT);
           this.tu.onResponse(response);
         } else if (s < 300) {
           // RFC 6026 §8.4: 2xx moves to Accepted; Timer M = 64*T1 absorbs and forwards retransmissions.
           this.state = 'accepted';
-          this.stopTimer('A');
-          this.stopTimer('B');
+          this.stopTimer(RETRANSMIT);
+          this.stopTimer(TIMEOUT);
           this.startTimer('M', 64 * this.t.T1, () => this.terminate());
           this.tu.onResponse(response);
         } else {
           this.state = 'completed';
-          this.stopTimer('A');
-          this.stopTimer('B');
+          this.stopTimer(RETRANSMIT);
+          this.stopTimer(TIMEOUT);
           this.sendAck(response);
           // "Timer D ... at least 32 seconds for unreliable transports, and a value of zero seconds for reliable";
           // 64*T1 is 32 s with the default T1 and shrinks with test timers.
@@ -154,43 +155,18 @@ export class InviteClientTransaction extends ClientTransaction {
 
   /** §17.1.1.3: the ACK for a non-2xx final response is part of the INVITE transaction. */
   private sendAck(response: SipResponse): void {
-    const req = this.request;
-    const h = new Headers();
-    h.append('via', req.headers.getAll('via')[0]!);
-    for (const r of req.headers.getAll('route')) h.append('route', r);
-    h.append('max-forwards', '70');
-    h.append('from', req.headers.get('from')!);
-    h.append('to', response.headers.get('to')!);
-    h.append('call-id', req.headers.get('call-id')!);
-    h.append('cseq', `${req.headers.get('cseq')!.trim().split(/\s+/)[0]} ACK`);
-    this.transmit({ kind: 'request', method: 'ACK', uri: req.uri, headers: h, body: Buffer.alloc(0) });
+    // Its To is the response's, which carries the UAS's tag.
+    this.transmit(sameTransactionRequest(this.request, 'ACK', response.headers.get('to')!));
   }
 }
 
 export class NonInviteClientTransaction extends ClientTransaction {
-  constructor(
-    request: SipRequest,
-    remote: Remote,
-    transport: SipTransport,
-    tu: ClientTransactionUser,
-    t: SipTimers,
-  ) {
-    super(request, remote, transport, tu, t, 'trying');
-    this.transmit();
-    // §17.1.2.2: Timer E starts at T1 on unreliable transports; Timer F = 64*T1 on every transport.
-    if (!transport.reliable) this.scheduleE(t.T1);
-    this.startTimer('F', 64 * t.T1, () => {
-      this.terminate();
-      this.tu.onTimeout();
-    });
-  }
-
-  private scheduleE(interval: number): void {
-    this.startTimer('E', interval, () => {
+  protected retransmitAfter(interval: number): void {
+    this.startTimer(RETRANSMIT, interval, () => {
       if (this.state !== 'trying' && this.state !== 'proceeding') return;
       this.transmit();
       // "the interval MUST be MIN(2*T1, T2)" doubling in Trying; in Proceeding it is reset to T2.
-      this.scheduleE(this.state === 'proceeding' ? this.t.T2 : Math.min(interval * 2, this.t.T2));
+      this.retransmitAfter(this.state === 'proceeding' ? this.t.T2 : Math.min(interval * 2, this.t.T2));
     });
   }
 
@@ -199,14 +175,14 @@ export class NonInviteClientTransaction extends ClientTransaction {
     if (response.status < 200) {
       if (this.state === 'trying') {
         this.state = 'proceeding';
-        if (!this.transport.reliable) this.scheduleE(this.t.T2);
+        if (!this.transport.reliable) this.retransmitAfter(this.t.T2);
       }
       this.tu.onResponse(response);
       return;
     }
     this.state = 'completed';
-    this.stopTimer('E');
-    this.stopTimer('F');
+    this.stopTimer(RETRANSMIT);
+    this.stopTimer(TIMEOUT);
     // "Timer K ... T4 for unreliable transports, and zero seconds for reliable" — absorbs retransmissions.
     this.startTimer('K', this.transport.reliable ? 0 : this.t.T4, () => this.terminate());
     this.tu.onResponse(response);

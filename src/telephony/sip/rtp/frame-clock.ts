@@ -9,6 +9,8 @@
  * each stream still sends one packet per 20 ms of wall time. Every sub-tick's lateness is recorded (a
  * "late tick" is one run more than a whole frame, 20 ms, after it was due) for benchmarks and metrics.
  */
+import { performance } from 'node:perf_hooks';
+
 export const FRAME_MS = 20;
 const MAX_CATCH_UP_FRAMES = 10;
 /** Lateness histogram: 0.25 ms buckets up to 1 s (the last bucket takes anything later). */
@@ -24,6 +26,8 @@ export interface FrameClockStats {
   /** 99th percentile of sub-tick lateness, ms. */
   p99LateMs: number;
   maxLateMs: number;
+  /** Share of wall time the clock's thread (event loop) was busy since the last reset, % (where late ticks come from). */
+  loopBusyPct: number;
 }
 
 export class FrameClock {
@@ -35,6 +39,7 @@ export class FrameClock {
   private readonly subMs: number;
   private histogram = new Uint32Array(BUCKETS);
   private counts = { ticks: 0, late: 0 };
+  private loopSince = performance.eventLoopUtilization();
   /** Largest observed lateness of a sub-tick, ms (for benchmarks). */
   maxLateMs = 0;
   /** Sub-ticks dropped after a stall longer than the catch-up budget (metrics: RTP sent late). */
@@ -97,13 +102,15 @@ export class FrameClock {
         }
       }
     }
-    return { ticks, lateTicks: late, p99LateMs: p99, maxLateMs: this.maxLateMs };
+    const busy = performance.eventLoopUtilization(this.loopSince).utilization;
+    return { ticks, lateTicks: late, p99LateMs: p99, maxLateMs: this.maxLateMs, loopBusyPct: 100 * busy };
   }
 
   resetStats(): void {
     this.histogram = new Uint32Array(BUCKETS);
     this.counts = { ticks: 0, late: 0 };
     this.maxLateMs = 0;
+    this.loopSince = performance.eventLoopUtilization();
   }
 
   private schedule(): void {

@@ -42,7 +42,9 @@ class MediaWorker {
     const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
     this.thread = new Worker(boot, { eval: true, workerData: data });
     this.thread.unref();
-    this.thread.on('message', (m: FromWorker) => this.onMessage(m));
+    this.thread.on('message', (batch: FromWorker[]) => {
+      for (const m of batch) this.onMessage(m);
+    });
     this.thread.on('error', () => {
       // A dead worker ends its calls' media; the calls themselves end through SIP as usual.
       for (const s of this.sessions.values()) s.workerGone();
@@ -50,9 +52,21 @@ class MediaWorker {
     });
   }
 
+  /**
+   * Messages go out in one batch per event-loop turn: a postMessage costs far more than the few calls'
+   * worth of open/configure/close it carries (it was a seventh of the signalling thread's time at
+   * 1,000 setups/s). Order is kept.
+   */
   send(m: ToWorker): void {
-    this.thread.postMessage(m);
+    if (this.outbox.push(m) === 1) setImmediate(this.flush);
   }
+
+  private outbox: ToWorker[] = [];
+  private readonly flush = (): void => {
+    const batch = this.outbox;
+    this.outbox = [];
+    this.thread.postMessage(batch);
+  };
 
   request<T extends FromWorker>(build: (req: number) => ToWorker): Promise<T> {
     const req = ++this.req;
@@ -311,6 +325,7 @@ export class WorkerMedia implements MediaEngine {
       lateTicks: sum((t) => t.lateTicks),
       p99LateMs: Math.max(0, ...all.map((t) => t.p99LateMs)),
       maxLateMs: Math.max(0, ...all.map((t) => t.maxLateMs)),
+      loopBusyPct: Math.max(0, ...all.map((t) => t.loopBusyPct)),
       sessions: sum((t) => t.sessions),
       packetsSent: sum((t) => t.packetsSent),
       packetsReceived: sum((t) => t.packetsReceived),

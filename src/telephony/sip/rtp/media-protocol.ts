@@ -1,4 +1,7 @@
-/** Messages between the main thread (media-pool.ts) and a media worker (media-worker.ts). */
+/**
+ * Messages between the main thread (media-pool.ts) and a media worker (media-worker.ts). Each postMessage
+ * carries an array of them, in order: one per event-loop turn rather than one per message.
+ */
 import type { G711Codec, Negotiated } from '../sdp.ts';
 import type { FrameClockStats } from './frame-clock.ts';
 import type { SitClass } from './sit-detector.ts';

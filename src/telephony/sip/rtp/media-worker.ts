@@ -20,7 +20,16 @@ const MAX_FRAMES = 64;
 const totals = { sent: 0, received: 0 };
 const changed = new Set<number>();
 
-const post = (m: FromWorker) => port.postMessage(m);
+/** Events go to the main thread in one batch per event-loop turn (see MediaWorker.send in media-pool.ts). */
+let outbox: FromWorker[] = [];
+const flush = (): void => {
+  const batch = outbox;
+  outbox = [];
+  port.postMessage(batch);
+};
+const post = (m: FromWorker): void => {
+  if (outbox.push(m) === 1) setImmediate(flush);
+};
 const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 function counters(): void {
@@ -78,7 +87,11 @@ async function open(m: Extract<ToWorker, { t: 'open' }>): Promise<void> {
 
 const forward = new Map<number, (payload: Buffer, codec: 'PCMU' | 'PCMA', marker: boolean) => void>();
 
-port.on('message', (m: ToWorker) => {
+port.on('message', (batch: ToWorker[]) => {
+  for (const m of batch) handle(m);
+});
+
+function handle(m: ToWorker): void {
   switch (m.t) {
     case 'open':
       void open(m);
@@ -157,4 +170,4 @@ port.on('message', (m: ToWorker) => {
       s.close();
       return;
   }
-});
+}

@@ -51,27 +51,30 @@ export class PortAllocator {
     return { socket: value, port };
   }
 
-  /** Reserves the next free even port without binding it (someone else binds it), or undefined when none is left. */
-  reserve(): number | undefined {
+  /**
+   * Free even ports from the round-robin position on, each marked in use as it is handed out; one lap of
+   * the range at most. The position advances as ports are taken, so concurrent callers never get the same.
+   */
+  private *claim(): Generator<number> {
     const count = Math.floor((this.max - this.min) / 2) + 1;
     for (let i = 0; i < count; i++) {
       const port = this.next;
       this.next = port + 2 > this.max ? this.min + (this.min % 2) : port + 2;
       if (this.inUse.has(port)) continue;
       this.inUse.add(port);
-      return port;
+      yield port;
     }
+  }
+
+  /** Reserves the next free even port without binding it (someone else binds it), or undefined when none is left. */
+  reserve(): number | undefined {
+    for (const port of this.claim()) return port;
     return undefined;
   }
 
   /** Tries free even ports in turn with `attempt` (which binds somewhere) until one succeeds. */
   async acquire<T>(attempt: (port: number) => Promise<T | undefined>): Promise<{ port: number; value: T }> {
-    const count = Math.floor((this.max - this.min) / 2) + 1;
-    for (let i = 0; i < count; i++) {
-      const port = this.next;
-      this.next = port + 2 > this.max ? this.min + (this.min % 2) : port + 2;
-      if (this.inUse.has(port)) continue;
-      this.inUse.add(port);
+    for (const port of this.claim()) {
       const value = await attempt(port);
       if (value !== undefined) return { port, value };
       this.inUse.delete(port);
@@ -328,8 +331,10 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       this.peerPort = m.remotePort;
       this.connectTo(m.remoteAddress, m.remotePort);
     }
-    if (this.connected && this.sender) this.sender.send(pkt, () => {});
-    else this.socket.send(pkt, m.remotePort, m.remoteAddress, () => {});
+    // No callback: with one, every packet also costs a completion object and a nextTick (a lost RTP packet
+    // is not reported anyway; the socket's 'error' listener absorbs failures).
+    if (this.connected && this.sender) this.sender.send(pkt);
+    else this.socket.send(pkt, m.remotePort, m.remoteAddress);
   }
 
   /** Sends a frame relayed from another leg (bridge), transcoding between laws when they differ. */
