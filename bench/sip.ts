@@ -19,15 +19,15 @@
  * each level), BENCH_SIP_WRITE=0 (print only; bench/results untouched).
  * A run that skips a phase writes only the figures it measured.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import type { HangupCause, PreparedAudio } from '../src/telephony/driver.ts';
 import type { SipCallLeg } from '../src/telephony/sip/call-leg.ts';
 import { SipDriver } from '../src/telephony/sip/sip-driver.ts';
 import { runSipp, waitForPort } from '../test/sip/sipp.ts';
+import { writeResults } from './results.ts';
 
 const CALLS = Math.min(20_000, Number(process.env.BENCH_SIP_CALLS ?? 3_000));
 const INFLIGHT = Math.min(500, Number(process.env.BENCH_SIP_INFLIGHT ?? 100));
@@ -302,16 +302,6 @@ async function sippStreams(port: number, k: number) {
   uas.stop();
   await uas.done;
   return { cpuMsPerStreamSecond: last / (k * 4.72), failed: code !== 0 };
-}
-
-/** Merges `figures` into bench/results/<date>.json, the file `npm run bench` writes. */
-function writeResults(figures: Record<string, number>): string {
-  const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${new Date().toISOString().slice(0, 10)}.json`);
-  const current = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
-  writeFileSync(file, `${JSON.stringify({ ...current, ...figures }, null, 2)}\n`);
-  return file;
 }
 
 async function main(): Promise<void> {
