@@ -66,7 +66,7 @@ describe('batched settling under SIGKILL', () => {
           lan: 'en',
           numberList: list,
         }),
-      90_000,
+      180_000,
     );
     expect(sent.status, sent.reason).toBe('0');
     const taskId = sent.data;
