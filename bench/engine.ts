@@ -106,7 +106,6 @@ export async function benchEngine(args: {
     LOG_LEVEL: 'info',
     TELEPHONY_DRIVER: 'sim',
     MAX_CALLS_PER_NODE: '500',
-    POLL_MS: '20',
     ...(database ? { DATABASE_URL: database.url } : { DATA_DIR: join(work, 'pglite') }),
   };
   delete env.TEST_DATABASE_URL;
