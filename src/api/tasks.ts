@@ -26,6 +26,7 @@ import { checkSmsPlaceholders } from '../domain/task-settings.ts';
 import { editableStatuses, endedStatuses, TaskStatus, type TaskTransition } from '../domain/task-status.ts';
 import { formatInZone, parseInZone } from '../domain/time.ts';
 import { type Wait, waitOf } from '../domain/wait-reason.ts';
+import { verifyPendingSignature } from './auth.ts';
 import { calleeZonesOf } from './callee-zones.ts';
 import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
@@ -43,6 +44,7 @@ import {
   wireTime,
   withPaging,
 } from './schemas.ts';
+import { calleesOf, readSendBody, sendBodyOf } from './send-body.ts';
 import { readCallees, SettingsBuilder } from './task-input.ts';
 import { percent, taskSummary } from './task-views.ts';
 
@@ -237,10 +239,25 @@ export function taskDetail(
 export function registerTaskRoutes(app: ApiApp, ctx: ApiContext): void {
   app.post(
     '/voice/group/call/send',
-    { schema: { body: SendBody, response: IdData('the new task id') } },
+    {
+      schema: { body: SendBody, response: IdData('the new task id') },
+      // The callee list is read, checked and capped as it streams in (send-body.ts); the schema then
+      // validates the rest, and `calleesOf` answers whichever error the whole body would have got first.
+      preParsing: async (request, _reply, payload) =>
+        readSendBody(request, payload, {
+          limit: request.routeOptions.bodyLimit,
+          verify:
+            request.headers.signature === undefined
+              ? null
+              : (text) => verifyPendingSignature(ctx, request, text),
+        }),
+      attachValidation: true,
+    },
     async (request) => {
       const body = request.body;
-      const callees = readCallees(body);
+      const streamed = sendBodyOf(request);
+      if (!streamed && request.validationError) throw request.validationError;
+      const callees = streamed ? calleesOf(streamed, request.validationError) : readCallees(body);
       const taskId = await createTask(ctx, request.account, { body, callees });
       request.log.info({ taskId, accountId: request.account.id, callees: callees.length }, 'task created');
       return ok(taskId);
