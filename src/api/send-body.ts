@@ -21,7 +21,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { JSONParser } from '@streamparser/json';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { errorCodes, type FastifyRequest } from 'fastify';
-import { type CalleeEntry, calleeTexts, checkCalleeNumber, maxNumbersPerTask } from '../domain/callees.ts';
+import { type CalleeColumns, emptyCalleeColumns, pushCallee } from '../db/queries/tasks.ts';
+import { calleeTexts, checkCalleeNumber, maxNumbersPerTask } from '../domain/callees.ts';
 import { ApiError, invalid, ResultCode } from '../domain/errors.ts';
 import { cleanBody } from './clean-body.ts';
 import { calleeNumber, NumberInfoSchema, SendTaskSchema } from './schemas.ts';
@@ -35,7 +36,7 @@ interface ListRead {
   array: unknown[] | null;
   /** Entries seen, counting duplicates (the cap is on what the client sent). */
   count: number;
-  callees: CalleeEntry[];
+  callees: CalleeColumns;
   seen: Set<string>;
   /** First schema violation, with its full path (as Fastify's validation would have reported it). */
   schemaIssue: AjvIssue | null;
@@ -59,7 +60,14 @@ const limitReached = () =>
   new ApiError(ResultCode.limitReached, `numberInfoList: at most ${maxNumbersPerTask} numbers per task`);
 
 function newList(array: unknown[]): ListRead {
-  return { array, count: 0, callees: [], seen: new Set(), schemaIssue: null, numberError: null };
+  return {
+    array,
+    count: 0,
+    callees: emptyCalleeColumns(),
+    seen: new Set(),
+    schemaIssue: null,
+    numberError: null,
+  };
 }
 
 function issueAt(list: ListName, index: number, error: ErrorObject, strip = ''): AjvIssue {
@@ -79,7 +87,7 @@ function takeEntry(list: ListRead, name: ListName, index: number, raw: unknown):
   if (name === 'numberInfoList') {
     if (!validateInfo(value)) {
       list.schemaIssue = issueAt(name, index, validateInfo.errors![0]!);
-      list.callees = [];
+      list.callees = emptyCalleeColumns();
       return;
     }
     given = (value as { calleeNumber: unknown }).calleeNumber;
@@ -87,7 +95,7 @@ function takeEntry(list: ListRead, name: ListName, index: number, raw: unknown):
     const holder = [value];
     if (!validateNumber(holder)) {
       list.schemaIssue = issueAt(name, index, validateNumber.errors![0]!, '/0');
-      list.callees = [];
+      list.callees = emptyCalleeColumns();
       return;
     }
     given = holder[0];
@@ -97,12 +105,12 @@ function takeEntry(list: ListRead, name: ListName, index: number, raw: unknown):
     number = checkCalleeNumber(given, index, name);
   } catch (error) {
     list.numberError = error as ApiError;
-    list.callees = [];
+    list.callees = emptyCalleeColumns();
     return;
   }
   if (list.seen.has(number)) return;
   list.seen.add(number);
-  list.callees.push({
+  pushCallee(list.callees, {
     callee: number,
     info: name === 'numberInfoList' ? calleeTexts(value as Record<string, unknown>) : null,
   });
@@ -120,7 +128,7 @@ function rank(issue: AjvIssue): number {
  * The callee list of a streamed send body, once Fastify has validated the rest (`validationError`):
  * the error the whole-body path would have answered first, or the callees (readCallees' result).
  */
-export function calleesOf(body: SendBody, validationError: unknown): CalleeEntry[] {
+export function calleesOf(body: SendBody, validationError: unknown): CalleeColumns {
   const listIssue = body.lists.numberInfoList?.schemaIssue ?? body.lists.numberList?.schemaIssue ?? null;
   const restIssue = (validationError as { validation?: AjvIssue[] } | undefined)?.validation?.[0];
   if (validationError && (!listIssue || !restIssue || rank(restIssue) < rank(listIssue)))
