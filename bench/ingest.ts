@@ -3,8 +3,11 @@
  * end over a real socket vs a raw COPY of the same rows into a bare table in the same run; the process's
  * RSS growth during that send; and the RSS growth while a 300,000-callee body is refused (-23).
  * `benchIngest(db)` is for bench/run.ts; `npx tsx bench/ingest.ts` runs it on PGlite and, when
- * DATABASE_URL or TEST_DATABASE_URL is set, on PostgreSQL (in a database of its own, dropped after).
+ * DATABASE_URL or TEST_DATABASE_URL is set, on PostgreSQL (in a database of its own, dropped after),
+ * each in a fresh process. RSS growth includes V8 growing its heap for short-lived garbage, which it
+ * keeps committed: read it as an upper bound of what the request holds.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
@@ -96,7 +99,14 @@ function post(port: number, path: string, headers: Record<string, string>, body:
   });
 }
 
-export async function benchIngest(db: Db): Promise<IngestFigures> {
+/**
+ * `parts` leaves a measurement out (NaN): run each in a fresh process for RSS figures that no earlier
+ * measurement flattered (V8 keeps the heap an earlier one grew). Together, the refused body goes first.
+ */
+export async function benchIngest(
+  db: Db,
+  parts: { refused: boolean; send: boolean } = { refused: true, send: true },
+): Promise<IngestFigures> {
   await migrate(db);
   const clock = new ScaledClock(1);
   const media = createMediaService({ warmUp: false });
@@ -141,15 +151,22 @@ export async function benchIngest(db: Db): Promise<IngestFigures> {
     sendTime: '2099-01-01 00:00:00',
   });
   try {
-    // Each RSS figure is taken before anything else in the run has grown the heap: the refused body
-    // first, then the send, then the COPY baseline (whose rows are built as objects).
-    let refusedBody: Buffer | null = sendBody(task('bench refused'), 300_000);
-    const [refused300kRssMiB, refused] = await peakRssGrowth(() =>
-      post(port, '/voice/group/call/send', headers(), refusedBody!),
-    );
-    refusedBody = null;
-    if ((JSON.parse(refused) as { status: string }).status !== '-23')
-      throw new Error(`300,000 callees not refused: ${refused}`);
+    // The refused body first, then the send, then the COPY baseline (whose rows are built as objects).
+    let refused300kRssMiB = Number.NaN;
+    if (parts.refused) {
+      let refusedBody: Buffer | null = sendBody(task('bench refused'), 300_000);
+      const [growth, refused] = await peakRssGrowth(() =>
+        post(port, '/voice/group/call/send', headers(), refusedBody!),
+      );
+      refusedBody = null;
+      if ((JSON.parse(refused) as { status: string }).status !== '-23')
+        throw new Error(`300,000 callees not refused: ${refused}`);
+      refused300kRssMiB = growth;
+    }
+    if (!parts.send) {
+      const none = Number.NaN;
+      return { create100kMs: none, copyMs: none, ratio: none, rssMiB: none, refused300kRssMiB };
+    }
 
     const body = sendBody(task('bench 100k'), 100_000);
     const sendStart = performance.now();
@@ -190,27 +207,61 @@ function print(label: string, f: IngestFigures) {
   console.log(`  RSS growth refusing 300,000 callees: ${f.refused300kRssMiB.toFixed(1)} MiB (target ≤ 20)`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const lite = await openDb({});
-  print('PGlite (embedded, in memory)', await benchIngest(lite));
-  await lite.close();
-  const serverUrl = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL;
-  if (serverUrl) {
-    // A database of its own: the figures are not skewed by earlier runs' rows, nobody else's is touched.
-    const name = `ringcast_bench_ingest_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    const db = await openDb({ databaseUrl: url.toString() });
+type Target = 'pglite' | 'postgres';
+type Part = 'refused' | 'send';
+
+/** One database and one measurement per process: RSS growth means something only in a fresh heap. */
+async function runOne(target: Target, part: Part, serverUrl: string | undefined): Promise<IngestFigures> {
+  const parts = { refused: part === 'refused', send: part === 'send' };
+  if (target === 'pglite') {
+    const lite = await openDb({});
     try {
-      print(`PostgreSQL (${url.host})`, await benchIngest(db));
+      return await benchIngest(lite, parts);
     } finally {
-      await db.close();
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
+      await lite.close();
     }
   }
-  process.exit(0);
+  // A database of its own: the figures are not skewed by earlier runs' rows, nobody else's is touched.
+  const name = `ringcast_bench_ingest_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl!);
+  url.pathname = `/${name}`;
+  const db = await openDb({ databaseUrl: url.toString() });
+  try {
+    return await benchIngest(db, parts);
+  } finally {
+    await db.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const serverUrl = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL;
+  const only = process.env.BENCH_INGEST_ONLY?.split(':') as [Target, Part] | undefined;
+  if (only) {
+    // A child: its figures go back to the parent as the last line of its output.
+    console.log(JSON.stringify(await runOne(only[0], only[1], serverUrl)));
+  } else {
+    const targets: Target[] = serverUrl ? ['pglite', 'postgres'] : ['pglite'];
+    for (const target of targets) {
+      const figures = (['refused', 'send'] as const).map((part) => {
+        const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!], {
+          env: { ...process.env, BENCH_INGEST_ONLY: `${target}:${part}` },
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        if (child.status !== 0) throw new Error(`bench ${target} ${part} failed`);
+        return JSON.parse(child.stdout.trim().split('\n').pop()!) as IngestFigures;
+      });
+      const label =
+        target === 'pglite'
+          ? 'PGlite (embedded, in memory; its WebAssembly heap counts in the RSS)'
+          : `PostgreSQL (${new URL(serverUrl!).host})`;
+      print(label, { ...figures[1]!, refused300kRssMiB: figures[0]!.refused300kRssMiB });
+    }
+  }
+  process.exit();
 }
