@@ -124,6 +124,7 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
       leaseRealMs: engineConfig.leaseRealMs,
       pollMs: engineConfig.pollMs,
       maxInFlight: engineConfig.maxCallsPerNode,
+      settleBatch: engineConfig.settleBatch,
       push: { ...engineConfig.push, allowPrivate: serverConfig.callbackAllowPrivate },
     },
   );

@@ -41,6 +41,8 @@ export const configVariables = {
     'LEASE_MS',
     'POLL_MS',
     'MAX_CALLS_PER_NODE',
+    'SETTLE_BATCH_MS',
+    'SETTLE_BATCH_MAX',
     'SHUTDOWN_GRACE_MS',
     'PUSH_TIMEOUT_MS',
     'PUSH_MAX_APPS_IN_FLIGHT',
@@ -172,6 +174,8 @@ export interface EngineConfig {
   leaseRealMs: number;
   pollMs: number;
   maxCallsPerNode: number;
+  /** Settling in batches: how long (wall-clock ms) results wait for company, and the most in one batch. */
+  settleBatch: { waitMs: number; max: number };
   /** Wall-clock ms a graceful shutdown waits for calls in flight before leaving them to lease expiry. */
   shutdownGraceMs: number;
   /** Status push: per-request time limit, and how many apps one process delivers to at once. */
@@ -367,6 +371,10 @@ export function validateEngine(env: Reader): EngineConfig {
     leaseRealMs: env.number('LEASE_MS', 30_000, { min: 100 }),
     pollMs: env.number('POLL_MS', 200, { min: 5 }),
     maxCallsPerNode: env.number('MAX_CALLS_PER_NODE', 500, { min: 1 }),
+    settleBatch: {
+      waitMs: env.number('SETTLE_BATCH_MS', 5, { min: 0, max: 1_000 }),
+      max: env.number('SETTLE_BATCH_MAX', 200, { min: 1, max: 5_000 }),
+    },
     // Below Docker's default 10 s stop timeout, so a container stop is a graceful one.
     shutdownGraceMs: env.number('SHUTDOWN_GRACE_MS', 8_000, { min: 0 }),
     push: {

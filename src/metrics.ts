@@ -33,6 +33,55 @@ function follow(
   seen.set(key, Math.max(total, seen.get(key) ?? 0));
 }
 
+/** A counter that follows a cumulative total kept by another layer, one series per label value. */
+interface FollowedCounter {
+  name: string;
+  help: string;
+  label: string;
+  /** Each label value's total so far (none when the source keeps no such totals). */
+  totals(sources: MetricSources): Iterable<readonly [string, number]>;
+}
+
+/** The totals the driver and the media layer keep themselves, read at scrape time. */
+const followedCounters: readonly FollowedCounter[] = [
+  {
+    name: 'ringcast_sip_responses_total',
+    help: 'SIP responses received from the carrier, by status code',
+    label: 'code',
+    totals: ({ driver }) =>
+      [...(driver.telemetry?.().responsesByCode ?? [])].map(
+        ([code, count]) => [String(code), count] as const,
+      ),
+  },
+  {
+    name: 'ringcast_rtp_packets_total',
+    help: 'RTP packets lost from the peers (kind="lost") and frames we sent late or dropped (kind="late")',
+    label: 'kind',
+    totals: ({ driver }) => {
+      const telemetry = driver.telemetry?.();
+      if (!telemetry) return [];
+      return [
+        ['lost', telemetry.rtpLost],
+        ['late', telemetry.rtpLate],
+      ];
+    },
+  },
+  {
+    name: 'ringcast_tts_total',
+    help: 'Text-to-speech requests: rendered by an engine, or served from the memory or disk cache',
+    label: 'result',
+    totals: ({ media }) => {
+      if (!('stats' in media) || typeof media.stats !== 'function') return [];
+      const stats = media.stats() as { ttsRenders: number; ttsMemoryHits: number; ttsDiskHits: number };
+      return [
+        ['rendered', stats.ttsRenders],
+        ['memory-hit', stats.ttsMemoryHits],
+        ['disk-hit', stats.ttsDiskHits],
+      ];
+    },
+  },
+];
+
 export class RingcastMetrics {
   readonly registry = new Registry();
   readonly callsStarted: Counter<string>;
@@ -105,46 +154,20 @@ export class RingcastMetrics {
       },
     });
     this.registry.registerMetric(age);
-    const sipSeen = new Map<string, number>();
-    const sipResponses = new Counter({
-      name: 'ringcast_sip_responses_total',
-      help: 'SIP responses received from the carrier, by status code',
-      labelNames: ['code'],
-      registers,
-      collect: () => {
-        const telemetry = this.sources?.driver.telemetry?.();
-        for (const [code, count] of telemetry?.responsesByCode ?? [])
-          follow(sipResponses, sipSeen, { code: String(code) }, count);
-      },
-    });
-    const rtpSeen = new Map<string, number>();
-    const rtp = new Counter({
-      name: 'ringcast_rtp_packets_total',
-      help: 'RTP packets lost from the peers (kind="lost") and frames we sent late or dropped (kind="late")',
-      labelNames: ['kind'],
-      registers,
-      collect: () => {
-        const telemetry = this.sources?.driver.telemetry?.();
-        if (!telemetry) return;
-        follow(rtp, rtpSeen, { kind: 'lost' }, telemetry.rtpLost);
-        follow(rtp, rtpSeen, { kind: 'late' }, telemetry.rtpLate);
-      },
-    });
-    const ttsSeen = new Map<string, number>();
-    const tts = new Counter({
-      name: 'ringcast_tts_total',
-      help: 'Text-to-speech requests: rendered by an engine, or served from the memory or disk cache',
-      labelNames: ['result'],
-      registers,
-      collect: () => {
-        const media = this.sources?.media;
-        if (!media || !('stats' in media) || typeof media.stats !== 'function') return;
-        const stats = media.stats() as { ttsRenders: number; ttsMemoryHits: number; ttsDiskHits: number };
-        follow(tts, ttsSeen, { result: 'rendered' }, stats.ttsRenders);
-        follow(tts, ttsSeen, { result: 'memory-hit' }, stats.ttsMemoryHits);
-        follow(tts, ttsSeen, { result: 'disk-hit' }, stats.ttsDiskHits);
-      },
-    });
+    for (const followed of followedCounters) {
+      const seen = new Map<string, number>();
+      const counter: Counter<string> = new Counter({
+        name: followed.name,
+        help: followed.help,
+        labelNames: [followed.label],
+        registers,
+        collect: () => {
+          if (!this.sources) return;
+          for (const [value, total] of followed.totals(this.sources))
+            follow(counter, seen, { [followed.label]: value }, total);
+        },
+      });
+    }
     const pool = new Gauge({
       name: 'ringcast_db_pool_connections',
       help: 'PostgreSQL pool connections by state (total, idle, waiting requests); PGlite has none',

@@ -16,15 +16,16 @@ import {
   newSipPassword,
   querySipAccounts,
   resetSipPassword,
+  type SipAccountRow,
   seatGroupSummaries,
 } from '../db/queries/agents.ts';
 import { ownsSipAccount } from '../db/queries/ownership.ts';
-import { effectiveState } from '../domain/agent-state.ts';
+import { effectiveStateOfRow } from '../domain/agent-state.ts';
 import { ApiError, notFound, ResultCode } from '../domain/errors.ts';
 import { formatInZone } from '../domain/time.ts';
 import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
-import { Envelope, IdData, NewSipAccount, PageOf, SeatGroup, SipAccountRecord } from './responses.ts';
+import { Envelope, IdData, NewSipAccount, PageData, SeatGroup, SipAccountRecord } from './responses.ts';
 import { Id, page, withPaging } from './schemas.ts';
 
 const groupName = Type.String({ minLength: 4, maxLength: 32 });
@@ -72,13 +73,23 @@ async function ownedApp(ctx: ApiContext, account: AccountRow, id: number) {
   return app;
 }
 
+/** What sipAdd answers for each new account, and the start of each sipQuery record. */
+function newSipAccountView(groupName: string, row: SipAccountRow): typeof NewSipAccount.static {
+  return {
+    groupName,
+    phoneName: row.phone_name,
+    account: row.username,
+    password: row.password,
+    displayNum: row.display_num,
+  };
+}
+
 export function registerAgentRoutes(app: ApiApp, ctx: ApiContext): void {
   app.post(
     '/cc/seatGroup/addGroup',
     { schema: { body: AddGroupBody, response: IdData('the new seat group id (voiceGroupId)') } },
     async (request) => {
-      const body = request.body;
-      const account = request.account;
+      const { body, account } = request;
       await ownedApp(ctx, account, body.appId);
       const group = await insertSeatGroup(ctx.db, {
         accountId: account.id,
@@ -98,8 +109,7 @@ export function registerAgentRoutes(app: ApiApp, ctx: ApiContext): void {
       schema: { body: GroupQueryBody, response: { 200: Envelope(Type.Array(SeatGroup), 'the seat groups') } },
     },
     async (request) => {
-      const body = request.body;
-      const account = request.account;
+      const { body, account } = request;
       if (body.appId !== undefined) await ownedApp(ctx, account, body.appId);
       const rows = await seatGroupSummaries(ctx.db, {
         accountId: account.id,
@@ -130,8 +140,7 @@ export function registerAgentRoutes(app: ApiApp, ctx: ApiContext): void {
       },
     },
     async (request) => {
-      const body = request.body;
-      const account = request.account;
+      const { body, account } = request;
       await ownedApp(ctx, account, body.appId);
       const now = ctx.clock.now();
       const created = await ctx.db.transaction(async (tx) => {
@@ -152,29 +161,15 @@ export function registerAgentRoutes(app: ApiApp, ctx: ApiContext): void {
           now,
         });
       });
-      return ok(
-        created.map((row) => ({
-          groupName: body.groupName,
-          phoneName: row.phone_name,
-          account: row.username,
-          password: row.password,
-          displayNum: row.display_num,
-        })),
-      );
+      return ok(created.map((row) => newSipAccountView(body.groupName, row)));
     },
   );
 
   app.post(
     '/voice/sipQuery',
-    {
-      schema: {
-        body: SipQueryBody,
-        response: { 200: Envelope(PageOf(SipAccountRecord), 'a page of SIP accounts') },
-      },
-    },
+    { schema: { body: SipQueryBody, response: PageData(SipAccountRecord, 'a page of SIP accounts') } },
     async (request) => {
-      const body = request.body;
-      const account = request.account;
+      const { body, account } = request;
       const p = body.params ?? {};
       // Filters naming an id must name the caller's own (another account's is "does not exist").
       if (p.appId !== undefined) await ownedApp(ctx, account, p.appId);
@@ -195,22 +190,10 @@ export function registerAgentRoutes(app: ApiApp, ctx: ApiContext): void {
       );
       const now = ctx.clock.now();
       const records = rows.map((row) => ({
-        groupName: row.group_name,
-        phoneName: row.phone_name,
-        account: row.username,
-        password: row.password,
-        displayNum: row.display_num,
+        ...newSipAccountView(row.group_name, row),
         appId: row.app_id,
         voiceGroupId: row.group_id,
-        state: effectiveState(
-          {
-            state: row.state,
-            expiresAt: row.expires_at?.getTime() ?? null,
-            wrapupUntil: row.wrapup_until?.getTime() ?? null,
-            holdUntil: row.hold_until?.getTime() ?? null,
-          },
-          now,
-        ),
+        state: effectiveStateOfRow(row, now),
         registeredUntil: row.expires_at ? formatInZone(row.expires_at, account.time_zone) : null,
         callCount: row.call_count,
       }));

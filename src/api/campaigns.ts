@@ -39,7 +39,9 @@ export function registerCampaignRoutes(app: ApiApp, ctx: ApiContext): void {
       if (!original) throw notFound(`task ${taskId}`);
       const ids = tasks.map((task) => task.id);
       const flow =
-        original.flow_id === null ? undefined : await getFlow(ctx.db, account.id, original.flow_id);
+        original.flow_id === null
+          ? undefined
+          : await getFlow(ctx.db, account.id, { flowId: original.flow_id });
       const span = await callTimeSpan(ctx.db, ids);
       const seconds = span
         ? (bucketChoices.find((choice) => (span.last - span.first) / 1000 / choice < maxBuckets) ??

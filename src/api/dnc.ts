@@ -6,12 +6,11 @@
  */
 import { Type } from '@sinclair/typebox';
 import { addDncNumbers, deleteDncNumbers, queryDncNumbers } from '../db/queries/dnc.ts';
-import { checkCalleeNumber } from '../domain/callees.ts';
-import { ApiError, invalid, ResultCode } from '../domain/errors.ts';
+import { checkCalleeNumber, checkNumberCount } from '../domain/callees.ts';
 import { formatInZone } from '../domain/time.ts';
 import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
-import { Envelope, PageOf } from './responses.ts';
+import { Envelope, PageData } from './responses.ts';
 import { calleeNumber, page, withPaging } from './schemas.ts';
 
 export const maxDncNumbersPerRequest = 200_000;
@@ -29,13 +28,12 @@ const QueryBody = withPaging(
 
 /** The numbers as stored, each checked like a callee (-22 naming numbers[i]); duplicates kept once. */
 function readNumbers(numbers: readonly string[]): string[] {
-  if (numbers.length === 0) throw invalid('numbers', 'must list at least one number');
-  if (numbers.length > maxDncNumbersPerRequest) {
-    throw new ApiError(
-      ResultCode.limitReached,
-      `numbers: at most ${maxDncNumbersPerRequest} numbers per request`,
-    );
-  }
+  checkNumberCount(numbers.length, {
+    field: 'numbers',
+    max: maxDncNumbersPerRequest,
+    per: 'request',
+    emptyReason: 'must list at least one number',
+  });
   const out = new Set<string>();
   numbers.forEach((value, index) => {
     out.add(checkCalleeNumber(value, index, 'numbers'));
@@ -71,7 +69,7 @@ export function registerDncRoutes(app: ApiApp, ctx: ApiContext): void {
 
   const querySchema = {
     body: QueryBody,
-    response: { 200: Envelope(PageOf(DncRecord), 'a page of the do-not-call list') },
+    response: PageData(DncRecord, 'a page of the do-not-call list'),
   };
   app.post('/voice/dnc/query', { schema: querySchema }, async (request) => {
     const body = request.body;

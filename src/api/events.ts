@@ -18,7 +18,7 @@
 import type { ServerResponse } from 'node:http';
 import type { AccountRow } from '../db/queries/accounts.ts';
 import { accountAgents, changedFlows, changedTasks } from '../db/queries/progress.ts';
-import { effectiveState } from '../domain/agent-state.ts';
+import { effectiveStateOfRow } from '../domain/agent-state.ts';
 import type { ApiApp, ApiContext } from './context.ts';
 import { Produces } from './responses.ts';
 import { taskSummary } from './task-views.ts';
@@ -143,14 +143,7 @@ export class ProgressHub {
       this.offer(watch, watch.agents, agent.username, 'agent', wall, {
         account: agent.username,
         voiceGroupId: agent.group_id,
-        state: effectiveState(
-          {
-            state: agent.state,
-            expiresAt: agent.expires_at?.getTime() ?? null,
-            wrapupUntil: agent.wrapup_until?.getTime() ?? null,
-          },
-          clockNow,
-        ),
+        state: effectiveStateOfRow(agent, clockNow),
         callCount: agent.call_count,
       });
     }

@@ -4,7 +4,6 @@ import {
   cancelNodeAndLater,
   flowNodes,
   getFlow,
-  getFlowByTask,
   getNode,
   type NodeRow,
   queryFlows,
@@ -19,7 +18,15 @@ import { agentFields, smsFields, voiceFields } from '../domain/task-settings.ts'
 import { formatInZone, parseInZone } from '../domain/time.ts';
 import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
-import { Envelope, FlowDetail, FlowListRecord, type FlowNode, IdData, NoData, PageOf } from './responses.ts';
+import {
+  Envelope,
+  FlowDetail,
+  FlowListRecord,
+  type FlowNode,
+  IdData,
+  NoData,
+  PageData,
+} from './responses.ts';
 import { Id, NodeSchema, page, wireTime, withPaging } from './schemas.ts';
 import { SettingsBuilder } from './task-input.ts';
 
@@ -69,15 +76,9 @@ function nodeView(node: NodeRow, original: import('../domain/task-settings.ts').
 export function registerRecallFlowRoutes(app: ApiApp, ctx: ApiContext): void {
   app.post(
     '/voice/recallFlow/queryPage',
-    {
-      schema: {
-        body: QueryPageBody,
-        response: { 200: Envelope(PageOf(FlowListRecord), 'a page of recall flows') },
-      },
-    },
+    { schema: { body: QueryPageBody, response: PageData(FlowListRecord, 'a page of recall flows') } },
     async (request) => {
-      const body = request.body;
-      const account = request.account;
+      const { body, account } = request;
       const p = body.params ?? {};
       const zone = account.time_zone;
       const search = p.taskName?.trim() || null;
@@ -113,7 +114,7 @@ export function registerRecallFlowRoutes(app: ApiApp, ctx: ApiContext): void {
     async (request) => {
       const { keyId } = request.body;
       const account = request.account;
-      const flow = await getFlow(ctx.db, account.id, keyId);
+      const flow = await getFlow(ctx.db, account.id, { flowId: keyId });
       if (!flow) throw notFound(`recall flow ${keyId}`);
       const original = await getTask(ctx.db, account.id, flow.task_id);
       if (!original) throw notFound(`task ${flow.task_id}`);
@@ -138,9 +139,8 @@ export function registerRecallFlowRoutes(app: ApiApp, ctx: ApiContext): void {
     '/voice/recallFlow/update',
     { schema: { body: UpdateBody, response: IdData('the flow id') } },
     async (request) => {
-      const body = request.body;
-      const account = request.account;
-      const flow = await getFlow(ctx.db, account.id, body.keyId);
+      const { body, account } = request;
+      const flow = await getFlow(ctx.db, account.id, { flowId: body.keyId });
       if (!flow) throw notFound(`recall flow ${body.keyId}`);
       if (flow.status !== FlowStatus.pending) {
         throw stateConflict(
@@ -174,8 +174,7 @@ export function registerRecallFlowRoutes(app: ApiApp, ctx: ApiContext): void {
         if (!done) throw stateConflict(`recall node ${id} is not pending (status ${node.status})`);
         return ok(null);
       }
-      const flow =
-        type === 1 ? await getFlow(ctx.db, account.id, id) : await getFlowByTask(ctx.db, account.id, id);
+      const flow = await getFlow(ctx.db, account.id, type === 1 ? { flowId: id } : { taskId: id });
       if (!flow) throw notFound(type === 1 ? `recall flow ${id}` : `recall flow of task ${id}`);
       const result = await ctx.db.transaction((tx) =>
         cancelWholeFlow(tx, { accountId: account.id, flowId: flow.id, now }),

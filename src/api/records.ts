@@ -23,7 +23,7 @@ import { maxId } from '../domain/ids.ts';
 import { parseIso } from '../domain/time.ts';
 import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
-import { CallRecord, Envelope, PageOf } from './responses.ts';
+import { CallRecord, Envelope, PageData } from './responses.ts';
 import { Id, page, withPaging } from './schemas.ts';
 
 export const RecordFilterSchema = Type.Object({
@@ -122,7 +122,7 @@ export function registerRecordRoutes(app: ApiApp, ctx: ApiContext): void {
   app.post(
     '/voice/recordGroupQuery',
     {
-      schema: { body: QueryBody, response: { 200: Envelope(PageOf(CallRecord), 'a page of call records') } },
+      schema: { body: QueryBody, response: PageData(CallRecord, 'a page of call records') },
     },
     async (request) => {
       const body = request.body;

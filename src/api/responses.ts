@@ -42,6 +42,11 @@ export function PageOf<T extends TSchema>(record: T) {
   });
 }
 
+/** An operation that answers one page of records. */
+export const PageData = <T extends TSchema>(record: T, description: string) => ({
+  200: Envelope(PageOf(record), description),
+});
+
 /** A wire time in the account's zone (`yyyy-MM-dd HH:mm:ss`), or null when it has not happened. */
 const Time = Nullable(Type.String());
 
@@ -56,17 +61,22 @@ const Wait = {
   dncSuppressedNum: Type.Integer({ description: 'callees recorded as dnc instead of being dialled' }),
 };
 
+/** A task's status and call counts, as the list and the detail both answer them. */
+const TaskCounts = {
+  status: Type.Integer(),
+  rate: Type.Number(),
+  numCnt: Type.Integer(),
+  callNum: Type.Integer(),
+  success: Type.Integer(),
+  fail: Type.Integer(),
+};
+
 export const TaskListRecord = Type.Object(
   {
     jobId: Type.Integer(),
     taskId: Type.Integer(),
     taskName: Type.String(),
-    status: Type.Integer(),
-    rate: Type.Number(),
-    numCnt: Type.Integer(),
-    callNum: Type.Integer(),
-    success: Type.Integer(),
-    fail: Type.Integer(),
+    ...TaskCounts,
     createdTime: Time,
     sourceTaskId: Type.Integer(),
     outRecallCount: Type.Integer(),
@@ -82,12 +92,7 @@ export const TaskDetail = Type.Object(
     taskName: Type.String(),
     displayNum: Type.String(),
     text: Nullable(Type.String()),
-    status: Type.Integer(),
-    rate: Type.Number(),
-    numCnt: Type.Integer(),
-    callNum: Type.Integer(),
-    success: Type.Integer(),
-    fail: Type.Integer(),
+    ...TaskCounts,
     successRate: Type.Number(),
     toseatNum: Type.Integer(),
     toseatNumRate: Type.Number(),

@@ -22,7 +22,7 @@ import { JSONParser } from '@streamparser/json';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { errorCodes, type FastifyRequest } from 'fastify';
 import { type CalleeColumns, emptyCalleeColumns, pushCallee } from '../db/queries/tasks.ts';
-import { calleeTexts, checkCalleeNumber, maxNumbersPerTask } from '../domain/callees.ts';
+import { calleeTexts, checkCalleeNumber, checkNumberCount, maxNumbersPerTask } from '../domain/callees.ts';
 import { ApiError, invalid, ResultCode } from '../domain/errors.ts';
 import { cleanBody } from './clean-body.ts';
 import { calleeNumber, NumberInfoSchema, SendTaskSchema } from './schemas.ts';
@@ -56,8 +56,13 @@ const validateInfo: ValidateFunction = ajv.compile(NumberInfoSchema);
 // Wrapped in an array so that coercion (a number given for a string) can write the value back.
 const validateNumber: ValidateFunction = ajv.compile({ type: 'array', items: calleeNumber });
 
-const limitReached = () =>
-  new ApiError(ResultCode.limitReached, `numberInfoList: at most ${maxNumbersPerTask} numbers per task`);
+/** readCallees' count rule (src/domain/callees.ts), checked as entries arrive and once more at the end. */
+const countRule = {
+  field: 'numberInfoList',
+  max: maxNumbersPerTask,
+  per: 'task',
+  emptyReason: 'is required (at least one number)',
+};
 
 function newList(array: unknown[]): ListRead {
   return {
@@ -78,7 +83,7 @@ function issueAt(list: ListName, index: number, error: ErrorObject, strip = ''):
 /** Takes one entry: cleaned, validated, reduced to a callee (or its first problem recorded). */
 function takeEntry(list: ListRead, name: ListName, index: number, raw: unknown): void {
   list.count++;
-  if (list.count > maxNumbersPerTask) throw limitReached();
+  if (list.count > maxNumbersPerTask) checkNumberCount(list.count, countRule);
   const value = cleanBody(raw, `${name}[${index}]`);
   // Once the list is known to be refused, entries are still checked for NUL (that refusal comes first),
   // but nothing more is kept.
@@ -135,7 +140,8 @@ export function calleesOf(body: SendBody, validationError: unknown): CalleeColum
     throw validationError;
   if (listIssue) throw new ApiError(ResultCode.parameter, validationReason(listIssue));
   const list = body.lists.numberInfoList ?? body.lists.numberList;
-  if (!list || list.count === 0) throw invalid('numberInfoList', 'is required (at least one number)');
+  checkNumberCount(list?.count ?? 0, countRule);
+  if (!list) return emptyCalleeColumns();
   if (list.numberError) throw list.numberError;
   return list.callees;
 }

@@ -10,7 +10,7 @@ import { notFound, stateConflict } from '../domain/errors.ts';
 import { formatInZone } from '../domain/time.ts';
 import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
-import { Envelope, NoData, PageOf, VoiceFileRecord } from './responses.ts';
+import { Envelope, NoData, PageData, VoiceFileRecord } from './responses.ts';
 import { IdList, page, withPaging } from './schemas.ts';
 import { checkFileName, convertUpload, storeVoiceFile } from './voice-file-store.ts';
 
@@ -49,15 +49,9 @@ export function registerVoiceFileRoutes(app: ApiApp, ctx: ApiContext): void {
 
   app.post(
     '/voice/fileQuery',
-    {
-      schema: {
-        body: QueryBody,
-        response: { 200: Envelope(PageOf(VoiceFileRecord), 'a page of voice files') },
-      },
-    },
+    { schema: { body: QueryBody, response: PageData(VoiceFileRecord, 'a page of voice files') } },
     async (request) => {
-      const body = request.body;
-      const account = request.account;
+      const { body, account } = request;
       const { total, rows } = await queryVoiceFiles(ctx.db, account.id, body);
       const records = rows.map((row) => ({
         fileId: String(row.id),

@@ -9,6 +9,7 @@ import * as consoleIndexes from './migrations/007_console.ts';
 import * as stateChecks from './migrations/008_state_checks.ts';
 import * as callingRules from './migrations/009_calling_rules.ts';
 import * as accountAdmin from './migrations/010_account_admin.ts';
+import * as taskCounts from './migrations/011_task_counts.ts';
 import * as callsTaskCheck from './migrations/012_calls_task_check.ts';
 
 /** Ordered migrations; append only. */
@@ -23,7 +24,7 @@ const migrations: ReadonlyArray<{ id: number; name: string; up: string }> = [
   { id: 8, name: 'state_checks', ...stateChecks },
   { id: 9, name: 'calling_rules', ...callingRules },
   { id: 10, name: 'account_admin', ...accountAdmin },
-  // 11 is taken by another change in flight (issue 16).
+  { id: 11, name: 'task_counts', up: taskCounts.up },
   { id: 12, name: 'calls_task_check', ...callsTaskCheck },
 ];
 

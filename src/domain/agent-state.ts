@@ -77,3 +77,24 @@ export function effectiveState(facts: AgentStateFacts, now: number): AgentStateV
   }
   return facts.state;
 }
+
+/** The same facts as a stored row carries them: timestamps as dates (hold_until absent where not read). */
+export interface StoredAgentState {
+  state: AgentStateValue;
+  expires_at: Date | null;
+  wrapup_until: Date | null;
+  hold_until?: Date | null;
+}
+
+/** effectiveState of a stored row, for the readers that show agents (sipQuery, the progress stream). */
+export function effectiveStateOfRow(row: StoredAgentState, now: number): AgentStateValue {
+  return effectiveState(
+    {
+      state: row.state,
+      expiresAt: row.expires_at?.getTime() ?? null,
+      wrapupUntil: row.wrapup_until?.getTime() ?? null,
+      holdUntil: row.hold_until?.getTime() ?? null,
+    },
+    now,
+  );
+}

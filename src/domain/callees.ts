@@ -14,6 +14,20 @@ export interface CalleeEntry {
   info: Record<string, string> | null;
 }
 
+/**
+ * How many numbers one request may carry: none is bad input (-22, `field` with `emptyReason`), more than
+ * `max` is a limit reached ("at most `max` numbers per `per`").
+ */
+export function checkNumberCount(
+  count: number,
+  rule: { field: string; max: number; per: string; emptyReason: string },
+): void {
+  if (count === 0) throw invalid(rule.field, rule.emptyReason);
+  if (count > rule.max) {
+    throw new ApiError(ResultCode.limitReached, `${rule.field}: at most ${rule.max} numbers per ${rule.per}`);
+  }
+}
+
 /** The number as stored ('+' stripped), or the -22 error for entry `index`. */
 export function checkCalleeNumber(value: unknown, index: number, list = 'numberInfoList'): string {
   const number = String(value).replace(/^\+/, '');
@@ -46,13 +60,12 @@ export function readCallees(body: { numberInfoList?: NumberInfo[]; numberList?: 
   const list: NumberInfo[] =
     body.numberInfoList ?? body.numberList?.map((calleeNumber) => ({ calleeNumber })) ?? [];
   const listName = body.numberInfoList ? 'numberInfoList' : 'numberList';
-  if (list.length === 0) throw invalid('numberInfoList', 'is required (at least one number)');
-  if (list.length > maxNumbersPerTask) {
-    throw new ApiError(
-      ResultCode.limitReached,
-      `numberInfoList: at most ${maxNumbersPerTask} numbers per task`,
-    );
-  }
+  checkNumberCount(list.length, {
+    field: 'numberInfoList',
+    max: maxNumbersPerTask,
+    per: 'task',
+    emptyReason: 'is required (at least one number)',
+  });
   const seen = new Set<string>();
   const callees: CalleeEntry[] = [];
   for (const [index, entry] of list.entries()) {

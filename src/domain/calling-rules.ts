@@ -37,12 +37,14 @@ export interface Constraint {
   windowReason: DeferReasonValue;
 }
 
-function minutesOf(hhmm: string): number {
+/** Minutes since midnight of an 'HH:mm' time. */
+export function minutesOf(hhmm: string): number {
   const [h, m] = hhmm.split(':').map(Number);
   return h! * 60 + m!;
 }
 
-function inWindow(minute: number, window: SendWindow): boolean {
+/** Whether the minute of the day lies in the window (one ending before it starts runs past midnight). */
+export function inWindow(minute: number, window: SendWindow): boolean {
   const start = minutesOf(window.strTime);
   const end = minutesOf(window.endTime);
   return start < end ? minute >= start && minute < end : minute >= start || minute < end;

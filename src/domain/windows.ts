@@ -3,18 +3,8 @@
  * A window whose end is before its start runs past midnight. No windows = always open.
  */
 import { DateTime } from 'luxon';
+import { inWindow, minutesOf } from './calling-rules.ts';
 import type { SendWindow } from './task-settings.ts';
-
-function minutesOf(hhmm: string): number {
-  const [h, m] = hhmm.split(':').map(Number);
-  return h! * 60 + m!;
-}
-
-function inWindow(minute: number, window: SendWindow): boolean {
-  const start = minutesOf(window.strTime);
-  const end = minutesOf(window.endTime);
-  return start < end ? minute >= start && minute < end : minute >= start || minute < end;
-}
 
 export function isOpenAt(windows: readonly SendWindow[], zone: string, epochMs: number): boolean {
   if (windows.length === 0) return true;

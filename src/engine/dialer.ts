@@ -19,13 +19,16 @@ import {
 import {
   type AttemptResult,
   attemptWithoutProgress,
-  settleCall,
+  type Settlement,
+  settleCalls,
   settleExpiredLeases,
 } from '../db/queries/settle-call.ts';
 import { finishDrainedTasks, startDueTasks } from '../db/queries/tasks.ts';
 import { withRetries } from '../db/retry.ts';
 import { dialFailedOutcome, interruptedOutcome } from '../domain/outcome.ts';
 import { type CallSessionDeps, runCall } from './call-session.ts';
+import { Waker } from './loop.ts';
+import { SettleBatcher, type SettleBatcherOptions } from './settle-batcher.ts';
 
 export interface DialerOptions {
   /** This run's lease token: unique per process start (see Engine). */
@@ -34,6 +37,8 @@ export interface DialerOptions {
   leaseRealMs: number;
   /** Calls this process runs at once, across accounts. */
   maxInFlight: number;
+  /** Results are recorded in batches (settle-batcher.ts). */
+  settleBatch: SettleBatcherOptions;
 }
 
 /** What the dialer reports as it goes (metrics); every hook is optional. */
@@ -53,6 +58,9 @@ export class Dialer {
   private readonly running = new Set<number>();
   /** Round robin: the account served last; the next tick starts after it. */
   private lastAccount = 0;
+  readonly settler: SettleBatcher;
+  /** Woken when a quarter of this process's room is free again, so the room is not idle until the next poll. */
+  readonly waker = new Waker();
 
   constructor(
     private readonly db: Db,
@@ -63,7 +71,9 @@ export class Dialer {
     /** Aborted at the end of the shutdown grace: settling still failing then is left to the lease sweep. */
     private readonly giveUp: AbortSignal = new AbortController().signal,
     private readonly events: DialerEvents = {},
-  ) {}
+  ) {
+    this.settler = new SettleBatcher((batch) => this.record(batch), options.settleBatch);
+  }
 
   /** Completed ticks (tests wait on ticks rather than on wall time). */
   ticks = 0;
@@ -167,21 +177,34 @@ export class Dialer {
       .finally(() => {
         this.running.delete(call.id);
         this.inFlight.delete(call.id);
+        if (this.options.maxInFlight - this.inFlight.size >= Math.ceil(this.options.maxInFlight / 4))
+          this.waker.wake();
       });
     this.inFlight.set(call.id, run);
   }
 
-  /** Records the attempt, retrying transient database failures; the lease is renewed meanwhile. */
+  /** Records the attempt (in a batch with others); the lease is renewed until it is recorded. */
   private async settle(callId: number, result: AttemptResult): Promise<void> {
-    const row = await withRetries(() => settleCall(this.db, { callId, owner: this.options.owner, result }), {
-      signal: this.giveUp,
-      onRetry: (error, attempt) =>
-        this.log.warn({ err: error, callId, attempt }, 'settling call failed; retrying'),
-    });
-    if (row) {
+    if (await this.settler.settle({ callId, result })) {
       this.events.callSettled?.(result.callStatus);
       this.log.debug({ callId, callStatus: result.callStatus }, 'call settled');
     }
+  }
+
+  /** Writes one batch, retrying transient database failures until the shutdown grace is over. */
+  private async record(batch: Settlement[]): Promise<ReadonlySet<number>> {
+    const rows = await withRetries(
+      () => settleCalls(this.db, { owner: this.options.owner, settlements: batch }),
+      {
+        signal: this.giveUp,
+        onRetry: (error, attempt) =>
+          this.log.warn(
+            { err: error, calls: batch.length, attempt },
+            'settling a batch of calls failed; retrying',
+          ),
+      },
+    );
+    return new Set(rows.map((row) => row.id));
   }
 
   /** Waits for the calls in flight (graceful shutdown). */

@@ -10,10 +10,11 @@ import type { SmsTransport } from '../sms/transport.ts';
 import type { TelephonyDriver } from '../telephony/driver.ts';
 import type { ContentPreparer } from './content.ts';
 import { Dialer, type DialerEvents } from './dialer.ts';
-import { type LoopStats, runLoop } from './loop.ts';
+import { type LoopStats, runLoop, type Waker } from './loop.ts';
 import { PushWorker, type PushWorkerOptions } from './push-worker.ts';
 import { RecallScheduler } from './recall-scheduler.ts';
 import { createSeatTransfer, type SeatTransferOptions } from './seat-transfer.ts';
+import type { SettleBatcherOptions } from './settle-batcher.ts';
 
 export interface EngineOptions {
   /** NODE_ID: names this process in leases; each start adds a fresh token to it. */
@@ -21,6 +22,8 @@ export interface EngineOptions {
   leaseRealMs: number;
   pollMs: number;
   maxInFlight: number;
+  /** Results recorded in batches (settle-batcher.ts); default: 5 ms, 200. */
+  settleBatch?: SettleBatcherOptions;
   /** Agent wait and ring bounds for transfers (defaults in seat-transfer.ts). */
   seatTransfer?: Partial<SeatTransferOptions>;
   /** Status and agent-ringing push: deadline, apps at once, private targets (defaults in push-worker.ts). */
@@ -78,7 +81,12 @@ export class Engine {
         }),
       },
       log,
-      { owner: this.leaseToken, leaseRealMs: options.leaseRealMs, maxInFlight: options.maxInFlight },
+      {
+        owner: this.leaseToken,
+        leaseRealMs: options.leaseRealMs,
+        maxInFlight: options.maxInFlight,
+        settleBatch: options.settleBatch ?? { waitMs: 5, max: 200 },
+      },
       this.giveUp.signal,
       deps.events,
     );
@@ -103,13 +111,13 @@ export class Engine {
     const { log } = this.deps;
     const signal = this.stop.signal;
     const poll = this.options.pollMs;
-    const loop = (name: string, tick: () => Promise<unknown>, intervalMs: number) => {
+    const loop = (name: string, tick: () => Promise<unknown>, intervalMs: number, waker?: Waker) => {
       const stats: LoopStats = { ticks: 0, failures: 0, lastTickAt: null, intervalMs };
       this.loopStats[name] = stats;
-      return runLoop(name, tick, intervalMs, signal, log, stats);
+      return runLoop(name, tick, intervalMs, signal, log, stats, waker);
     };
     this.loops = [
-      loop('dialer', () => this.dialer.tick(), poll),
+      loop('dialer', () => this.dialer.tick(), poll, this.dialer.waker),
       loop('leases', () => this.dialer.renewLeases(), this.options.leaseRealMs / 3),
       loop('recall', () => this.recall.tick(), poll),
       loop('push', () => this.push.tick(), poll * 2),

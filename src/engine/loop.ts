@@ -14,7 +14,40 @@ export interface LoopStats {
 }
 
 /**
- * Runs `tick` every `intervalMs` of wall-clock time until `signal` aborts. A failing tick is logged and
+ * Cuts a loop's wait short: work that frees room for the next tick (a call ending, say) wakes the loop
+ * instead of leaving that room idle until the interval is over.
+ */
+export class Waker {
+  private pending: (() => void) | null = null;
+  private woken = false;
+
+  wake(): void {
+    this.woken = true;
+    this.pending?.();
+  }
+
+  /** Waits `ms`, or less if woken meanwhile (or since the last wait). */
+  async sleep(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return;
+    }
+    const early = new AbortController();
+    const onAbort = () => early.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.pending = onAbort;
+    try {
+      await sleepReal(ms, early.signal);
+    } finally {
+      this.pending = null;
+      this.woken = false;
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+/**
+ * Runs `tick` every `intervalMs` of wall-clock time (sooner when `waker` wakes it) until `signal` aborts. A failing tick is logged and
  * retried next time (the database may be restarting); the loop itself never dies.
  */
 export async function runLoop(
@@ -24,6 +57,7 @@ export async function runLoop(
   signal: AbortSignal,
   log: Logger,
   stats?: LoopStats,
+  waker?: Waker,
 ): Promise<void> {
   let failures = 0;
   while (!signal.aborted) {
@@ -39,6 +73,8 @@ export async function runLoop(
       if (stats) stats.failures++;
       log.error({ err: error, loop: name, failures }, 'loop tick failed');
     }
-    await sleepReal(failures > 0 ? Math.min(intervalMs * 2 ** failures, 5_000) : intervalMs, signal);
+    if (failures > 0) await sleepReal(Math.min(intervalMs * 2 ** failures, 5_000), signal);
+    else if (waker) await waker.sleep(intervalMs, signal);
+    else await sleepReal(intervalMs, signal);
   }
 }

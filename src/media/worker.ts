@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { clearingDeadline, type Settle } from '../deadline.ts';
 
 /**
  * Starts a worker thread on a sibling module of this directory (`name` without extension). Ringcast runs
@@ -20,7 +21,7 @@ export function startWorker(name: string, workerData?: unknown): Worker {
 }
 
 type JobReply<R> = { id: number; result: R };
-type Job<R> = { resolve: (result: R) => void; reject: (error: Error) => void };
+type Job<R> = Settle<R>;
 
 /**
  * One long-lived worker serving request/response jobs (start-up through tsx costs ~0.3-1 s, too much per
@@ -67,16 +68,10 @@ export class JobWorker<Q, R> {
         if (this.current === self) this.current = undefined;
         void self.worker.terminate();
       }, timeoutMs);
-      self.pending.set(id, {
-        resolve: (result) => {
-          clearTimeout(timer);
-          resolve(result);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      });
+      self.pending.set(
+        id,
+        clearingDeadline(() => timer, { resolve, reject }),
+      );
       self.worker.ref();
       self.worker.postMessage({ id, request }, transfer);
     });

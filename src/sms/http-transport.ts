@@ -1,12 +1,6 @@
 import { countSegments } from './encoding.ts';
 import { type SmsLogger, silentLogger } from './logger.ts';
-import {
-  type DeliveryReceipt,
-  type SmsMessage,
-  SmsSendError,
-  type SmsSendResult,
-  type SmsTransport,
-} from './transport.ts';
+import { type SmsMessage, SmsSendError, type SmsSendResult, type SmsTransport } from './transport.ts';
 
 export interface HttpTransportConfig {
   /** Endpoint that accepts POST {id, to, from, text, segments} as JSON. */
@@ -87,8 +81,8 @@ export class HttpTransport implements SmsTransport {
     throw error;
   }
 
-  /** A plain HTTP gateway has no receipt channel, so the handler is never called. */
-  onReceipt(_handler: (receipt: DeliveryReceipt) => void): void {}
+  /** A plain HTTP gateway has no receipt channel: the handler is not even kept. */
+  onReceipt(): void {}
 
   async close(): Promise<void> {}
 }

@@ -1,6 +1,6 @@
 import { chooseEncoding, countSegments } from './encoding.ts';
 import { consoleLogger, type SmsLogger } from './logger.ts';
-import type { DeliveryReceipt, SmsMessage, SmsSendResult, SmsTransport } from './transport.ts';
+import type { ReceiptHandler, SmsMessage, SmsSendResult, SmsTransport } from './transport.ts';
 
 /**
  * The embedded default: writes each SMS to the log and reports it delivered, so a fresh install (and
@@ -8,7 +8,7 @@ import type { DeliveryReceipt, SmsMessage, SmsSendResult, SmsTransport } from '.
  */
 export class LogTransport implements SmsTransport {
   readonly name = 'log';
-  private readonly handlers: ((receipt: DeliveryReceipt) => void)[] = [];
+  private readonly handlers: ReceiptHandler[] = [];
   private closed = false;
 
   constructor(private readonly logger: SmsLogger = consoleLogger) {}
@@ -35,7 +35,7 @@ export class LogTransport implements SmsTransport {
     return { providerMessageIds: [providerMessageId], segments };
   }
 
-  onReceipt(handler: (receipt: DeliveryReceipt) => void): void {
+  onReceipt(handler: ReceiptHandler): void {
     this.handlers.push(handler);
   }
 

@@ -4,13 +4,7 @@
  * one country. Each message goes to the transport its outbox row names; a route that is no longer
  * configured fails that message for good rather than sending it through another carrier.
  */
-import {
-  type DeliveryReceipt,
-  type SmsMessage,
-  SmsSendError,
-  type SmsSendResult,
-  type SmsTransport,
-} from './transport.ts';
+import { type ReceiptHandler, type SmsMessage, SmsSendError, type SmsTransport } from './transport.ts';
 
 export class RoutedSmsTransport implements SmsTransport {
   readonly name = 'routed';
@@ -25,14 +19,15 @@ export class RoutedSmsTransport implements SmsTransport {
     return [...this.routes.keys()].sort();
   }
 
-  async send(message: SmsMessage): Promise<SmsSendResult> {
+  // The result is whichever route's; `implements SmsTransport` checks its type.
+  async send(message: SmsMessage) {
     if (message.route === undefined) return this.defaultRoute.send(message);
     const transport = this.routes.get(message.route);
     if (!transport) throw new SmsSendError(`no SMS route "${message.route}" is configured`, false);
     return transport.send(message);
   }
 
-  onReceipt(handler: (receipt: DeliveryReceipt) => void): void {
+  onReceipt(handler: ReceiptHandler): void {
     this.defaultRoute.onReceipt(handler);
     for (const transport of this.routes.values()) transport.onReceipt(handler);
   }

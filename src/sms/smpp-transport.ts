@@ -1,9 +1,11 @@
 import type { PDU, PduOptions, Session } from 'smpp';
 import smpp from 'smpp';
+import { clearingDeadline, type Settle } from '../deadline.ts';
 import { encodeMessage } from './encoding.ts';
 import { type SmsLogger, silentLogger } from './logger.ts';
 import {
   type DeliveryReceipt,
+  type ReceiptHandler,
   type SmsMessage,
   SmsSendError,
   type SmsSendResult,
@@ -150,10 +152,7 @@ function shortMessageText(value: unknown): string {
   return '';
 }
 
-interface Waiter {
-  resolve(session: Session): void;
-  reject(error: Error): void;
-}
+type Waiter = Settle<Session>;
 
 /**
  * SMPP 3.4/5.0 client transport. One session, bound lazily on the first send; after the SMSC drops it,
@@ -178,7 +177,7 @@ export class SmppTransport implements SmsTransport {
   private waiters: Waiter[] = [];
   /** In-flight requests per session (keyed by sequence number), failed at once when it closes. */
   private readonly pending = new Map<Session, Map<number, (error: Error) => void>>();
-  private readonly receiptHandlers: ((receipt: DeliveryReceipt) => void)[] = [];
+  private readonly receiptHandlers: ReceiptHandler[] = [];
   private nextReference = Math.floor(Math.random() * 256);
   private nextSlot = 0;
 
@@ -203,7 +202,7 @@ export class SmppTransport implements SmsTransport {
     return this.session ? 'up' : this.down ? 'down' : 'idle';
   }
 
-  onReceipt(handler: (receipt: DeliveryReceipt) => void): void {
+  onReceipt(handler: ReceiptHandler): void {
     this.receiptHandlers.push(handler);
   }
 
@@ -313,16 +312,7 @@ export class SmppTransport implements SmsTransport {
     if (this.closed) return Promise.reject(new SmppSendError('SMPP transport closed', true));
     if (this.session) return Promise.resolve(this.session);
     return new Promise<Session>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve: (session) => {
-          clearTimeout(timer);
-          resolve(session);
-        },
-        reject: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      };
+      const waiter: Waiter = clearingDeadline(() => timer, { resolve, reject });
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         reject(

@@ -27,6 +27,9 @@ export interface DeliveryReceipt {
   status: string;
 }
 
+/** Receives the delivery receipts a transport reports. */
+export type ReceiptHandler = (receipt: DeliveryReceipt) => void;
+
 /** A failed send: `retryable` false means the carrier rejected this message for good. */
 export class SmsSendError extends Error {
   constructor(
@@ -42,7 +45,7 @@ export interface SmsTransport {
   readonly name: string;
   send(message: SmsMessage): Promise<SmsSendResult>;
   /** Registers the receiver of delivery receipts (transports without receipts never call it). */
-  onReceipt(handler: (receipt: DeliveryReceipt) => void): void;
+  onReceipt(handler: ReceiptHandler): void;
   close(): Promise<void>;
   /**
    * Connection state for readiness (transports with a connection): 'up' bound, 'idle' not yet asked to

@@ -275,7 +275,7 @@ describe('do-not-call list and opt-out key', () => {
     const late = carrier.dials.filter((d) => listed.includes(d.to) && d.atReal > addedAt);
     expect(late).toEqual([]);
     const tasks = await service.db.query<{ id: number; round: number; dnc_suppressed_num: number }>(
-      'SELECT id, round, dnc_suppressed_num FROM tasks WHERE id = $1 OR source_task_id = $1 ORDER BY round',
+      'SELECT id, round, dnc_suppressed_num FROM tasks_counted WHERE id = $1 OR source_task_id = $1 ORDER BY round',
       [taskId],
     );
     expect(tasks.map((t) => t.round)).toEqual([0, 1, 2]);

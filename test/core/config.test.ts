@@ -46,6 +46,8 @@ const badValues: Record<ConfigVariable, [string, Record<string, string>] | null>
   LEASE_MS: ['10', {}],
   POLL_MS: ['1.5', {}],
   MAX_CALLS_PER_NODE: ['many', {}],
+  SETTLE_BATCH_MS: ['5000', {}],
+  SETTLE_BATCH_MAX: ['0', {}],
   SHUTDOWN_GRACE_MS: ['NaN', {}],
   PUSH_TIMEOUT_MS: ['Infinity', {}],
   PUSH_MAX_APPS_IN_FLIGHT: ['0x40', {}],

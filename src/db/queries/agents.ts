@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { type AgentCandidate, selectAgent } from '../../domain/agent-selection.ts';
 import { AgentState, type AgentStateValue, stateTransition } from '../../domain/agent-state.ts';
 import type { Queryable } from '../db.ts';
-import { type Page, type PageRequest, selectPage } from './paging.ts';
+import { pagedQuery } from './paging.ts';
 
 export interface SeatGroupRow {
   id: number;
@@ -314,25 +314,24 @@ export async function seatGroupSummaries(
 
 export type SipAccountListRow = SipAccountRow & { group_name: string };
 
-/** One page of an account's SIP phone accounts (spec §7 sipQuery). */
-export async function querySipAccounts(
-  db: Queryable,
-  filter: { accountId: number; appId?: number; groupName?: string; username?: string },
-  page: PageRequest,
-): Promise<Page<SipAccountListRow>> {
-  return selectPage<SipAccountListRow>(
-    db,
-    {
-      select: 'g.group_name, s.*',
-      from: 'sip_accounts s JOIN seat_groups g ON g.id = s.group_id',
-      where: `s.account_id = $1 AND ($2::int IS NULL OR s.app_id = $2)
-        AND ($3::text IS NULL OR g.group_name = $3) AND ($4::text IS NULL OR s.username = $4)`,
-      orderBy: 's.id',
-    },
-    [filter.accountId, filter.appId ?? null, filter.groupName ?? null, filter.username ?? null],
-    page,
-  );
+export interface SipAccountFilter {
+  accountId: number;
+  appId?: number;
+  groupName?: string;
+  username?: string;
 }
+
+/** One page of an account's SIP phone accounts (spec §7 sipQuery). */
+export const querySipAccounts = pagedQuery<SipAccountFilter, SipAccountListRow>(
+  {
+    select: 'g.group_name, s.*',
+    from: 'sip_accounts s JOIN seat_groups g ON g.id = s.group_id',
+    where: `s.account_id = $1 AND ($2::int IS NULL OR s.app_id = $2)
+        AND ($3::text IS NULL OR g.group_name = $3) AND ($4::text IS NULL OR s.username = $4)`,
+    orderBy: 's.id',
+  },
+  (filter) => [filter.accountId, filter.appId ?? null, filter.groupName ?? null, filter.username ?? null],
+);
 
 /** Sets a new password on one of the account's SIP accounts; false when it has no such account. */
 export async function resetSipPassword(

@@ -8,7 +8,7 @@ import type { TaskRow } from './tasks.ts';
 export async function campaignTasks(db: Queryable, accountId: number, taskId: number): Promise<TaskRow[]> {
   return db.query<TaskRow>(
     `WITH origin AS (SELECT COALESCE(source_task_id, id) AS id FROM tasks WHERE id = $2 AND account_id = $1)
-     SELECT t.* FROM tasks t, origin o WHERE t.account_id = $1 AND (t.id = o.id OR t.source_task_id = o.id)
+     SELECT t.* FROM tasks_counted t, origin o WHERE t.account_id = $1 AND (t.id = o.id OR t.source_task_id = o.id)
      ORDER BY t.round, t.id`,
     [accountId, taskId],
   );

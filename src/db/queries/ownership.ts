@@ -4,6 +4,7 @@
  * pass only ids already known to fit the int4 columns (see src/domain/ids.ts).
  */
 import type { Queryable } from '../db.ts';
+import { firstRow, hasOneRow } from './rows.ts';
 
 /**
  * Whether the account has this voice file, not deleted. With `lock`, the row is share-locked until the
@@ -14,11 +15,24 @@ export async function ownsVoiceFile(
   db: Queryable,
   args: { accountId: number; fileId: number; lock?: boolean },
 ): Promise<boolean> {
-  const rows = await db.query(
+  return hasOneRow(
+    db,
     `SELECT id FROM voice_files WHERE id = $1 AND account_id = $2 AND NOT deleted${args.lock ? ' FOR SHARE' : ''}`,
     [args.fileId, args.accountId],
   );
-  return rows.length === 1;
+}
+
+/** Whether the seat group belongs to the owner that `ownerColumn` names. */
+async function seatGroupOwnedBy(
+  db: Queryable,
+  ownerColumn: 'app_id' | 'account_id',
+  ownerId: number,
+  groupId: number,
+): Promise<boolean> {
+  return hasOneRow(db, `SELECT id FROM seat_groups WHERE id = $1 AND ${ownerColumn} = $2`, [
+    groupId,
+    ownerId,
+  ]);
 }
 
 /** Whether the seat group belongs to the app (and so to the app's account). */
@@ -26,11 +40,7 @@ export async function appHasSeatGroup(
   db: Queryable,
   args: { appId: number; groupId: number },
 ): Promise<boolean> {
-  const rows = await db.query('SELECT id FROM seat_groups WHERE id = $1 AND app_id = $2', [
-    args.groupId,
-    args.appId,
-  ]);
-  return rows.length === 1;
+  return seatGroupOwnedBy(db, 'app_id', args.appId, args.groupId);
 }
 
 /** Whether the seat group belongs to the account (a recall round re-checks the group its settings name). */
@@ -38,26 +48,20 @@ export async function accountHasSeatGroup(
   db: Queryable,
   args: { accountId: number; groupId: number },
 ): Promise<boolean> {
-  const rows = await db.query('SELECT id FROM seat_groups WHERE id = $1 AND account_id = $2', [
-    args.groupId,
-    args.accountId,
-  ]);
-  return rows.length === 1;
+  return seatGroupOwnedBy(db, 'account_id', args.accountId, args.groupId);
 }
 
 /** Whether the SIP phone account (by user name) is one of the account's. */
 export async function ownsSipAccount(db: Queryable, args: { accountId: number; username: string }) {
-  const rows = await db.query('SELECT id FROM sip_accounts WHERE username = $1 AND account_id = $2', [
+  return hasOneRow(db, 'SELECT id FROM sip_accounts WHERE username = $1 AND account_id = $2', [
     args.username,
     args.accountId,
   ]);
-  return rows.length === 1;
 }
 
 /** Whether the account exists and is enabled. */
 export async function accountEnabled(db: Queryable, accountId: number): Promise<boolean> {
-  const rows = await db.query('SELECT id FROM accounts WHERE id = $1 AND NOT disabled', [accountId]);
-  return rows.length === 1;
+  return hasOneRow(db, 'SELECT id FROM accounts WHERE id = $1 AND NOT disabled', [accountId]);
 }
 
 /** Whether the voice file belongs to the account that owns this call and is not deleted. */
@@ -65,17 +69,17 @@ export async function callMayPlayFile(
   db: Queryable,
   args: { callId: number; fileId: number },
 ): Promise<boolean> {
-  const rows = await db.query(
+  return hasOneRow(
+    db,
     `SELECT v.id FROM calls c JOIN voice_files v ON v.account_id = c.account_id
      WHERE c.id = $1 AND v.id = $2 AND NOT v.deleted`,
     [args.callId, args.fileId],
   );
-  return rows.length === 1;
 }
 
 /** The stored audio of a voice file (ownership is checked separately, per call). */
 export async function voiceFileAudio(db: Queryable, fileId: number): Promise<Uint8Array | undefined> {
-  const [row] = await db.query<{ audio: Uint8Array }>('SELECT audio FROM voice_files WHERE id = $1', [
+  const row = await firstRow<{ audio: Uint8Array }>(db, 'SELECT audio FROM voice_files WHERE id = $1', [
     fileId,
   ]);
   return row?.audio;

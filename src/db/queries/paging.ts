@@ -18,9 +18,16 @@ export interface Page<R> {
  * `from` and `where` are fixed SQL written in this folder; `params` are bound, and the page's limit and
  * offset are appended as the next two parameters.
  */
+export interface PageSql {
+  select: string;
+  from: string;
+  where: string;
+  orderBy: string;
+}
+
 export async function selectPage<R>(
   db: Queryable,
-  sql: { select: string; from: string; where: string; orderBy: string },
+  sql: PageSql,
   params: readonly unknown[],
   page: PageRequest,
 ): Promise<Page<R>> {
@@ -34,4 +41,13 @@ export async function selectPage<R>(
     [...params, page.size, (page.current - 1) * page.size],
   );
   return { total, rows };
+}
+
+/**
+ * A list statement as data: its SQL parts and how its filter binds to the parameters. The returned
+ * function is the named query the routes call.
+ */
+export function pagedQuery<F, R>(sql: PageSql, bind: (filter: F) => readonly unknown[]) {
+  return (db: Queryable, filter: F, page: PageRequest): Promise<Page<R>> =>
+    selectPage<R>(db, sql, bind(filter), page);
 }

@@ -8,6 +8,13 @@ import { CallState } from '../../domain/stored-states.ts';
 import { openStatuses, TaskStatus } from '../../domain/task-status.ts';
 import type { Queryable } from '../db.ts';
 
+/** What a look asks for: the account, the previous look's time, and the ids the stream still watches. */
+export interface ChangedSince {
+  accountId: number;
+  since: number;
+  watched: number[];
+}
+
 export interface TaskProgressRow {
   id: number;
   name: string;
@@ -21,12 +28,9 @@ export interface TaskProgressRow {
   created_at: Date;
 }
 
-export async function changedTasks(
-  db: Queryable,
-  args: { accountId: number; since: number; watched: number[] },
-): Promise<TaskProgressRow[]> {
+export async function changedTasks(db: Queryable, args: ChangedSince): Promise<TaskProgressRow[]> {
   return db.query<TaskProgressRow>(
-    `SELECT id, name, status, num_cnt, call_num, success, fail, source_task_id, round, created_at FROM tasks t
+    `SELECT id, name, status, num_cnt, call_num, success, fail, source_task_id, round, created_at FROM tasks_counted t
      WHERE account_id = $1 AND (status IN (${openStatuses.join(', ')}) OR id = ANY($2::int[])
        OR updated_at >= $3 OR created_at >= $3 OR finished_at >= $3
        OR id IN (SELECT task_id FROM calls WHERE account_id = $1 AND state = '${CallState.dialling}'))
@@ -43,10 +47,7 @@ export interface FlowProgressRow {
   recall_num: number;
 }
 
-export async function changedFlows(
-  db: Queryable,
-  args: { accountId: number; since: number; watched: number[] },
-): Promise<FlowProgressRow[]> {
+export async function changedFlows(db: Queryable, args: ChangedSince): Promise<FlowProgressRow[]> {
   return db.query<FlowProgressRow>(
     `SELECT id, task_id, status, finish_num, recall_num FROM recall_flows
      WHERE account_id = $1 AND (status IN (${TaskStatus.waiting}, ${TaskStatus.calling}) OR id = ANY($2::int[]) OR updated_at >= $3) ORDER BY id`,

@@ -22,7 +22,7 @@ export interface QuotaUsage {
 export async function accountQuotaUsage(db: Queryable, accountId: number): Promise<QuotaUsage> {
   const [row] = await db.query<{ open_tasks: number; queued: string | number }>(
     `SELECT count(*)::int AS open_tasks, COALESCE(sum(num_cnt - call_num), 0)::bigint AS queued
-     FROM tasks WHERE account_id = $1 AND status = ANY($2::smallint[])`,
+     FROM tasks_counted WHERE account_id = $1 AND status = ANY($2::smallint[])`,
     [accountId, openStatuses],
   );
   return { openTasks: row?.open_tasks ?? 0, queuedCallees: Number(row?.queued ?? 0) };

@@ -1,7 +1,8 @@
 import { FlowStatus, givenNodeSettings, type RecallFlowInput } from '../../domain/recall-flow.ts';
 import type { NodeSettings } from '../../domain/task-settings.ts';
 import type { Queryable } from '../db.ts';
-import { type Page, type PageRequest, selectPage } from './paging.ts';
+import { pagedQuery } from './paging.ts';
+import { firstRow } from './rows.ts';
 
 export interface FlowRow {
   id: number;
@@ -83,28 +84,17 @@ export async function replacePendingFlow(
   return true;
 }
 
+/** One of the account's recall flows, by its own id or by the id of the task it recalls. */
 export async function getFlow(
   db: Queryable,
   accountId: number,
-  flowId: number,
+  by: { flowId: number } | { taskId: number },
 ): Promise<FlowRow | undefined> {
-  const [row] = await db.query<FlowRow>('SELECT * FROM recall_flows WHERE id = $1 AND account_id = $2', [
-    flowId,
+  const [column, id] = 'flowId' in by ? (['id', by.flowId] as const) : (['task_id', by.taskId] as const);
+  return firstRow<FlowRow>(db, `SELECT * FROM recall_flows WHERE ${column} = $1 AND account_id = $2`, [
+    id,
     accountId,
   ]);
-  return row;
-}
-
-export async function getFlowByTask(
-  db: Queryable,
-  accountId: number,
-  taskId: number,
-): Promise<FlowRow | undefined> {
-  const [row] = await db.query<FlowRow>('SELECT * FROM recall_flows WHERE task_id = $1 AND account_id = $2', [
-    taskId,
-    accountId,
-  ]);
-  return row;
 }
 
 export async function flowNodes(db: Queryable, flowId: number): Promise<NodeRow[]> {
@@ -140,45 +130,35 @@ export async function completeFlowIfSettled(tx: Queryable, flowId: number, now: 
 
 export type FlowListRow = FlowRow & { task_name: string };
 
-/** One page of an account's recall flows, newest first (spec §3 recallFlow/queryPage). */
-export async function queryFlows(
-  db: Queryable,
-  filter: {
-    accountId: number;
-    createdFrom: Date | null;
-    createdTo: Date | null;
-    /** Matched against the original task's name (already LIKE-escaped), or as its id when `searchId` is set. */
-    search: string | null;
-    searchId: number | null;
-  },
-  page: PageRequest,
-): Promise<Page<FlowListRow>> {
-  return selectPage<FlowListRow>(
-    db,
-    {
-      select: 'f.*, t.name AS task_name',
-      from: 'recall_flows f JOIN tasks t ON t.id = f.task_id',
-      where: `f.account_id = $1 AND ($2::timestamptz IS NULL OR f.created_at >= $2)
-        AND ($3::timestamptz IS NULL OR f.created_at <= $3)
-        AND ($4::text IS NULL OR t.name ILIKE '%' || $4 || '%' OR t.id = $5)`,
-      orderBy: 'f.id DESC',
-    },
-    [filter.accountId, filter.createdFrom, filter.createdTo, filter.search, filter.searchId],
-    page,
-  );
+export interface FlowFilter {
+  accountId: number;
+  createdFrom: Date | null;
+  createdTo: Date | null;
+  /** Matched against the original task's name (already LIKE-escaped), or as its id when `searchId` is set. */
+  search: string | null;
+  searchId: number | null;
 }
 
+/** One page of an account's recall flows, newest first (spec §3 recallFlow/queryPage). */
+export const queryFlows = pagedQuery<FlowFilter, FlowListRow>(
+  {
+    select: 'f.*, t.name AS task_name',
+    from: 'recall_flows f JOIN tasks t ON t.id = f.task_id',
+    where: `f.account_id = $1 AND ($2::timestamptz IS NULL OR f.created_at >= $2)
+        AND ($3::timestamptz IS NULL OR f.created_at <= $3)
+        AND ($4::text IS NULL OR t.name ILIKE '%' || $4 || '%' OR t.id = $5)`,
+    orderBy: 'f.id DESC',
+  },
+  (filter) => [filter.accountId, filter.createdFrom, filter.createdTo, filter.search, filter.searchId],
+);
+
 /** A recall node of one of the account's flows. */
-export async function getNode(
-  db: Queryable,
-  accountId: number,
-  nodeId: number,
-): Promise<NodeRow | undefined> {
-  const [node] = await db.query<NodeRow>(
+export function getNode(db: Queryable, accountId: number, nodeId: number): Promise<NodeRow | undefined> {
+  return firstRow<NodeRow>(
+    db,
     'SELECT n.* FROM recall_nodes n JOIN recall_flows f ON f.id = n.flow_id WHERE n.id = $1 AND f.account_id = $2',
     [nodeId, accountId],
   );
-  return node;
 }
 
 /** The flow started from an original task (the demo's progress display). */
@@ -202,7 +182,7 @@ export async function roundsProgress(
   args: { originalTaskId: number; flowId: number | null },
 ): Promise<RoundProgress[]> {
   return db.query<RoundProgress>(
-    `SELECT round, status, num_cnt, call_num, success, fail FROM tasks
+    `SELECT round, status, num_cnt, call_num, success, fail FROM tasks_counted
      WHERE id = $1 OR (flow_id = $2 AND round > 0) ORDER BY round`,
     [args.originalTaskId, args.flowId ?? 0],
   );

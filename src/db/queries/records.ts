@@ -11,6 +11,7 @@ import type { CallRow } from '../../domain/call-record.ts';
 import { CallState } from '../../domain/stored-states.ts';
 import type { Queryable } from '../db.ts';
 import { calleeInfoSql } from './callee-info.ts';
+import { firstRow } from './rows.ts';
 
 export type RecordRow = CallRow & {
   source_task_id: number | null;
@@ -74,17 +75,13 @@ function where(filter: RecordFilter): { sql: string; args: unknown[] } {
   return { sql: parts.join(' AND '), args };
 }
 
-export async function getRecord(
-  db: Queryable,
-  accountId: number,
-  voiceId: number,
-): Promise<RecordRow | undefined> {
-  const [row] = await db.query<RecordRow>(
+export function getRecord(db: Queryable, accountId: number, voiceId: number): Promise<RecordRow | undefined> {
+  return firstRow<RecordRow>(
+    db,
     `SELECT ${recordColumns} FROM calls c JOIN tasks t ON t.id = c.task_id
      WHERE c.id = $1 AND c.account_id = $2 AND c.state = '${CallState.done}'`,
     [voiceId, accountId],
   );
-  return row;
 }
 
 export async function countRecords(db: Queryable, filter: RecordFilter): Promise<number> {

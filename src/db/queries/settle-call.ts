@@ -7,10 +7,12 @@ import {
   type Outcome,
 } from '../../domain/outcome.ts';
 import { smsDueFor } from '../../domain/sms-triggers.ts';
+import { SmsStatus } from '../../domain/stored-states.ts';
 import type { TaskSettings } from '../../domain/task-settings.ts';
 import { fillTemplate } from '../../domain/template.ts';
 import type { Db, Queryable } from '../db.ts';
 import { calleeInfoSql } from './callee-info.ts';
+import { addTaskCounts, emptyDelta, type TaskCountDelta } from './task-counts.ts';
 
 export type { AttemptResult } from '../../domain/outcome.ts';
 
@@ -23,130 +25,191 @@ interface TaskForSettle {
   callback_url: string | null;
 }
 
+/** One attempt's result, to be recorded. */
+export interface Settlement {
+  callId: number;
+  result: AttemptResult;
+}
+
+/** Who may settle: the lease owner, or (owner null) anyone once the lease expired before `expiredBefore`. */
+export interface SettleFence {
+  owner: string | null;
+  expiredBefore?: number;
+}
+
 /**
- * Settles one attempt: the record, the task's counters, the status push and the hang-up SMS, all in one
- * transaction. Guarded by `state = 'dialling'` (and the lease owner), so settling twice changes nothing.
+ * Settles one attempt (see settleCalls). Guarded by `state = 'dialling'` and the lease owner, so settling
+ * twice changes nothing and returns null.
  */
 export async function settleCall(
   db: Db,
-  args: { callId: number; owner: string | null; result: AttemptResult; expiredBefore?: number },
+  args: SettleFence & { callId: number; result: AttemptResult },
 ): Promise<CallRow | null> {
+  const [row] = await settleCalls(db, {
+    ...args,
+    settlements: [{ callId: args.callId, result: args.result }],
+  });
+  return row ?? null;
+}
+
+/**
+ * Settles a batch of attempts in one transaction of a fixed number of statements however large the batch:
+ * the records (one UPDATE from arrays, fenced per row by state and lease), the tasks' counters (one summed
+ * delta per task, see task-counts.ts), the hang-up SMS and the status pushes (INSERTs from arrays). Rows
+ * already settled (or not this owner's) are skipped and left out of every count, so a batch that is
+ * retried after an unknown outcome, or raced by a lease sweep, changes nothing twice. Returns the rows it
+ * settled.
+ */
+export async function settleCalls(
+  db: Db,
+  args: SettleFence & { settlements: readonly Settlement[] },
+): Promise<CallRow[]> {
+  if (args.settlements.length === 0) return [];
   return db.transaction((tx) => settleInTx(tx, args));
 }
 
 async function settleInTx(
   tx: Queryable,
-  args: { callId: number; owner: string | null; result: AttemptResult; expiredBefore?: number },
-): Promise<CallRow | null> {
-  const r = args.result;
-  const firstKey = r.keys[0] ?? '-1';
-  const [call] = await tx.query<CallRow & { call_time: Date }>(
-    `UPDATE calls SET state = 'done', lease_owner = NULL, lease_until = NULL,
-       ringing_time = $4, answer_time = $5, hangup_time = $6,
-       ring_duration = $7, call_duration = $8, termination_code = $9, termination_reason = $10,
-       call_status = $11, feedback_value = $12, seat = $13, seat_wait_ms = $14, seat_talk_ms = $15,
-       hangup_by = $16
-     WHERE id = $1 AND state = 'dialling'
-       AND ($2::text IS NULL OR lease_owner = $2)
-       AND ($3::timestamptz IS NULL OR lease_until < $3)
-     RETURNING *, ${calleeInfoSql()} AS info`,
+  args: SettleFence & { settlements: readonly Settlement[] },
+): Promise<CallRow[]> {
+  const ids = args.settlements.map((s) => s.callId);
+  // The tasks first (a plain read): their SMS settings decide sms_status, written by the one UPDATE.
+  const tasks = await tx.query<TaskForSettle & { call_id: number }>(
+    `SELECT c.id AS call_id, t.id, t.app_id, t.settings, t.round, t.source_task_id, a.callback_url
+     FROM calls c JOIN tasks t ON t.id = c.task_id JOIN apps a ON a.id = t.app_id
+     WHERE c.id = ANY($1::int[])`,
+    [ids],
+  );
+  const taskOfCall = new Map(tasks.map((task) => [task.call_id, task]));
+  const planned = args.settlements
+    .filter((s) => taskOfCall.has(s.callId))
+    .map((s) => {
+      const r = s.result;
+      const task = taskOfCall.get(s.callId)!;
+      const interrupted = r.terminationReason === interruptedOutcome.terminationReason;
+      const sms = interrupted
+        ? []
+        : smsDueFor(task.settings, {
+            callStatus: r.callStatus,
+            rang: r.ringingTime !== null,
+            answerTime: r.answerTime,
+            hangupTime: r.hangupTime,
+            keys: r.keys,
+          });
+      return { ...s, task, sms };
+    });
+  const at = (ms: number | null) => (ms === null ? null : new Date(ms));
+  const calls = await tx.query<CallRow>(
+    `UPDATE calls c SET state = 'done', lease_owner = NULL, lease_until = NULL,
+       ringing_time = u.ringing_time, answer_time = u.answer_time, hangup_time = u.hangup_time,
+       ring_duration = u.ring_duration, call_duration = u.call_duration,
+       termination_code = u.termination_code, termination_reason = u.termination_reason,
+       call_status = u.call_status, feedback_value = u.feedback_value, seat = u.seat,
+       seat_wait_ms = u.seat_wait_ms, seat_talk_ms = u.seat_talk_ms, hangup_by = u.hangup_by,
+       sms_status = u.sms_status
+     FROM unnest($3::int[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[], $7::int[], $8::int[],
+       $9::int[], $10::text[], $11::smallint[], $12::text[], $13::text[], $14::int[], $15::int[], $16::text[],
+       $17::text[])
+       AS u(id, ringing_time, answer_time, hangup_time, ring_duration, call_duration, termination_code,
+         termination_reason, call_status, feedback_value, seat, seat_wait_ms, seat_talk_ms, hangup_by, sms_status)
+     WHERE c.id = u.id AND c.state = 'dialling'
+       AND ($1::text IS NULL OR c.lease_owner = $1)
+       AND ($2::timestamptz IS NULL OR c.lease_until < $2)
+     RETURNING c.*, ${calleeInfoSql('c')} AS info`,
     [
-      args.callId,
       args.owner,
       args.expiredBefore === undefined ? null : new Date(args.expiredBefore),
-      r.ringingTime === null ? null : new Date(r.ringingTime),
-      r.answerTime === null ? null : new Date(r.answerTime),
-      new Date(r.hangupTime),
-      0,
-      secondsBetween(r.answerTime, r.hangupTime),
-      r.terminationCode,
-      r.terminationReason,
-      r.callStatus,
-      firstKey,
-      r.seat,
-      r.seatWaitMs ?? null,
-      r.seatTalkMs ?? null,
-      r.hangupBy,
+      planned.map((p) => p.callId),
+      planned.map((p) => at(p.result.ringingTime)),
+      planned.map((p) => at(p.result.answerTime)),
+      planned.map((p) => new Date(p.result.hangupTime)),
+      planned.map(({ result: r }) =>
+        r.ringingTime === null ? 0 : secondsBetween(r.ringingTime, r.answerTime ?? r.hangupTime),
+      ),
+      planned.map(({ result: r }) => secondsBetween(r.answerTime, r.hangupTime)),
+      planned.map((p) => p.result.terminationCode),
+      planned.map((p) => p.result.terminationReason),
+      planned.map((p) => p.result.callStatus),
+      planned.map((p) => p.result.keys[0] ?? '-1'),
+      planned.map((p) => p.result.seat),
+      planned.map((p) => p.result.seatWaitMs ?? null),
+      planned.map((p) => p.result.seatTalkMs ?? null),
+      planned.map((p) => p.result.hangupBy),
+      planned.map((p) => (p.sms.length > 0 ? SmsStatus.queued : null)),
     ],
   );
-  if (!call) return null;
-  const ringFrom = r.ringingTime ?? call.call_time.getTime();
-  const ringDuration = r.ringingTime === null ? 0 : secondsBetween(ringFrom, r.answerTime ?? r.hangupTime);
-  call.ring_duration = ringDuration;
+  if (calls.length === 0) return [];
+  const plan = new Map(planned.map((p) => [p.callId, p]));
+  const settled = calls.map((call) => ({ call, ...plan.get(call.id)! }));
 
-  const [task] = await tx.query<TaskForSettle>(
-    `SELECT t.id, t.app_id, t.settings, t.round, t.source_task_id, a.callback_url
-     FROM tasks t JOIN apps a ON a.id = t.app_id WHERE t.id = $1`,
-    [call.task_id],
+  const deltas = new Map<number, TaskCountDelta>();
+  for (const { call, result: r, task } of settled) {
+    const delta = deltas.get(task.id) ?? emptyDelta(task.id);
+    const answered = r.callStatus === CallStatus.answered;
+    delta.callNum++;
+    delta.success += answered ? 1 : 0;
+    delta.fail += answered ? 0 : 1;
+    delta.rangNum += r.ringingTime !== null || answered ? 1 : 0;
+    delta.keyFeedbackNum += r.keys.length > 0 ? 1 : 0;
+    delta.toseatNum += r.transferred ? 1 : 0;
+    delta.callLossNum += r.callLoss ? 1 : 0;
+    delta.callDurationS += call.call_duration ?? 0;
+    delta.dncSuppressedNum += r.terminationReason === dncOutcome.terminationReason ? 1 : 0;
+    deltas.set(task.id, delta);
+  }
+  await addTaskCounts(tx, deltas.values());
+
+  const texts = settled.flatMap(({ call, task, sms, result }) =>
+    sms.map((due) => ({ call, task, due, hangupTime: result.hangupTime })),
   );
-  if (!task) throw new Error(`task ${call.task_id} of call ${call.id} is missing`);
-
-  const answered = r.callStatus === CallStatus.answered;
-  await tx.query(
-    `UPDATE tasks SET call_num = call_num + 1, success = success + $2, fail = fail + $3,
-       rang_num = rang_num + $4, key_feedback_num = key_feedback_num + $5, toseat_num = toseat_num + $6,
-       call_loss_num = call_loss_num + $7, call_duration_s = call_duration_s + $8,
-       dnc_suppressed_num = dnc_suppressed_num + $9
-     WHERE id = $1`,
-    [
-      task.id,
-      answered ? 1 : 0,
-      answered ? 0 : 1,
-      r.ringingTime !== null || answered ? 1 : 0,
-      r.keys.length > 0 ? 1 : 0,
-      r.transferred ? 1 : 0,
-      r.callLoss ? 1 : 0,
-      call.call_duration ?? 0,
-      r.terminationReason === dncOutcome.terminationReason ? 1 : 0,
-    ],
-  );
-
-  const interrupted = r.terminationReason === interruptedOutcome.terminationReason;
-  const due = interrupted
-    ? []
-    : smsDueFor(task.settings, {
-        callStatus: r.callStatus,
-        rang: r.ringingTime !== null,
-        answerTime: r.answerTime,
-        hangupTime: r.hangupTime,
-        keys: r.keys,
-      });
-  for (const sms of due) {
+  if (texts.length > 0) {
     await tx.query(
       `INSERT INTO sms_outbox (call_id, task_id, trigger, recipient, sender_id, content, route, next_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (call_id, trigger) DO NOTHING`,
+       SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+         $8::timestamptz[], $9::timestamptz[])
+       ON CONFLICT (call_id, trigger) DO NOTHING`,
       [
-        call.id,
-        task.id,
-        sms.trigger,
-        call.callee,
-        task.settings.senderId ?? '',
-        fillTemplate(task.settings.smsContent ?? '', call.info),
-        task.settings.smsAppId ?? null,
-        new Date(sms.sendAt),
-        new Date(r.hangupTime),
+        texts.map((t) => t.call.id),
+        texts.map((t) => t.task.id),
+        texts.map((t) => t.due.trigger),
+        texts.map((t) => t.call.callee),
+        texts.map((t) => t.task.settings.senderId ?? ''),
+        texts.map((t) => fillTemplate(t.task.settings.smsContent ?? '', t.call.info)),
+        texts.map((t) => t.task.settings.smsAppId ?? null),
+        texts.map((t) => new Date(t.due.sendAt)),
+        texts.map((t) => new Date(t.hangupTime)),
       ],
     );
   }
-  await tx.query('UPDATE calls SET ring_duration = $2, sms_status = $3 WHERE id = $1', [
-    call.id,
-    ringDuration,
-    due.length > 0 ? 'queued' : null,
-  ]);
-  call.sms_status = due.length > 0 ? 'queued' : null;
+  await queuePushes(tx, settled);
+  return calls;
+}
 
-  if (task.callback_url) {
-    const record = toCallRecord(
-      call,
-      { sourceTaskId: task.source_task_id, round: task.round, displayNum: task.settings.displayNum },
-      'epoch',
-    );
-    await tx.query(
-      'INSERT INTO push_outbox (app_id, call_id, payload, next_at) VALUES ($1, $2, $3::jsonb, $4)',
-      [task.app_id, call.id, JSON.stringify(record), new Date(r.hangupTime)],
-    );
-  }
-  return call;
+/** Status pushes (spec §3) for settled calls whose app has a callback URL, from arrays. */
+async function queuePushes(
+  tx: Queryable,
+  settled: ReadonlyArray<{ call: CallRow; task: TaskForSettle }>,
+): Promise<void> {
+  const pushed = settled.filter(({ task }) => task.callback_url);
+  if (pushed.length === 0) return;
+  await tx.query(
+    `INSERT INTO push_outbox (app_id, call_id, payload, next_at)
+     SELECT * FROM unnest($1::int[], $2::int[], $3::jsonb[], $4::timestamptz[])`,
+    [
+      pushed.map(({ task }) => task.app_id),
+      pushed.map(({ call }) => call.id),
+      pushed.map(({ call, task }) =>
+        JSON.stringify(
+          toCallRecord(
+            call,
+            { sourceTaskId: task.source_task_id, round: task.round, displayNum: task.settings.displayNum },
+            'epoch',
+          ),
+        ),
+      ),
+      pushed.map(({ call }) => call.hangup_time),
+    ],
+  );
 }
 
 /** An attempt with the given outcome and no progress: nothing rang, nothing was answered. */
@@ -178,17 +241,15 @@ export async function settleExpiredLeases(
      ORDER BY lease_until LIMIT $2`,
     [new Date(args.now), args.batch ?? 200, args.skipIds ?? []],
   );
-  let settled = 0;
-  for (const { id } of expired) {
-    const row = await settleCall(db, {
+  const settled = await settleCalls(db, {
+    owner: null,
+    expiredBefore: args.now,
+    settlements: expired.map(({ id }) => ({
       callId: id,
-      owner: null,
-      expiredBefore: args.now,
       result: attemptWithoutProgress(interruptedOutcome, args.now),
-    });
-    if (row) settled++;
-  }
-  return settled;
+    })),
+  });
+  return settled.length;
 }
 
 /**
@@ -221,42 +282,25 @@ export async function settleUndialled(
     ],
   );
   if (calls.length === 0) return 0;
-  const perTask = new Map<number, number>();
-  for (const call of calls) perTask.set(call.task_id, (perTask.get(call.task_id) ?? 0) + 1);
   const dnc = args.outcome.terminationReason === dncOutcome.terminationReason;
-  await tx.query(
-    `UPDATE tasks t SET call_num = call_num + d.n, fail = fail + d.n,
-       dnc_suppressed_num = dnc_suppressed_num + CASE WHEN $3 THEN d.n ELSE 0 END
-     FROM unnest($1::int[], $2::int[]) AS d(id, n) WHERE t.id = d.id`,
-    [[...perTask.keys()], [...perTask.values()], dnc],
-  );
+  const deltas = new Map<number, TaskCountDelta>();
+  for (const call of calls) {
+    const delta = deltas.get(call.task_id) ?? emptyDelta(call.task_id);
+    delta.callNum++;
+    delta.fail++;
+    delta.dncSuppressedNum += dnc ? 1 : 0;
+    deltas.set(call.task_id, delta);
+  }
+  await addTaskCounts(tx, deltas.values());
   const tasks = await tx.query<TaskForSettle>(
     `SELECT t.id, t.app_id, t.settings, t.round, t.source_task_id, a.callback_url
      FROM tasks t JOIN apps a ON a.id = t.app_id WHERE t.id = ANY($1::int[])`,
-    [[...perTask.keys()]],
+    [[...deltas.keys()]],
   );
-  const pushing = new Map(tasks.filter((task) => task.callback_url).map((task) => [task.id, task]));
-  const pushed = calls.filter((call) => pushing.has(call.task_id));
-  if (pushed.length > 0) {
-    await tx.query(
-      `INSERT INTO push_outbox (app_id, call_id, payload, next_at)
-       SELECT app_id, call_id, payload, $4 FROM unnest($1::int[], $2::int[], $3::jsonb[]) AS p(app_id, call_id, payload)`,
-      [
-        pushed.map((call) => pushing.get(call.task_id)!.app_id),
-        pushed.map((call) => call.id),
-        pushed.map((call) => {
-          const task = pushing.get(call.task_id)!;
-          return JSON.stringify(
-            toCallRecord(
-              call,
-              { sourceTaskId: task.source_task_id, round: task.round, displayNum: task.settings.displayNum },
-              'epoch',
-            ),
-          );
-        }),
-        at,
-      ],
-    );
-  }
+  const taskById = new Map(tasks.map((task) => [task.id, task]));
+  await queuePushes(
+    tx,
+    calls.map((call) => ({ call, task: taskById.get(call.task_id)! })),
+  );
   return calls.length;
 }

@@ -179,7 +179,7 @@ export async function getTask(
   accountId: number,
   taskId: number,
 ): Promise<TaskRow | undefined> {
-  const [row] = await db.query<TaskRow>('SELECT * FROM tasks WHERE id = $1 AND account_id = $2', [
+  const [row] = await db.query<TaskRow>('SELECT * FROM tasks_counted WHERE id = $1 AND account_id = $2', [
     taskId,
     accountId,
   ]);
@@ -272,7 +272,7 @@ export async function queryTasks(
     db,
     {
       select: '*',
-      from: 'tasks',
+      from: 'tasks_counted',
       where: `account_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2)
         AND ($3::timestamptz IS NULL OR created_at <= $3) AND ($4::smallint[] IS NULL OR status = ANY($4))
         AND ($5::int IS NULL OR app_id = $5)

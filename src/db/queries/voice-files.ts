@@ -2,7 +2,7 @@ import { effectiveRoundSettings, FlowStatus } from '../../domain/recall-flow.ts'
 import type { NodeSettings, TaskSettings } from '../../domain/task-settings.ts';
 import { openStatuses } from '../../domain/task-status.ts';
 import type { Queryable } from '../db.ts';
-import { type Page, type PageRequest, selectPage } from './paging.ts';
+import { pagedQuery } from './paging.ts';
 
 /** A voice file's stored telephone audio, if it is the account's and not deleted. */
 export async function getVoiceFileAudio(
@@ -54,23 +54,15 @@ export interface VoiceFileListRow {
 }
 
 /** One page of an account's voice files, newest first (spec §5 fileQuery). */
-export async function queryVoiceFiles(
-  db: Queryable,
-  accountId: number,
-  page: PageRequest,
-): Promise<Page<VoiceFileListRow>> {
-  return selectPage<VoiceFileListRow>(
-    db,
-    {
-      select: 'id, file_name, duration_ms, size_bytes, created_at',
-      from: 'voice_files',
-      where: 'account_id = $1 AND NOT deleted',
-      orderBy: 'id DESC',
-    },
-    [accountId],
-    page,
-  );
-}
+export const queryVoiceFiles = pagedQuery<number, VoiceFileListRow>(
+  {
+    select: 'id, file_name, duration_ms, size_bytes, created_at',
+    from: 'voice_files',
+    where: 'account_id = $1 AND NOT deleted',
+    orderBy: 'id DESC',
+  },
+  (accountId) => [accountId],
+);
 
 /** Locks the given files that are the account's and not deleted; returns their ids. */
 export async function lockOwnedVoiceFiles(
