@@ -24,6 +24,7 @@ import { registerAgentRoutes } from './agents.ts';
 import { registerAudioRoutes } from './audio.ts';
 import { authenticateHeaders, requireAuthenticated, verifyPendingSignature } from './auth.ts';
 import { registerCampaignRoutes } from './campaigns.ts';
+import { cleanBody } from './clean-body.ts';
 import { registerConsoleRoutes } from './console.ts';
 import type { ApiApp, ApiContext } from './context.ts';
 import { registerDncRoutes } from './dnc.ts';
@@ -33,6 +34,7 @@ import { registerExportRoutes } from './exports.ts';
 import { type OpsContext, registerHealthRoutes } from './health.ts';
 import { registerRecallFlowRoutes } from './recall-flows.ts';
 import { registerRecordRoutes } from './records.ts';
+import { sendBodyOf } from './send-body.ts';
 import { registerTaskRoutes } from './tasks.ts';
 import { registerTtsRoutes } from './tts.ts';
 import { registerVoiceFileRoutes } from './voice-files.ts';
@@ -72,32 +74,6 @@ declare module 'fastify' {
     /** Every API route as registered (bare and /v3), from the onRoute hook. */
     apiRoutes: readonly ApiRoute[];
   }
-}
-
-/**
- * Clients send null or '' for "not given"; treat them as absent before validation. Text is refused when it
- * holds NUL or an unpaired UTF-16 surrogate (PostgreSQL cannot store either), in keys too: this is the one
- * place every JSON body passes through.
- */
-const unpairedSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function cleanBody(value: unknown, path: string): unknown {
-  if (typeof value === 'string') {
-    if (value.includes('\u0000') || unpairedSurrogate.test(value))
-      throw invalid(path || 'body', 'must not contain NUL characters or unpaired surrogates');
-    return value;
-  }
-  if (Array.isArray(value)) return value.map((item, index) => cleanBody(item, `${path}[${index}]`));
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    const field = path ? `${path}.${key}` : key;
-    if (key.includes('\u0000') || unpairedSurrogate.test(key) || key === '__proto__')
-      throw invalid(path || 'body', 'has a field name that is not allowed');
-    if (item === null || (item === '' && key !== 'displayNum')) continue;
-    out[key] = cleanBody(item, field);
-  }
-  return out;
 }
 
 function isApiPath(url: string): boolean {
@@ -201,6 +177,13 @@ export async function buildServer(ctx: ApiContext, ops?: OpsContext) {
     'application/json',
     { parseAs: 'string' },
     async (request: FastifyRequest, body: string | Buffer) => {
+      // The send route's body was read as a stream in its preParsing hook (send-body.ts); what arrives here
+      // is an empty stand-in.
+      const streamed = sendBodyOf(request);
+      if (streamed) {
+        request.rawBody = ''; // not kept: the point of streaming it
+        return streamed.rest;
+      }
       const text = typeof body === 'string' ? body : body.toString('utf8');
       await verifyPendingSignature(ctx, request, text);
       request.rawBody = text;

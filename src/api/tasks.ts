@@ -8,10 +8,13 @@ import { insertFlow } from '../db/queries/recall-flows.ts';
 import { cancelTasks, lockTasks } from '../db/queries/task-control.ts';
 import {
   type Callee,
+  type CalleeColumns,
+  copyCalleeColumns,
   copyCallees,
+  emptyCalleeColumns,
   getTask,
-  insertCallees,
   insertTask,
+  pushCallee,
   queryTasks,
   type TaskOrder,
   type TaskRow,
@@ -26,6 +29,7 @@ import { checkSmsPlaceholders } from '../domain/task-settings.ts';
 import { editableStatuses, endedStatuses, TaskStatus, type TaskTransition } from '../domain/task-status.ts';
 import { formatInZone, parseInZone } from '../domain/time.ts';
 import { type Wait, waitOf } from '../domain/wait-reason.ts';
+import { verifyPendingSignature } from './auth.ts';
 import { calleeZonesOf } from './callee-zones.ts';
 import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
@@ -43,6 +47,7 @@ import {
   wireTime,
   withPaging,
 } from './schemas.ts';
+import { calleesOf, readSendBody, sendBodyOf } from './send-body.ts';
 import { readCallees, SettingsBuilder } from './task-input.ts';
 import { percent, taskSummary } from './task-views.ts';
 
@@ -81,6 +86,12 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
   return e.code === '23505' && (e.constraint === constraint || (e.message ?? '').includes(constraint));
 }
 
+function columnsOf(entries: readonly Callee[]): CalleeColumns {
+  const columns = emptyCalleeColumns();
+  for (const entry of entries) pushCallee(columns, entry);
+  return columns;
+}
+
 async function createTask(
   ctx: ApiContext,
   account: AccountRow,
@@ -91,7 +102,7 @@ async function createTask(
       sendTime?: string;
       recallFlow?: RecallFlowBody;
     };
-    callees: Callee[] | ((tx: import('../db/db.ts').Queryable, taskId: number) => Promise<number>);
+    callees: CalleeColumns | ((tx: import('../db/db.ts').Queryable, taskId: number) => Promise<number>);
     base?: TaskRow;
   },
 ): Promise<number> {
@@ -100,13 +111,14 @@ async function createTask(
   if (!app) throw notFound(`appId ${body.appId}`);
   const builder = new SettingsBuilder(ctx, account, app.id);
   const settings = await builder.task(body, args.base?.settings);
-  const listed = Array.isArray(args.callees) ? args.callees : null;
+  const columns = typeof args.callees === 'function' ? null : args.callees;
+  const listed = columns ? placeholderView(columns) : null;
   if (listed) checkSmsPlaceholders(settings, listed);
   const flow = body.recallFlow ? await builder.flow(body.recallFlow, settings, listed) : null;
   const sendTime = body.sendTime ? parseInZone(body.sendTime, account.time_zone, 'sendTime') : null;
   const now = ctx.clock.now();
   // Found before the transaction: a map lookup per distinct number prefix, ~0.1 s for 200,000 numbers.
-  const zones = listed ? calleeZonesOf(listed.map((c) => c.callee)) : undefined;
+  const zones = columns ? calleeZonesOf(columns.numbers) : undefined;
   try {
     return await ctx.db.transaction(async (tx) => {
       await holdQuota(tx, account);
@@ -122,9 +134,9 @@ async function createTask(
         sourceTaskId: null,
         now,
       });
-      if (Array.isArray(args.callees)) {
-        await insertCallees(tx, taskId, account.id, args.callees, zones);
-      } else if ((await args.callees(tx, taskId)) === 0) {
+      if (columns) {
+        await copyCalleeColumns(tx, taskId, account.id, columns, zones);
+      } else if (typeof args.callees === 'function' && (await args.callees(tx, taskId)) === 0) {
         throw new ApiError(ResultCode.nothingToRecall, 'no numbers to call again');
       }
       if (flow) await insertFlow(tx, { accountId: account.id, taskId, flow, now });
@@ -136,6 +148,24 @@ async function createTask(
       throw new ApiError(ResultCode.alreadyExists, 'taskName: already exists');
     throw error;
   }
+}
+
+/**
+ * The callees as the SMS placeholder checks read them (`info[textN]` truthy when given): one shared `info`
+ * per combination of texts given, so the view costs one small object per callee and no text is copied.
+ */
+function placeholderView(columns: CalleeColumns): Callee[] {
+  const shared = new Map<number, Record<string, string>>();
+  return columns.numbers.map((callee, i) => {
+    const mask = columns.textMasks[i]!;
+    let info = shared.get(mask);
+    if (!info) {
+      info = {};
+      for (let n = 0; n < 10; n++) if (mask & (1 << n)) info[`text${n + 1}`] = 'given';
+      shared.set(mask, info);
+    }
+    return { callee, info };
+  });
 }
 
 /** Why each task waits, from one statement for the whole page (see src/domain/wait-reason.ts). */
@@ -237,12 +267,30 @@ export function taskDetail(
 export function registerTaskRoutes(app: ApiApp, ctx: ApiContext): void {
   app.post(
     '/voice/group/call/send',
-    { schema: { body: SendBody, response: IdData('the new task id') } },
+    {
+      schema: { body: SendBody, response: IdData('the new task id') },
+      // The callee list is read, checked and capped as it streams in (send-body.ts); the schema then
+      // validates the rest, and `calleesOf` answers whichever error the whole body would have got first.
+      preParsing: async (request, _reply, payload) =>
+        readSendBody(request, payload, {
+          limit: request.routeOptions.bodyLimit,
+          verify:
+            request.headers.signature === undefined
+              ? null
+              : (text) => verifyPendingSignature(ctx, request, text),
+        }),
+      attachValidation: true,
+    },
     async (request) => {
       const body = request.body;
-      const callees = readCallees(body);
+      const streamed = sendBodyOf(request);
+      if (!streamed && request.validationError) throw request.validationError;
+      const callees = streamed ? calleesOf(streamed, request.validationError) : columnsOf(readCallees(body));
       const taskId = await createTask(ctx, request.account, { body, callees });
-      request.log.info({ taskId, accountId: request.account.id, callees: callees.length }, 'task created');
+      request.log.info(
+        { taskId, accountId: request.account.id, callees: callees.numbers.length },
+        'task created',
+      );
       return ok(taskId);
     },
   );

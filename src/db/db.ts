@@ -16,12 +16,8 @@ export interface Queryable {
   query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
-  /** Bulk load rows with COPY (CSV); values are strings or null. */
-  copyRows(
-    table: string,
-    columns: readonly string[],
-    rows: Iterable<readonly (string | null)[]>,
-  ): Promise<void>;
+  /** Bulk load rows with COPY (CSV); values are strings or null, or a row already encoded as a CSV line. */
+  copyRows(table: string, columns: readonly string[], rows: Iterable<CopyRow>): Promise<void>;
 }
 
 export interface Db extends Queryable {
@@ -32,16 +28,19 @@ export interface Db extends Queryable {
   close(): Promise<void>;
 }
 
+/** One row for `copyRows`: its values, or the row already encoded (`csvField`s joined by commas). */
+export type CopyRow = readonly (string | null)[] | string;
+
 /** Encodes one CSV field for COPY: NULL is an unquoted empty field, everything else is quoted. */
-function csvField(value: string | null): string {
+export function csvField(value: string | null): string {
   if (value === null) return '';
   return `"${value.replaceAll('"', '""')}"`;
 }
 
-function* csvLines(rows: Iterable<readonly (string | null)[]>, batch = 2000): Generator<string> {
+function* csvLines(rows: Iterable<CopyRow>, batch = 2000): Generator<string> {
   let chunk: string[] = [];
   for (const row of rows) {
-    chunk.push(row.map(csvField).join(','));
+    chunk.push(typeof row === 'string' ? row : row.map(csvField).join(','));
     if (chunk.length >= batch) {
       yield `${chunk.join('\n')}\n`;
       chunk = [];
@@ -66,7 +65,7 @@ class PostgresQueryable implements Queryable {
     await this.client.query(script);
   }
 
-  async copyRows(table: string, columns: readonly string[], rows: Iterable<readonly (string | null)[]>) {
+  async copyRows(table: string, columns: readonly string[], rows: Iterable<CopyRow>) {
     if (!('release' in this.client)) throw new Error('copyRows needs a transaction');
     const stream = this.client.query(copyFrom(copySql(table, columns, 'STDIN')));
     const { pipeline } = await import('node:stream/promises');
@@ -142,7 +141,7 @@ class PgliteQueryable implements Queryable {
     await this.handle.exec(script);
   }
 
-  async copyRows(table: string, columns: readonly string[], rows: Iterable<readonly (string | null)[]>) {
+  async copyRows(table: string, columns: readonly string[], rows: Iterable<CopyRow>) {
     // PGlite reads COPY input from a virtual /dev/blob file.
     const blob = new Blob([...csvLines(rows)]);
     await this.handle.query(copySql(table, columns, "'/dev/blob'"), [], { blob });

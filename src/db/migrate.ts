@@ -10,6 +10,7 @@ import * as stateChecks from './migrations/008_state_checks.ts';
 import * as callingRules from './migrations/009_calling_rules.ts';
 import * as accountAdmin from './migrations/010_account_admin.ts';
 import * as taskCounts from './migrations/011_task_counts.ts';
+import * as callsTaskCheck from './migrations/012_calls_task_check.ts';
 
 /** Ordered migrations; append only. */
 const migrations: ReadonlyArray<{ id: number; name: string; up: string }> = [
@@ -24,6 +25,7 @@ const migrations: ReadonlyArray<{ id: number; name: string; up: string }> = [
   { id: 9, name: 'calling_rules', ...callingRules },
   { id: 10, name: 'account_admin', ...accountAdmin },
   { id: 11, name: 'task_counts', up: taskCounts.up },
+  { id: 12, name: 'calls_task_check', ...callsTaskCheck },
 ];
 
 /** Applies pending migrations in one transaction, serialised across processes by an advisory lock. */

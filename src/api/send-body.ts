@@ -1,0 +1,268 @@
+/**
+ * The body of `/voice/group/call/send`, read as a stream: each callee of `numberInfoList` (or the old
+ * `numberList`) is cleaned, checked and reduced to what is stored as soon as its closing brace arrives,
+ * then dropped from the parser's tree, so the list is never held as JSON objects and never copied. The
+ * 200,000 cap is enforced while reading: the entry past it stops the read and the request is answered
+ * -23 without the rest of the body ever being read.
+ *
+ * @streamparser/json rather than stream-json: it is dependency-free TypeScript/ESM, selects values by
+ * JSONPath (`$.numberInfoList.*`) and hands them over synchronously from `write`, so the cap and the
+ * per-entry checks run inside the read loop with no stream pipeline per token; stream-json is CommonJS
+ * and builds values through a chain of object-mode streams, which costs more per callee.
+ *
+ * The answers stay those of the whole-body path: the same cleaning (src/api/clean-body.ts, per entry),
+ * the same schema (NumberInfoSchema, Ajv with the server's options) and rule texts, and the same order
+ * of errors: NUL/surrogate refusals first, then schema errors in schema property order, then the digits
+ * rule and "at least one number" (see `calleesOf`).
+ */
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { JSONParser } from '@streamparser/json';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { errorCodes, type FastifyRequest } from 'fastify';
+import { type CalleeColumns, emptyCalleeColumns, pushCallee } from '../db/queries/tasks.ts';
+import { calleeTexts, checkCalleeNumber, checkNumberCount, maxNumbersPerTask } from '../domain/callees.ts';
+import { ApiError, invalid, ResultCode } from '../domain/errors.ts';
+import { cleanBody } from './clean-body.ts';
+import { calleeNumber, NumberInfoSchema, SendTaskSchema } from './schemas.ts';
+import { type AjvIssue, validationReason } from './validation-reason.ts';
+
+type ListName = 'numberInfoList' | 'numberList';
+
+/** One callee list as read: what is stored, or the first problem found in it. */
+interface ListRead {
+  /** The array the parser is filling; a second key of the same name starts a new list (last one wins). */
+  array: unknown[] | null;
+  /** Entries seen, counting duplicates (the cap is on what the client sent). */
+  count: number;
+  callees: CalleeColumns;
+  seen: Set<string>;
+  /** First schema violation, with its full path (as Fastify's validation would have reported it). */
+  schemaIssue: AjvIssue | null;
+  /** First number that breaks the digits rule (readCallees' error). */
+  numberError: ApiError | null;
+}
+
+export interface SendBody {
+  /** The body without its callee lists, cleaned: what the route schema validates. */
+  rest: unknown;
+  lists: Record<ListName, ListRead | null>;
+}
+
+// The server's validator options (src/api/server.ts), so coercion and messages match the route schema.
+const ajv = new Ajv({ coerceTypes: true, useDefaults: false, removeAdditional: false, allErrors: false });
+const validateInfo: ValidateFunction = ajv.compile(NumberInfoSchema);
+// Wrapped in an array so that coercion (a number given for a string) can write the value back.
+const validateNumber: ValidateFunction = ajv.compile({ type: 'array', items: calleeNumber });
+
+/** readCallees' count rule (src/domain/callees.ts), checked as entries arrive and once more at the end. */
+const countRule = {
+  field: 'numberInfoList',
+  max: maxNumbersPerTask,
+  per: 'task',
+  emptyReason: 'is required (at least one number)',
+};
+
+function newList(array: unknown[]): ListRead {
+  return {
+    array,
+    count: 0,
+    callees: emptyCalleeColumns(),
+    seen: new Set(),
+    schemaIssue: null,
+    numberError: null,
+  };
+}
+
+function issueAt(list: ListName, index: number, error: ErrorObject, strip = ''): AjvIssue {
+  const inner = strip ? error.instancePath.slice(strip.length) : error.instancePath;
+  return { instancePath: `/${list}/${index}${inner}`, message: error.message, params: error.params };
+}
+
+/** Takes one entry: cleaned, validated, reduced to a callee (or its first problem recorded). */
+function takeEntry(list: ListRead, name: ListName, index: number, raw: unknown): void {
+  list.count++;
+  if (list.count > maxNumbersPerTask) checkNumberCount(list.count, countRule);
+  const value = cleanBody(raw, `${name}[${index}]`);
+  // Once the list is known to be refused, entries are still checked for NUL (that refusal comes first),
+  // but nothing more is kept.
+  if (list.schemaIssue || list.numberError) return;
+  let given: unknown;
+  if (name === 'numberInfoList') {
+    if (!validateInfo(value)) {
+      list.schemaIssue = issueAt(name, index, validateInfo.errors![0]!);
+      list.callees = emptyCalleeColumns();
+      return;
+    }
+    given = (value as { calleeNumber: unknown }).calleeNumber;
+  } else {
+    const holder = [value];
+    if (!validateNumber(holder)) {
+      list.schemaIssue = issueAt(name, index, validateNumber.errors![0]!, '/0');
+      list.callees = emptyCalleeColumns();
+      return;
+    }
+    given = holder[0];
+  }
+  let number: string;
+  try {
+    number = checkCalleeNumber(given, index, name);
+  } catch (error) {
+    list.numberError = error as ApiError;
+    list.callees = emptyCalleeColumns();
+    return;
+  }
+  if (list.seen.has(number)) return;
+  list.seen.add(number);
+  pushCallee(list.callees, {
+    callee: number,
+    info: name === 'numberInfoList' ? calleeTexts(value as Record<string, unknown>) : null,
+  });
+}
+
+const schemaOrder = Object.keys(SendTaskSchema.properties);
+
+/** Where Fastify's first issue sits in its validation order: `required` and root-type issues come first. */
+function rank(issue: AjvIssue): number {
+  const first = issue.instancePath.split('/')[1];
+  return first === undefined ? -1 : schemaOrder.indexOf(first);
+}
+
+/**
+ * The callee list of a streamed send body, once Fastify has validated the rest (`validationError`):
+ * the error the whole-body path would have answered first, or the callees (readCallees' result).
+ */
+export function calleesOf(body: SendBody, validationError: unknown): CalleeColumns {
+  const listIssue = body.lists.numberInfoList?.schemaIssue ?? body.lists.numberList?.schemaIssue ?? null;
+  const restIssue = (validationError as { validation?: AjvIssue[] } | undefined)?.validation?.[0];
+  if (validationError && (!listIssue || !restIssue || rank(restIssue) < rank(listIssue)))
+    throw validationError;
+  if (listIssue) throw new ApiError(ResultCode.parameter, validationReason(listIssue));
+  const list = body.lists.numberInfoList ?? body.lists.numberList;
+  checkNumberCount(list?.count ?? 0, countRule);
+  if (!list) return emptyCalleeColumns();
+  if (list.numberError) throw list.numberError;
+  return list.callees;
+}
+
+const readBodies = new WeakMap<FastifyRequest, SendBody>();
+
+/** The body `readSendBody` stored for this request (the JSON parser returns its `rest`). */
+export function sendBodyOf(request: FastifyRequest): SendBody | undefined {
+  return readBodies.get(request);
+}
+
+/**
+ * preParsing for the send route: reads the JSON body as a stream within `limit` bytes and keeps the result
+ * for the content-type parser; returns an empty stream standing for the consumed body. `verify` gets the
+ * raw text for the strong signature scheme (only then is the text kept).
+ */
+export async function readSendBody(
+  request: FastifyRequest,
+  payload: Readable | IncomingMessage,
+  options: { limit: number; verify: ((text: string) => Promise<void>) | null },
+): Promise<Readable> {
+  const contentType = String(request.headers['content-type'] ?? '');
+  // Anything but JSON goes on to the usual parser, which refuses it as it always did.
+  if (!/^application\/json\s*(;|$)/i.test(contentType)) return payload as Readable;
+  const declared = Number(request.headers['content-length']);
+  if (declared > options.limit) throw new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE();
+
+  const lists: Record<ListName, ListRead | null> = { numberInfoList: null, numberList: null };
+  let rest: unknown;
+  let restObject: Record<string, unknown> | null = null;
+  // The first refusal found while reading. Only the cap stops the read at once; after anything else the
+  // body is still read to its end, since invalid JSON anywhere is answered first, as before.
+  let refusal: unknown = null;
+  let overCap = false;
+  let malformed = false;
+  let blank = true;
+  const parser = new JSONParser({ paths: ['$', '$.*', '$.numberInfoList.*', '$.numberList.*'] });
+  parser.onValue = ({ value, key, parent, stack }) => {
+    try {
+      if (stack.length === 2 && Array.isArray(parent)) {
+        const name = stack[1]!.key;
+        // A nested path only matches under the root object.
+        if ((name !== 'numberInfoList' && name !== 'numberList') || Array.isArray(stack[1]!.value)) return;
+        // Dropped from the parser's tree at once: the list is never held.
+        parent.length -= 1;
+        let list = lists[name];
+        if (list?.array !== parent) list = lists[name] = newList(parent);
+        if (overCap) return;
+        takeEntry(list, name, key as number, value);
+      } else if (refusal) {
+        return;
+      } else if (stack.length === 1 && !Array.isArray(parent) && typeof key === 'string') {
+        restObject ??= {};
+        if (key === 'numberInfoList' || key === 'numberList') {
+          if (Array.isArray(value)) {
+            // An empty list emits no entry; it still counts as given.
+            if (lists[key]?.array !== value) lists[key] = newList(value);
+            delete restObject[key];
+            return;
+          }
+          // Not an array (or a later duplicate key that is not): the schema refuses it as before.
+          lists[key] = null;
+        }
+        // Cleaned top-level value by value, in the body's order, as cleanBody walks a whole body.
+        Object.assign(restObject, cleanBody({ [key]: value }, ''));
+      } else if (stack.length === 0) {
+        const isObject = value !== null && typeof value === 'object' && !Array.isArray(value);
+        rest = isObject ? (restObject ?? {}) : cleanBody(value, '');
+      }
+    } catch (error) {
+      if (error instanceof ApiError && error.code === ResultCode.limitReached) {
+        overCap = true;
+        refusal = error;
+      } else refusal ??= error;
+    }
+  };
+  parser.onError = () => {
+    malformed = true;
+  };
+
+  const decoder = options.verify ? new StringDecoder('utf8') : null;
+  const texts: string[] = [];
+  const stream = payload as Readable;
+  let received = 0;
+  await new Promise<void>((resolve, reject) => {
+    const stop = (error?: unknown) => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onEnd);
+      if (error) {
+        // Not read any further: the answer goes out with `Connection: close` (server.ts sendEnvelope).
+        stream.pause();
+        reject(error);
+      } else resolve();
+    };
+    const onData = (chunk: Buffer | string) => {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      received += bytes.length;
+      if (received > options.limit) return stop(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
+      if (decoder) texts.push(decoder.write(bytes));
+      if (blank && !/^\s*$/.test(bytes.toString('latin1'))) blank = false;
+      if (!blank && !malformed) parser.write(bytes);
+      if (overCap) stop(refusal);
+    };
+    const onEnd = (error?: unknown) => {
+      if (error) return stop(Object.assign(error as Error, { statusCode: 400 }));
+      if (!Number.isNaN(declared) && received !== declared)
+        return stop(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
+      if (!blank && !malformed && !parser.isEnded) parser.end();
+      stop();
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onEnd);
+    stream.resume();
+  });
+  // As the whole-body parser did: the signature over the raw text first, then its JSON.
+  if (options.verify) await options.verify(texts.join('') + decoder!.end());
+  if (malformed) throw invalid('body', 'must be valid JSON');
+  if (refusal) throw refusal;
+  readBodies.set(request, { rest: blank ? {} : rest, lists });
+  // Stands for the body already read, so Fastify's length check agrees with what arrived.
+  return Object.assign(Readable.from([]), { receivedEncodedLength: received });
+}
