@@ -279,7 +279,11 @@ describe('ringcast serve: start-up mistakes in one line', () => {
     );
   }, 60_000);
 
-  it.each<{ name: string; protocol: 'tcp' | 'udp'; env: (port: number) => Record<string, string> }>([
+  const portsInUse: Array<{
+    name: string;
+    protocol: 'tcp' | 'udp';
+    env: (port: number) => Record<string, string>;
+  }> = [
     { name: 'a port in use', protocol: 'tcp', env: (port) => ({ PORT: String(port) }) },
     {
       name: 'a SIP port in use',
@@ -291,9 +295,10 @@ describe('ringcast serve: start-up mistakes in one line', () => {
         RINGCAST_SIP_LOCAL_PORT: String(port),
       }),
     },
-  ])(
-    '$name',
-    async ({ protocol, env }) => {
+  ];
+  // A loop rather than it.each: it.each quotes and shortens names given as $name.
+  for (const { name, protocol, env } of portsInUse)
+    it(name, async () => {
       await holdingPort(protocol, async (port) => {
         const result = await serveInBackground({ DATA_DIR: tempDir(), ...env(port) });
         expectOneLine(
@@ -301,9 +306,7 @@ describe('ringcast serve: start-up mistakes in one line', () => {
           new RegExp(`^ringcast: cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`),
         );
       });
-    },
-    90_000,
-  );
+    }, 90_000);
 
   it('a PGlite folder held by a live process', () => {
     const dataDir = tempDir();
