@@ -12,7 +12,7 @@ import {
   type SipAccountRow,
   unbindRegistration,
 } from '../../src/db/queries/agents.ts';
-import { newAccount, testDb } from '../helpers/harness.ts';
+import { seatGroupDb } from '../helpers/harness.ts';
 
 describe('agents in the database: registration, guarded moves, claiming', () => {
   let db: Db;
@@ -22,16 +22,11 @@ describe('agents in the database: registration, guarded moves, claiming', () => 
   const t0 = Date.parse('2026-11-25T02:00:00Z');
 
   beforeAll(async () => {
-    ({ db, drop } = await testDb());
-    const account = await newAccount(db);
-    group = (await insertSeatGroup(db, {
-      accountId: account.accountId,
-      appId: account.appId,
-      name: 'store-group',
+    ({ db, drop, group, agents } = await seatGroupDb('store-group', t0, {
       strategy: 4,
-      now: t0,
-    }))!;
-    agents = await insertSipAccounts(db, { group, phoneName: 'phone', displayNum: '', quantity: 3, now: t0 });
+      phoneName: 'phone',
+      quantity: 3,
+    }));
   });
   afterAll(async () => drop?.());
 

@@ -1,11 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  apiClient,
-  newAccount,
-  startService,
-  type TestAccount,
-  type TestService,
-} from '../helpers/harness.ts';
+import type { ApiCall, TestAccount, TestService } from '../helpers/harness.ts';
+import { apiClient, newAccount, startService } from '../helpers/harness.ts';
 
 interface SipRecord {
   groupName: string;
@@ -20,8 +15,8 @@ describe('SIP phone accounts and seat groups (spec §3 Agents)', () => {
   let service: TestService;
   let alice: TestAccount;
   let bob: TestAccount;
-  let asAlice: ReturnType<typeof apiClient>;
-  let asBob: ReturnType<typeof apiClient>;
+  let asAlice: ApiCall;
+  let asBob: ApiCall;
 
   beforeAll(async () => {
     service = await startService({ start: false });

@@ -1,22 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindRegistration, unbindRegistration } from '../../src/db/queries/agents.ts';
 import { proportionalLimit } from '../../src/domain/pacing.ts';
-import {
-  apiClient,
-  newAccount,
-  numbers,
-  startService,
-  type TestAccount,
-  type TestService,
-  waitFor,
-} from '../helpers/harness.ts';
+import type { ApiCall, TestAccount, TestService } from '../helpers/harness.ts';
+import { newAccountClient, numbers, startService, waitFor } from '../helpers/harness.ts';
 
 const CALLOUT_RATE = 2;
 
 describe('proportional outbound (outboundControl=1) on the simulated carrier', () => {
   let service: TestService;
   let account: TestAccount;
-  let call: ReturnType<typeof apiClient>;
+  let call: ApiCall;
   let agents: string[];
   let groupId: number;
   let taskId: number;
@@ -33,8 +26,7 @@ describe('proportional outbound (outboundControl=1) on the simulated carrier', (
         keyRate: 0,
       },
     });
-    account = await newAccount(service.db, { maxConcurrency: 100, callsPerSecond: 1000 });
-    call = apiClient(service, account);
+    ({ account, call } = await newAccountClient(service, { maxConcurrency: 100, callsPerSecond: 1000 }));
     const added = await call<Array<{ account: string }>>('/voice/sipAdd', {
       appId: account.appId,
       groupName: 'pacing-group',

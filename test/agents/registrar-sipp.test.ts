@@ -1,18 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScaledClock } from '../../src/clock.ts';
 import type { Db } from '../../src/db/db.ts';
-import {
-  claimAgent,
-  findSipAccount,
-  insertSeatGroup,
-  insertSipAccounts,
-  registrationStore,
-  type SeatGroupRow,
-  type SipAccountRow,
-} from '../../src/db/queries/agents.ts';
+import type { SeatGroupRow, SipAccountRow } from '../../src/db/queries/agents.ts';
+import { claimAgent, findSipAccount, registrationStore } from '../../src/db/queries/agents.ts';
 import { Registrar } from '../../src/telephony/sip/registrar.ts';
 import { UdpTransport } from '../../src/telephony/sip/transport.ts';
-import { newAccount, testDb } from '../helpers/harness.ts';
+import { seatGroupDb } from '../helpers/harness.ts';
 import { hasTool } from '../helpers/tools.ts';
 import { runSipp, waitForPort } from '../sip/sipp.ts';
 
@@ -29,22 +22,7 @@ describe.skipIf(!hasTool('sipp'))('SIP registrar with SIPp as the agent softphon
   let block = 0;
 
   beforeAll(async () => {
-    ({ db, drop } = await testDb());
-    const account = await newAccount(db);
-    group = (await insertSeatGroup(db, {
-      accountId: account.accountId,
-      appId: account.appId,
-      name: 'sipp-registrar',
-      strategy: 1,
-      now: clock.now(),
-    }))!;
-    agents = await insertSipAccounts(db, {
-      group,
-      phoneName: 'softphone',
-      displayNum: '',
-      quantity: 5,
-      now: clock.now(),
-    });
+    ({ db, drop, group, agents } = await seatGroupDb('sipp-registrar', clock.now()));
     transport = await UdpTransport.open({ localHost: '127.0.0.1', localPort: REGISTRAR_PORT });
     new Registrar(transport, registrationStore(db), clock);
   });

@@ -3,15 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScaledClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Db } from '../../src/db/db.ts';
-import {
-  claimAgent,
-  findSipAccount,
-  insertSeatGroup,
-  insertSipAccounts,
-  registrationStore,
-  type SeatGroupRow,
-  type SipAccountRow,
-} from '../../src/db/queries/agents.ts';
+import type { SeatGroupRow, SipAccountRow } from '../../src/db/queries/agents.ts';
+import { claimAgent, findSipAccount, registrationStore } from '../../src/db/queries/agents.ts';
 import { digestAuthorization, parseChallenge } from '../../src/telephony/sip/digest.ts';
 import {
   parseMessage,
@@ -21,7 +14,7 @@ import {
 } from '../../src/telephony/sip/message.ts';
 import { Registrar } from '../../src/telephony/sip/registrar.ts';
 import type { Remote, SipTransport, TransportEvents } from '../../src/telephony/sip/transport.ts';
-import { newAccount, testDb } from '../helpers/harness.ts';
+import { seatGroupDb } from '../helpers/harness.ts';
 
 /** A transport that records what the registrar sends, so RFC rules can be checked message by message. */
 class RecordingTransport extends EventEmitter<TransportEvents> implements SipTransport {
@@ -30,23 +23,42 @@ class RecordingTransport extends EventEmitter<TransportEvents> implements SipTra
   readonly localHost = '127.0.0.1';
   readonly localPort = 5060;
   readonly sent: SipResponse[] = [];
+  /** Told of each response the registrar sends, so a test waits for the answer rather than for time. */
+  private readonly answers = new EventEmitter<{ answer: [] }>();
   async send(message: SipMessage): Promise<void> {
-    if (message.kind === 'response') this.sent.push(message);
+    if (message.kind !== 'response') return;
+    this.sent.push(message);
+    this.answers.emit('answer');
   }
   async close(): Promise<void> {}
-  /** Delivers a REGISTER and resolves with the registrar's answer. */
-  async register(headers: string[]): Promise<SipResponse> {
+  /** Delivers a request and resolves with the registrar's answer to it. */
+  async deliver(text: string): Promise<SipResponse> {
     const before = this.sent.length;
-    const text = ['REGISTER sip:127.0.0.1:5060 SIP/2.0', ...headers, 'Content-Length: 0', '', ''].join(
-      '\r\n',
-    );
     const parsed = parseMessage(Buffer.from(text));
     if ('error' in parsed) throw new Error(parsed.error);
+    const answer = new Promise<SipResponse>((resolve, reject) => {
+      const check = () => {
+        const response = this.sent[before];
+        if (!response) return;
+        clearTimeout(timer);
+        this.answers.off('answer', check);
+        resolve(response);
+      };
+      // The bound on a missing answer only; a test that gets its answer never waits for it.
+      const timer = setTimeout(() => {
+        this.answers.off('answer', check);
+        reject(new Error('no answer'));
+      }, 2_500);
+      this.answers.on('answer', check);
+    });
     this.emit('message', parsed, { host: '127.0.0.1', port: 5070 } satisfies Remote);
-    for (let i = 0; i < 500 && this.sent.length === before; i++) await new Promise((r) => setTimeout(r, 5));
-    const answer = this.sent[before];
-    if (!answer) throw new Error('no answer');
     return answer;
+  }
+  /** Delivers a REGISTER and resolves with the registrar's answer. */
+  register(headers: string[]): Promise<SipResponse> {
+    return this.deliver(
+      ['REGISTER sip:127.0.0.1:5060 SIP/2.0', ...headers, 'Content-Length: 0', '', ''].join('\r\n'),
+    );
   }
 }
 
@@ -59,22 +71,7 @@ describe('SIP registrar (RFC 3261 §10.3, digest per RFC 2617)', () => {
   let cseq = 1;
 
   beforeAll(async () => {
-    ({ db, drop } = await testDb());
-    const account = await newAccount(db);
-    group = (await insertSeatGroup(db, {
-      accountId: account.accountId,
-      appId: account.appId,
-      name: 'registrar-group',
-      strategy: 1,
-      now: clock.now(),
-    }))!;
-    agents = await insertSipAccounts(db, {
-      group,
-      phoneName: 'softphone',
-      displayNum: '',
-      quantity: 5,
-      now: clock.now(),
-    });
+    ({ db, drop, group, agents } = await seatGroupDb('registrar-group', clock.now()));
   });
   afterAll(async () => drop?.());
 
@@ -192,12 +189,11 @@ describe('SIP registrar (RFC 3261 §10.3, digest per RFC 2617)', () => {
     new Registrar(transport, registrationStore(db), clock);
     const text =
       'OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKo1\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: o1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n';
-    const parsed = parseMessage(Buffer.from(text)) as SipMessage;
-    transport.emit('message', parsed, { host: '127.0.0.1', port: 5070 });
-    await new Promise((r) => setTimeout(r, 50));
-    expect(transport.sent[0]?.status).toBe(405);
-    expect(transport.sent[0]?.headers.get('allow')).toBe('REGISTER');
-    expect(serialize(transport.sent[0]!).toString()).toContain('SIP/2.0 405');
+    const answer = await transport.deliver(text);
+    expect(answer.status).toBe(405);
+    expect(answer.headers.get('allow')).toBe('REGISTER');
+    expect(serialize(answer).toString()).toContain('SIP/2.0 405');
+    expect(transport.sent[0]).toBe(answer);
   });
 
   it('RINGCAST_SIP_REGISTRAR_PORT turns the registrar on; unset, there is none', () => {

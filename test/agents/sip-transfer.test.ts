@@ -5,14 +5,8 @@ import type { SipCallLeg } from '../../src/telephony/sip/call-leg.ts';
 import { Registrar } from '../../src/telephony/sip/registrar.ts';
 import { SipDriver } from '../../src/telephony/sip/sip-driver.ts';
 import { UdpTransport } from '../../src/telephony/sip/transport.ts';
-import {
-  apiClient,
-  newAccount,
-  startService,
-  type TestAccount,
-  type TestService,
-  waitFor,
-} from '../helpers/harness.ts';
+import type { ApiCall, TestAccount, TestService } from '../helpers/harness.ts';
+import { newAccountClient, startService, waitFor } from '../helpers/harness.ts';
 import { hasTool } from '../helpers/tools.ts';
 import { runSipp, type SippRun, waitForPort } from '../sip/sipp.ts';
 
@@ -43,7 +37,7 @@ describe.skipIf(!hasTool('sipp'))(
   () => {
     let service: TestService;
     let account: TestAccount;
-    let call: ReturnType<typeof apiClient>;
+    let call: ApiCall;
     let driver: KeepingDriver;
     let registrarTransport: UdpTransport;
     const sipps: SippRun[] = [];
@@ -61,8 +55,7 @@ describe.skipIf(!hasTool('sipp'))(
       service = await startService({ clockSpeed: 1, driver });
       registrarTransport = await UdpTransport.open({ localHost: '127.0.0.1', localPort: REGISTRAR });
       new Registrar(registrarTransport, registrationStore(service.db), service.clock);
-      account = await newAccount(service.db);
-      call = apiClient(service, account);
+      ({ account, call } = await newAccountClient(service));
     });
     afterAll(async () => {
       for (const s of sipps) s.stop();

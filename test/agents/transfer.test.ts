@@ -1,16 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindRegistration } from '../../src/db/queries/agents.ts';
 import type { SimOutcome } from '../../src/telephony/sim/sim-driver.ts';
-import {
-  apiClient,
-  newAccount,
-  startService,
-  type TestAccount,
-  type TestService,
-  waitFor,
-} from '../helpers/harness.ts';
+import type { ApiCall, CallbackReceiver, TestAccount, TestService } from '../helpers/harness.ts';
+import { callbackReceiver, newAccountClient, startService, waitFor } from '../helpers/harness.ts';
 
 const AFTER_MESSAGE = '6600000001';
 const PRESSES_5 = '6600000002';
@@ -44,8 +36,8 @@ interface CallRow {
 describe('transfer to an agent (toSeat=1) on the simulated carrier', () => {
   let service: TestService;
   let account: TestAccount;
-  let call: ReturnType<typeof apiClient>;
-  let receiver: Server;
+  let call: ApiCall;
+  let receiver: CallbackReceiver;
   const pushes: Array<Record<string, unknown>> = [];
   const overrides: Record<string, Partial<SimOutcome>> = {
     [AFTER_MESSAGE]: { kind: 'answer', ringMs: 2000, listenMs: 600_000, key: undefined, keyAtMs: undefined },
@@ -57,26 +49,16 @@ describe('transfer to an agent (toSeat=1) on the simulated carrier', () => {
   const agentTalk = { kind: 'answer', ringMs: 3000, listenMs: 20_000 } as const;
 
   beforeAll(async () => {
-    receiver = createServer((request, response) => {
-      let body = '';
-      request.on('data', (chunk) => {
-        body += chunk;
-      });
-      request.on('end', () => {
-        const parsed = JSON.parse(body) as unknown;
-        if (!Array.isArray(parsed)) pushes.push(parsed as Record<string, unknown>);
-        response.writeHead(200).end();
-      });
+    receiver = await callbackReceiver((body) => {
+      if (!Array.isArray(body)) pushes.push(body as Record<string, unknown>);
+      return 200;
     });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    const { port } = receiver.address() as AddressInfo;
     service = await startService({ clockSpeed: 20, sim: { seed: 'transfer', overrides } });
-    account = await newAccount(service.db, { callbackUrl: `http://127.0.0.1:${port}/hook` });
-    call = apiClient(service, account);
+    ({ account, call } = await newAccountClient(service, { callbackUrl: receiver.url }));
   });
   afterAll(async () => {
     await service?.close();
-    await new Promise((resolve) => receiver?.close(resolve));
+    await receiver?.close();
   });
 
   /** A seat group with `count` agents, each registered (or not) and answering like `behaviour`. */

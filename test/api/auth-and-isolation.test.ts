@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compatSign, hmacSign } from '../../src/domain/sign.ts';
-import {
-  apiClient,
-  newAccount,
-  startService,
-  type TestAccount,
-  type TestService,
-} from '../helpers/harness.ts';
+import type { ApiCall, TestAccount, TestService } from '../helpers/harness.ts';
+import { apiClient, newAccount, newAccountClient, startService } from '../helpers/harness.ts';
 
 describe('authentication (spec §1)', () => {
   let service: TestService;
@@ -70,8 +65,7 @@ describe('authentication (spec §1)', () => {
   });
 
   it("refuses a caller outside the account's IP allow-list with -2", async () => {
-    const limited = await newAccount(service.db, { ipAllowList: ['10.1.2.3'] });
-    const call = apiClient(service, limited);
+    const { call } = await newAccountClient(service, { ipAllowList: ['10.1.2.3'] });
     expect(
       (await call('/voice/fileQuery', { current: 1, size: 10 }, { remoteAddress: '10.9.9.9' })).status,
     ).toBe('-2');
@@ -113,8 +107,8 @@ describe('isolation between accounts', () => {
   let service: TestService;
   let a: TestAccount;
   let b: TestAccount;
-  let callA: ReturnType<typeof apiClient>;
-  let callB: ReturnType<typeof apiClient>;
+  let callA: ApiCall;
+  let callB: ApiCall;
 
   beforeAll(async () => {
     service = await startService({ clockSpeed: 2000 });

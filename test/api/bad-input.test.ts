@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiRoute } from '../../src/api/server.ts';
 import { compatSign } from '../../src/domain/sign.ts';
-import { type apiClient, startService, type TestAccount, type TestService } from '../helpers/harness.ts';
+import { type ApiCall, startService, type TestAccount, type TestService } from '../helpers/harness.ts';
 import { mp3Bomb, wavWithZeroBits } from '../helpers/hostile.ts';
 import { baseBodies, type Ids, seedAccount, streamingRoutes } from '../helpers/route-bodies.ts';
 
@@ -68,7 +68,7 @@ function setPath(body: Record<string, unknown>, path: string, value: unknown): R
 describe('bad input is answered -22/-23 in the envelope, never -18', () => {
   let service: TestService;
   let account: TestAccount;
-  let call: ReturnType<typeof apiClient>;
+  let call: ApiCall;
   let routes: readonly ApiRoute[];
   const signed = () => {
     const ts = String(Math.floor(Date.now() / 1000));

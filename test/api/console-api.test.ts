@@ -7,16 +7,8 @@ import type { AddressInfo } from 'node:net';
 import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compatSign } from '../../src/domain/sign.ts';
-import {
-  apiClient,
-  newAccount,
-  numbers,
-  startService,
-  type TestAccount,
-  type TestService,
-  taskSender,
-  waitFor,
-} from '../helpers/harness.ts';
+import type { ApiCall, TestAccount, TestService } from '../helpers/harness.ts';
+import { apiClient, newAccount, numbers, startService, taskSender, waitFor } from '../helpers/harness.ts';
 
 interface ApiRecord {
   voiceId: number;
@@ -40,8 +32,8 @@ describe('console endpoints ([ours])', () => {
   let service: TestService;
   let account: TestAccount;
   let other: TestAccount;
-  let call: ReturnType<typeof apiClient>;
-  let otherCall: ReturnType<typeof apiClient>;
+  let call: ApiCall;
+  let otherCall: ApiCall;
   let original: number;
   let all: ApiRecord[];
 

@@ -1,13 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compatSign } from '../../src/domain/sign.ts';
-import {
-  apiClient,
-  newAccount,
-  startService,
-  type TestAccount,
-  type TestService,
-} from '../helpers/harness.ts';
+import type { ApiCall, TestAccount, TestService } from '../helpers/harness.ts';
+import { newAccountClient, startService } from '../helpers/harness.ts';
 
 const postEndpoints = [
   '/voice/fileUpload',
@@ -33,7 +28,7 @@ const knownCodes = new Set(['0', '-1', '-2', '-10', '-16', '-20', '-21', '-22', 
 describe('request validation', () => {
   let service: TestService;
   let account: TestAccount;
-  let call: ReturnType<typeof apiClient>;
+  let call: ApiCall;
   const base = () => ({
     appId: account.appId,
     taskName: 'valid task',
@@ -45,8 +40,7 @@ describe('request validation', () => {
 
   beforeAll(async () => {
     service = await startService({ start: false });
-    account = await newAccount(service.db);
-    call = apiClient(service, account);
+    ({ account, call } = await newAccountClient(service));
   });
   afterAll(async () => service?.close());
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, newAccount, startService, type TestService } from '../helpers/harness.ts';
+import { type ApiCall, apiClient, newAccount, startService, type TestService } from '../helpers/harness.ts';
 
 const mp3 = readFileSync(join(import.meta.dirname, '..', 'media', 'fixtures', 'tone-300hz-2s.mp3')).toString(
   'base64',
@@ -9,7 +9,7 @@ const mp3 = readFileSync(join(import.meta.dirname, '..', 'media', 'fixtures', 't
 
 describe('voice files (spec §3)', () => {
   let service: TestService;
-  let call: ReturnType<typeof apiClient>;
+  let call: ApiCall;
   let appId: number;
 
   beforeAll(async () => {

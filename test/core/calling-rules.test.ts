@@ -8,15 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScaledClock } from '../../src/clock.ts';
 import type { CallLeg, OriginateRequest, TelephonyDriver } from '../../src/telephony/driver.ts';
 import { SimDriver } from '../../src/telephony/sim/sim-driver.ts';
-import {
-  apiClient,
-  newAccount,
-  numbers,
-  startService,
-  type TestService,
-  taskSender,
-  waitFor,
-} from '../helpers/harness.ts';
+import { newAccountClient, numbers, startService, type TestService, waitFor } from '../helpers/harness.ts';
 
 const at = (iso: string) => Date.parse(iso);
 const LA = '12135550123';
@@ -70,9 +62,7 @@ describe('windowZone "callee": each callee is called in its own hours', () => {
   afterAll(async () => service?.close());
 
   it('an account in New York with windows 09:00-20:00: Los Angeles is first dialled at 09:00 LA time, New York at 09:00 NY time', async () => {
-    const account = await newAccount(service.db, { timeZone: 'America/New_York' });
-    const call = apiClient(service, account);
-    const send = taskSender(call, account.appId);
+    const { send } = await newAccountClient(service, { timeZone: 'America/New_York' });
     const taskId = await send({
       taskName: 'coast to coast',
       windowZone: 'callee',
@@ -107,8 +97,7 @@ describe('the same across a DST change', () => {
   afterAll(async () => service?.close());
 
   it('a Los Angeles callee is dialled at 09:00 daylight time (16:00Z), not standard time (17:00Z)', async () => {
-    const account = await newAccount(service.db, { timeZone: 'America/New_York' });
-    const send = taskSender(apiClient(service, account), account.appId);
+    const { send } = await newAccountClient(service, { timeZone: 'America/New_York' });
     const taskId = await send({
       taskName: 'spring forward',
       windowZone: 'callee',
@@ -132,8 +121,7 @@ describe('zones, blackout dates and weekdays (deferrals as stored)', () => {
   afterAll(async () => service?.close());
 
   it('Australia, Brazil and Indonesia numbers get their own zones and open at 09:00 there', async () => {
-    const account = await newAccount(service.db, { timeZone: 'UTC' });
-    const send = taskSender(apiClient(service, account), account.appId);
+    const { call, send } = await newAccountClient(service, { timeZone: 'UTC' });
     const list = [
       '61293744000',
       '61732211234',
@@ -162,10 +150,7 @@ describe('zones, blackout dates and weekdays (deferrals as stored)', () => {
       ['Asia/Makassar', '2026-12-01T01:00:00.000Z'], // UTC+8
     ]);
     // The task says why it waits and until when (the callee deferred least, in the account's zone).
-    const detail = await apiClient(
-      service,
-      account,
-    )<Record<string, unknown>>(`/voice/group/call/detail/${taskId}`);
+    const detail = await call<Record<string, unknown>>(`/voice/group/call/detail/${taskId}`);
     expect(detail.data).toMatchObject({
       waitReason: 'window',
       deferredNum: 6,
@@ -174,9 +159,7 @@ describe('zones, blackout dates and weekdays (deferrals as stored)', () => {
   });
 
   it('blackout dates skip whole days and weekdays skip the others; waitReason says which', async () => {
-    const account = await newAccount(service.db, { timeZone: 'America/New_York' });
-    const call = apiClient(service, account);
-    const send = taskSender(call, account.appId);
+    const { call, send } = await newAccountClient(service, { timeZone: 'America/New_York' });
     const blackout = await send({
       taskName: 'not on the 1st or 2nd',
       windowZone: 'callee',
@@ -206,12 +189,11 @@ describe('zones, blackout dates and weekdays (deferrals as stored)', () => {
   });
 
   it('the account legal window applies in the callee zone on top of the task, and reports legal', async () => {
-    const account = await newAccount(service.db, { timeZone: 'UTC' });
-    const call = apiClient(service, account);
+    const { call, send } = await newAccountClient(service, { timeZone: 'UTC' });
     const legalWindow = { strTime: '08:00', endTime: '12:00' };
     const rules = await call('/voice/account/callingRules', { legalWindow });
     expect(rules).toMatchObject({ status: '0', data: { legalWindow } });
-    const taskId = await taskSender(call, account.appId)({ taskName: 'legal', numberList: [LA] });
+    const taskId = await send({ taskName: 'legal', numberList: [LA] });
     const rows = await waitFor('deferred', async () => {
       const r = await callsOf(service, taskId);
       return r[0]?.not_before ? r : null;
@@ -249,14 +231,10 @@ describe('do-not-call list and opt-out key', () => {
   afterAll(async () => service?.close());
 
   it('a number added while its task runs is never dialled again, in this task or any later round', async () => {
-    const account = await newAccount(service.db, { maxConcurrency: 1, callsPerSecond: 1000 });
-    const call = apiClient(service, account);
+    const { call, send } = await newAccountClient(service, { maxConcurrency: 1, callsPerSecond: 1000 });
     const list = numbers(24, '4478000');
     const listed = list.slice(12);
-    const taskId = await taskSender(
-      call,
-      account.appId,
-    )({
+    const taskId = await send({
       taskName: 'dnc mid-task',
       numberList: list,
       recallFlow: { recallInterval: 1, recallNum: 2, recallType: 0 },
@@ -302,9 +280,7 @@ describe('do-not-call list and opt-out key', () => {
   }, 150_000);
 
   it('the opt-out key puts the number on the list at once, before the call ends; later tasks skip it', async () => {
-    const account = await newAccount(service.db);
-    const call = apiClient(service, account);
-    const send = taskSender(call, account.appId);
+    const { account, send } = await newAccountClient(service);
     const first = await send({ taskName: 'opt out', optOutKey: '9', numberList: [optOutNumber] });
     await waitFor('settled', async () => (await callsOf(service, first))[0]?.state === 'done', 60_000);
     const [record] = await callsOf(service, first);
@@ -331,8 +307,7 @@ describe('a bad calling-rule value is -22 naming the field, never silently accep
   afterAll(async () => service?.close());
 
   it('task fields, recall node fields, DNC numbers and account rules', async () => {
-    const account = await newAccount(service.db);
-    const call = apiClient(service, account);
+    const { account, call } = await newAccountClient(service);
     const base = { appId: account.appId, source: 3, lan: 'en', text: 'hi', numberList: [NY] };
     const cases: Array<[string, Record<string, unknown>, string]> = [
       ['/voice/group/call/send', { ...base, taskName: 'z1', windowZone: 'moon' }, 'windowZone'],

@@ -5,6 +5,7 @@
  * prints one line and no stack trace.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -225,6 +226,39 @@ function serve(env: Record<string, string>) {
   });
 }
 
+/** `serve` as a child while this process keeps running (and keeps serving a port it holds). */
+function serveInBackground(env: Record<string, string>): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], { env: serveEnv(env) });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('exit', (status) => resolve({ status, stderr }));
+  });
+}
+
+/** Holds a TCP or UDP port on 127.0.0.1 while `use` runs. */
+async function holdingPort(protocol: 'tcp' | 'udp', use: (port: number) => Promise<void>): Promise<void> {
+  if (protocol === 'tcp') {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    try {
+      await use((blocker.address() as { port: number }).port);
+    } finally {
+      blocker.close();
+    }
+    return;
+  }
+  const blocker = createSocket('udp4');
+  await new Promise<void>((resolve) => blocker.bind(0, '127.0.0.1', resolve));
+  try {
+    await use(blocker.address().port);
+  } finally {
+    blocker.close();
+  }
+}
+
 function expectOneLine(result: { status: number | null; stderr: string }, pattern: RegExp) {
   expect(result.status).toBe(2);
   const lines = result.stderr.trim().split('\n');
@@ -247,60 +281,34 @@ describe('ringcast serve: start-up mistakes in one line', () => {
     );
   }, 60_000);
 
-  it('a port in use', async () => {
-    const blocker: Server = createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-    const port = (blocker.address() as { port: number }).port;
-    try {
-      const result = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
-          env: serveEnv({ DATA_DIR: tempDir(), PORT: String(port) }),
-        });
-        let stderr = '';
-        child.stderr.on('data', (chunk) => {
-          stderr += chunk;
-        });
-        child.on('exit', (status) => resolve({ status, stderr }));
+  const portsInUse: Array<{
+    name: string;
+    protocol: 'tcp' | 'udp';
+    env: (port: number) => Record<string, string>;
+  }> = [
+    { name: 'a port in use', protocol: 'tcp', env: (port) => ({ PORT: String(port) }) },
+    {
+      name: 'a SIP port in use',
+      protocol: 'udp',
+      env: (port) => ({
+        PORT: '0',
+        TELEPHONY_DRIVER: 'sip',
+        RINGCAST_SIP_TRUNK: '127.0.0.1:5999',
+        RINGCAST_SIP_LOCAL_PORT: String(port),
+      }),
+    },
+  ];
+  // A loop rather than it.each: it.each quotes and shortens names given as $name.
+  for (const { name, protocol, env } of portsInUse)
+    it(name, async () => {
+      await holdingPort(protocol, async (port) => {
+        const result = await serveInBackground({ DATA_DIR: tempDir(), ...env(port) });
+        expectOneLine(
+          result,
+          new RegExp(`^ringcast: cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`),
+        );
       });
-      expectOneLine(
-        result,
-        new RegExp(`^ringcast: cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`),
-      );
-    } finally {
-      blocker.close();
-    }
-  }, 90_000);
-
-  it('a SIP port in use', async () => {
-    const { createSocket } = await import('node:dgram');
-    const blocker = createSocket('udp4');
-    await new Promise<void>((resolve) => blocker.bind(0, '127.0.0.1', resolve));
-    const port = blocker.address().port;
-    try {
-      const result = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve'], {
-          env: serveEnv({
-            DATA_DIR: tempDir(),
-            PORT: '0',
-            TELEPHONY_DRIVER: 'sip',
-            RINGCAST_SIP_TRUNK: '127.0.0.1:5999',
-            RINGCAST_SIP_LOCAL_PORT: String(port),
-          }),
-        });
-        let stderr = '';
-        child.stderr.on('data', (chunk) => {
-          stderr += chunk;
-        });
-        child.on('exit', (status) => resolve({ status, stderr }));
-      });
-      expectOneLine(
-        result,
-        new RegExp(`^ringcast: cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`),
-      );
-    } finally {
-      blocker.close();
-    }
-  }, 90_000);
+    }, 90_000);
 
   it('a PGlite folder held by a live process', () => {
     const dataDir = tempDir();

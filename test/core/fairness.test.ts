@@ -7,15 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settingDefaults } from '../../src/domain/task-settings.ts';
 import { TaskStatus } from '../../src/domain/task-status.ts';
-import {
-  apiClient,
-  newAccount,
-  numbers,
-  startService,
-  type TestService,
-  taskSender,
-  waitFor,
-} from '../helpers/harness.ts';
+import type { TestService } from '../helpers/harness.ts';
+import { newAccount, newAccountClient, numbers, startService, waitFor } from '../helpers/harness.ts';
 
 const openTasks = 20_000;
 
@@ -29,10 +22,12 @@ describe('fair scheduling across tenants', () => {
   afterAll(async () => service?.close());
 
   const runSmallTask = async (name: string) => {
-    const quiet = await newAccount(service.db, { maxConcurrency: 30, callsPerSecond: 1000 });
-    const call = apiClient(service, quiet);
+    const { call, send } = await newAccountClient(service, {
+      maxConcurrency: 30,
+      callsPerSecond: 1000,
+    });
     const started = Date.now();
-    const id = await taskSender(call, quiet.appId)({ taskName: name, numberList: numbers(300, '4460100') });
+    const id = await send({ taskName: name, numberList: numbers(300, '4460100') });
     await waitFor(
       `${name} finished`,
       async () => (await call<{ status: number }>(`/voice/group/call/detail/${id}`)).data.status === 2,

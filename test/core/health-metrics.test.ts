@@ -13,15 +13,12 @@ import { LogTransport } from '../../src/sms/log-transport.ts';
 import { silentLogger } from '../../src/sms/logger.ts';
 import type { DriverTelemetry } from '../../src/telephony/driver.ts';
 import { SimDriver } from '../../src/telephony/sim/sim-driver.ts';
-import { FaultyProxy } from '../helpers/faulty-proxy.ts';
+import { proxiedTestDb } from '../helpers/faulty-proxy.ts';
+import type { TestService } from '../helpers/harness.ts';
 import {
-  apiClient,
-  newAccount,
+  newAccountClient,
   numbers,
   startService,
-  type TestService,
-  taskSender,
-  testDb,
   usingPostgres,
   waitFor,
   withOverrides,
@@ -127,17 +124,10 @@ describe('health endpoints', () => {
   it.skipIf(!usingPostgres)(
     'database black-holed: ready answers 503 within its bound; back up: 200 again',
     async () => {
-      const created = await testDb();
-      cleanups.push(created.drop);
-      const url = new URL(created.url!);
-      const proxy = new FaultyProxy({ host: url.hostname, port: Number(url.port || 5432) });
-      await proxy.start();
-      cleanups.push(() => proxy.close());
-      const proxied = new URL(created.url!);
-      proxied.host = `127.0.0.1:${proxy.port}`;
+      const { proxy, url } = await proxiedTestDb(cleanups);
       const clock = new ScaledClock(100, Date.now(), Date.parse('2026-11-25T02:00:00Z'));
       const db = await openDb({
-        databaseUrl: proxied.toString(),
+        databaseUrl: url,
         poolSize: 4,
         timeouts: { connectMs: 1_000, queryMs: 1_000, idleInTransactionMs: 5_000 },
       });
@@ -177,9 +167,10 @@ describe('health endpoints', () => {
 describe('/metrics', () => {
   it('after a sim campaign, the call counters equal the records', async () => {
     const service = await started({ sim: { seed: 'metrics' } });
-    const account = await newAccount(service.db, { maxConcurrency: 40, callsPerSecond: 100 });
-    const call = apiClient(service, account);
-    const send = taskSender(call, account.appId);
+    const { send } = await newAccountClient(service, {
+      maxConcurrency: 40,
+      callsPerSecond: 100,
+    });
     const taskIds = [
       await send({ taskName: 'metrics-1', numberList: numbers(60, '4470001') }),
       await send({ taskName: 'metrics-2', numberList: numbers(40, '4470002') }),

@@ -7,15 +7,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LogTransport } from '../../src/sms/log-transport.ts';
-import {
-  apiClient,
-  newAccount,
-  numbers,
-  startService,
-  type TestService,
-  taskSender,
-  waitFor,
-} from '../helpers/harness.ts';
+import { newAccountClient, numbers, startService, type TestService, waitFor } from '../helpers/harness.ts';
 
 interface Line {
   level: number;
@@ -42,8 +34,7 @@ describe('lifecycle logs', () => {
 
   it('a campaign with one recall round: created, started, finished, round due/started/finished; calls at debug', async () => {
     service = await startService({ log, sms: new LogTransport(log), sim: { seed: 'logs' } });
-    const account = await newAccount(service.db, { maxConcurrency: 20, callsPerSecond: 100 });
-    const send = taskSender(apiClient(service, account), account.appId);
+    const { account, send } = await newAccountClient(service, { maxConcurrency: 20, callsPerSecond: 100 });
     const smsText = 'Secret body for your account';
     const taskId = await send({
       taskName: 'logs',
@@ -91,12 +82,8 @@ describe('lifecycle logs', () => {
   }, 90_000);
 
   it('a cancelled task is logged', async () => {
-    const account = await newAccount(service.db);
-    const call = apiClient(service, account);
-    const taskId = await taskSender(
-      call,
-      account.appId,
-    )({
+    const { call, send } = await newAccountClient(service);
+    const taskId = await send({
       taskName: 'to cancel',
       numberList: numbers(3, '4470010'),
       sendTime: '2099-01-01 00:00:00',
@@ -117,11 +104,8 @@ describe('lease takeover', () => {
     });
     const service = await startService({ log: pino({ level: 'info' }, sink) });
     try {
-      const account = await newAccount(service.db);
-      const taskId = await taskSender(
-        apiClient(service, account),
-        account.appId,
-      )({
+      const { send } = await newAccountClient(service);
+      const taskId = await send({
         taskName: 'dead run',
         numberList: numbers(4, '4470011'),
         sendTime: '2099-01-01 00:00:00',

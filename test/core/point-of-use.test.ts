@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContentPreparer } from '../../src/engine/content.ts';
-import { apiClient, newAccount, startService, type TestService, waitFor } from '../helpers/harness.ts';
+import type { ApiCall, TestService } from '../helpers/harness.ts';
+import { apiClient, newAccount, startService, waitFor } from '../helpers/harness.ts';
 import { sineWav } from '../media/measure.ts';
 
 describe('ids checked at the point of use', () => {
@@ -17,7 +18,7 @@ describe('ids checked at the point of use', () => {
   });
   afterAll(async () => service?.close());
 
-  const upload = async (call: ReturnType<typeof apiClient>, fileName: string) => {
+  const upload = async (call: ApiCall, fileName: string) => {
     const response = await call<string>('/voice/fileUpload', {
       fileName,
       file: sineWav({ freq: 300, seconds: 1, rate: 8000, channels: 1 }).toString('base64'),
@@ -32,7 +33,7 @@ describe('ids checked at the point of use', () => {
     const callA = apiClient(service, a);
     const callB = apiClient(service, b);
     const fileA = await upload(callA, 'a-private.wav');
-    const sendTts = async (call: ReturnType<typeof apiClient>, appId: number, taskName: string) => {
+    const sendTts = async (call: ApiCall, appId: number, taskName: string) => {
       const sent = await call<number>('/voice/group/call/send', {
         appId,
         taskName,

@@ -11,14 +11,8 @@ import { hostname } from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addressRefusal, checkCallbackUrl } from '../../src/domain/callback-url.ts';
 import { CallbackRefused, postCallback } from '../../src/engine/callback-http.ts';
-import {
-  apiClient,
-  newAccount,
-  numbers,
-  startService,
-  type TestService,
-  waitFor,
-} from '../helpers/harness.ts';
+import type { TestService } from '../helpers/harness.ts';
+import { apiClient, newAccount, numbers, startService, waitFor } from '../helpers/harness.ts';
 
 async function listen(handler: (request: IncomingMessage, response: ServerResponse) => void) {
   const server = createServer(handler);

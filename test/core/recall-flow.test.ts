@@ -2,16 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setAccountDisabled } from '../../src/db/queries/accounts.ts';
 import { calleeInfoSql } from '../../src/db/queries/callee-info.ts';
 import { defaultSimOptions, type SimOutcome, simOutcome } from '../../src/telephony/sim/sim-driver.ts';
-import {
-  apiClient,
-  newAccount,
-  numbers,
-  startService,
-  type TestAccount,
-  type TestService,
-  taskSender,
-  waitFor,
-} from '../helpers/harness.ts';
+import type { ApiCall, TestAccount, TestService } from '../helpers/harness.ts';
+import { newAccountClient, numbers, startService, taskSender, waitFor } from '../helpers/harness.ts';
 
 interface FlowDetail {
   keyId: number;
@@ -30,7 +22,7 @@ const allAnswer = (list: string[]) => Object.fromEntries(list.map((n) => [n, { k
 describe('automatic redial (recall flows)', () => {
   let service: TestService;
   let account: TestAccount;
-  let call: ReturnType<typeof apiClient>;
+  let call: ApiCall;
   let seatGroupId: number;
   const alwaysAnswer = numbers(5, '4477000');
   const simSeed = 'recall';
@@ -40,8 +32,7 @@ describe('automatic redial (recall flows)', () => {
       clockSpeed: 20_000,
       sim: { seed: simSeed, overrides: allAnswer(alwaysAnswer) },
     });
-    account = await newAccount(service.db);
-    call = apiClient(service, account);
+    ({ account, call } = await newAccountClient(service));
     const [group] = await service.db.query<{ id: number }>(
       `INSERT INTO seat_groups (account_id, app_id, group_name, created_at) VALUES ($1, $2, 'sales', now()) RETURNING id`,
       [account.accountId, account.appId],
@@ -280,19 +271,14 @@ describe('automatic redial (recall flows)', () => {
   it('runs a 10-round flow with 1,440-minute intervals to completion in seconds', async () => {
     // Its own service on a clock 200,000 times faster than real time: ten days pass in about four seconds.
     const fast = await startService({ clockSpeed: 200_000, sim: { seed: simSeed } });
-    const fastAccount = await newAccount(fast.db);
-    const fastCall = apiClient(fast, fastAccount);
+    const { send: sendFast } = await newAccountClient(fast);
     const list = numbers(10, '3161200');
-    const sent = await fastCall<number>('/voice/group/call/send', {
-      appId: fastAccount.appId,
+    const taskId = await sendFast({
       taskName: 'ten-rounds',
-      source: 3,
       text: 'hello',
-      lan: 'en',
       numberList: list,
       recallFlow: { recallInterval: 1440, recallNum: 10, recallType: 0 },
     });
-    const taskId = sent.data;
     const flow = await waitFor(
       'ten rounds',
       async () => {
@@ -359,18 +345,13 @@ describe('automatic redial (recall flows)', () => {
   });
 
   it('sets node and flow to execution exception with the reason when a round cannot start', async () => {
-    const other = await newAccount(service.db);
-    const otherCall = apiClient(service, other);
-    const sent = await otherCall<number>('/voice/group/call/send', {
-      appId: other.appId,
+    const { account: other, send: sendOther } = await newAccountClient(service);
+    const taskId = await sendOther({
       taskName: 'exception',
-      source: 3,
       text: 'hello',
-      lan: 'en',
       numberList: numbers(2, '5511909'),
       recallFlow: { recallInterval: 600, recallNum: 2, recallType: 0 },
     });
-    const taskId = sent.data;
     await waitFor('original task to finish', async () => {
       const [row] = await service.db.query<{ flow_closed: boolean }>(
         'SELECT flow_closed FROM tasks WHERE id = $1',

@@ -9,17 +9,8 @@ import { startDueTasks } from '../../src/db/queries/tasks.ts';
 import type { CallLeg, OriginateRequest, TelephonyDriver } from '../../src/telephony/driver.ts';
 import { SimDriver } from '../../src/telephony/sim/sim-driver.ts';
 import { CountingSim } from '../helpers/counting-sim.ts';
-import {
-  afterEngineTicks,
-  apiClient,
-  newAccount,
-  numbers,
-  startService,
-  type TestAccount,
-  type TestService,
-  taskSender,
-  waitFor,
-} from '../helpers/harness.ts';
+import type { AccountClient, ApiCall, TestAccount, TestService } from '../helpers/harness.ts';
+import { afterEngineTicks, newAccountClient, numbers, startService, waitFor } from '../helpers/harness.ts';
 
 interface FlowDetail {
   keyId: number;
@@ -30,9 +21,8 @@ interface FlowDetail {
 describe('stop means stop: a cancel ends the task and every later round', () => {
   let service: TestService;
   let carrier: CountingSim;
-  let account: TestAccount;
-  let call: ReturnType<typeof apiClient>;
-  let send: ReturnType<typeof taskSender>;
+  let call: ApiCall;
+  let send: AccountClient['send'];
 
   beforeAll(async () => {
     service = await startService({
@@ -46,9 +36,7 @@ describe('stop means stop: a cancel ends the task and every later round', () => 
         return carrier;
       },
     });
-    account = await newAccount(service.db, { maxConcurrency: 8, callsPerSecond: 40 });
-    call = apiClient(service, account);
-    send = taskSender(call, account.appId);
+    ({ call, send } = await newAccountClient(service, { maxConcurrency: 8, callsPerSecond: 40 }));
   });
   afterAll(async () => service?.close());
 
@@ -219,16 +207,16 @@ describe('stop means stop: a cancel ends the task and every later round', () => 
 describe('calls leased but not yet handed to the carrier when the task stops', () => {
   let service: TestService;
   let account: TestAccount;
-  let call: ReturnType<typeof apiClient>;
+  let call: ApiCall;
+  let send: AccountClient['send'];
   beforeAll(async () => {
     service = await startService({ start: false });
-    account = await newAccount(service.db);
-    call = apiClient(service, account);
+    ({ account, call, send } = await newAccountClient(service));
   });
   afterAll(async () => service?.close());
 
   const leaseOne = async (name: string, prefix: string) => {
-    const taskId = await taskSender(call, account.appId)({ taskName: name, numberList: numbers(5, prefix) });
+    const taskId = await send({ taskName: name, numberList: numbers(5, prefix) });
     await startDueTasks(service.db, service.clock.now());
     const lease = await leaseCalls(service.db, {
       accountId: account.accountId,
@@ -248,17 +236,22 @@ describe('calls leased but not yet handed to the carrier when the task stops', (
       )
     ).map((row) => `${row.state}${row.lease_owner ? `:${row.lease_owner}` : ''}`);
 
+  /** Hands leased calls to the carrier as run `owner` would: how many went, and which. */
+  const dispatchAs = async (owner: string, calls: Parameters<typeof dispatchLeased>[1]['calls']) => {
+    const sent: number[] = [];
+    const dispatched = await dispatchLeased(
+      service.db,
+      { owner, accountId: account.accountId, now: service.clock.now(), calls },
+      (c) => sent.push(c.id),
+    );
+    return { dispatched, sent };
+  };
+
   it('are never dialled after a cancel: they end cancelled, with no record', async () => {
     const { taskId, calls } = await leaseOne('leased then cancelled', '4420801');
     expect((await call('/voice/group/call/cancel', { taskIdList: [taskId] })).status).toBe('0');
-    const sent: number[] = [];
-    expect(
-      await dispatchLeased(
-        service.db,
-        { owner: 'run-a', accountId: account.accountId, now: service.clock.now(), calls },
-        (c) => sent.push(c.id),
-      ),
-    ).toBe(0);
+    const { dispatched, sent } = await dispatchAs('run-a', calls);
+    expect(dispatched).toBe(0);
     expect(sent).toEqual([]);
     expect(await statesOf(taskId)).toEqual(Array(5).fill('cancelled'));
   });
@@ -266,14 +259,8 @@ describe('calls leased but not yet handed to the carrier when the task stops', (
   it('go back to the queue after a pause, and are dialled once resumed', async () => {
     const { taskId, calls } = await leaseOne('leased then paused', '4420802');
     expect((await call('/voice/group/call/provisional', { jobIdList: [taskId] })).status).toBe('0');
-    const sent: number[] = [];
-    expect(
-      await dispatchLeased(
-        service.db,
-        { owner: 'run-a', accountId: account.accountId, now: service.clock.now(), calls },
-        (c) => sent.push(c.id),
-      ),
-    ).toBe(0);
+    const paused = await dispatchAs('run-a', calls);
+    expect(paused.dispatched).toBe(0);
     expect(await statesOf(taskId)).toEqual(Array(5).fill('due'));
     expect((await call('/voice/group/call/resume', { jobIdList: [taskId] })).status).toBe('0');
     await startDueTasks(service.db, service.clock.now());
@@ -289,14 +276,9 @@ describe('calls leased but not yet handed to the carrier when the task stops', (
         .map((row) => row.id)
         .sort(),
     );
-    expect(
-      await dispatchLeased(
-        service.db,
-        { owner: 'run-b', accountId: account.accountId, now: service.clock.now(), calls: again.calls },
-        (c) => sent.push(c.id),
-      ),
-    ).toBe(5);
-    expect(sent).toHaveLength(5);
+    const resumed = await dispatchAs('run-b', again.calls);
+    expect(resumed.dispatched).toBe(5);
+    expect([...paused.sent, ...resumed.sent]).toHaveLength(5);
   });
 });
 
@@ -331,12 +313,8 @@ describe('a driver that throws in originate', () => {
         return driver;
       },
     });
-    const account = await newAccount(service.db, { maxConcurrency: 20, callsPerSecond: 1000 });
-    const call = apiClient(service, account);
-    const taskId = await taskSender(
-      call,
-      account.appId,
-    )({ taskName: 'flaky', numberList: numbers(70, '4420901') });
+    const { call, send } = await newAccountClient(service, { maxConcurrency: 20, callsPerSecond: 1000 });
+    const taskId = await send({ taskName: 'flaky', numberList: numbers(70, '4420901') });
     await waitFor('task finished', async () => {
       const detail = await call<{ status: number }>(`/voice/group/call/detail/${taskId}`);
       return detail.data.status === 2;

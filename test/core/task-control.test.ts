@@ -1,17 +1,8 @@
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimOutcome } from '../../src/telephony/sim/sim-driver.ts';
-import {
-  afterEngineTicks,
-  apiClient,
-  newAccount,
-  numbers,
-  startService,
-  type TestAccount,
-  type TestService,
-  taskSender,
-  waitFor,
-} from '../helpers/harness.ts';
+import type { AccountClient, ApiCall, TestAccount, TestService } from '../helpers/harness.ts';
+import { afterEngineTicks, newAccountClient, numbers, startService, waitFor } from '../helpers/harness.ts';
 
 interface Detail {
   status: number;
@@ -35,17 +26,16 @@ const timingOverrides: Record<string, Partial<SimOutcome>> = {
 describe('task settings acted on during calls, and task control', () => {
   let service: TestService;
   let account: TestAccount;
-  let call: ReturnType<typeof apiClient>;
+  let call: ApiCall;
+  let send: AccountClient['send'];
   const overrides = timingOverrides;
 
   beforeAll(async () => {
     service = await startService({ clockSpeed: 1000, sim: { seed: 'control', overrides } });
-    account = await newAccount(service.db, { maxConcurrency: 4, callsPerSecond: 2 });
-    call = apiClient(service, account);
+    ({ account, call, send } = await newAccountClient(service, { maxConcurrency: 4, callsPerSecond: 2 }));
   });
   afterAll(async () => service?.close());
 
-  const send = (body: Record<string, unknown>) => taskSender(call, account.appId)(body);
   const detail = async (id: number) => (await call<Detail>(`/voice/group/call/detail/${id}`)).data;
   const finished = (id: number) =>
     waitFor(`task ${id} finished`, async () => ((await detail(id)).status === 2 ? detail(id) : null), 60_000);
@@ -203,17 +193,15 @@ describe('task settings acted on during calls, and task control', () => {
 // measurement honest on a loaded machine (a 0.3 s stall is 3 s of call time, within the bounds).
 describe('call timing settings (maxRingingTime, loopCount, maxCalls) on a 10x clock', () => {
   let slow: TestService;
-  let slowCall: ReturnType<typeof apiClient>;
-  let slowAccount: TestAccount;
+  let slowCall: ApiCall;
+  let sendSlow: AccountClient['send'];
 
   beforeAll(async () => {
     slow = await startService({ clockSpeed: 10, sim: { seed: 'timing', overrides: timingOverrides } });
-    slowAccount = await newAccount(slow.db);
-    slowCall = apiClient(slow, slowAccount);
+    ({ call: slowCall, send: sendSlow } = await newAccountClient(slow));
   });
   afterAll(async () => slow?.close());
 
-  const sendSlow = (body: Record<string, unknown>) => taskSender(slowCall, slowAccount.appId)(body);
   const finishedSlow = (id: number) =>
     waitFor(
       `task ${id} finished`,

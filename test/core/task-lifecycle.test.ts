@@ -1,14 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallStatus } from '../../src/domain/outcome.ts';
 import { defaultSimOptions, simOutcome } from '../../src/telephony/sim/sim-driver.ts';
-import {
-  apiClient,
-  newAccount,
-  numbers,
-  startService,
-  type TestService,
-  waitFor,
-} from '../helpers/harness.ts';
+import type { ApiCall, TestService } from '../helpers/harness.ts';
+import { apiClient, newAccount, numbers, startService, waitFor } from '../helpers/harness.ts';
 
 const expectedStatus: Record<string, number> = {
   answer: CallStatus.answered,
@@ -21,7 +15,7 @@ const expectedStatus: Record<string, number> = {
 
 describe('a group-call task on the simulated carrier', () => {
   let service: TestService;
-  let call: ReturnType<typeof apiClient>;
+  let call: ApiCall;
 
   beforeAll(async () => {
     service = await startService({ clockSpeed: 2000 });

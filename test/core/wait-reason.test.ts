@@ -3,15 +3,8 @@
  * through the API while the engine runs (real clock, so calls stay in flight and windows stay shut).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  apiClient,
-  newAccount,
-  numbers,
-  startService,
-  type TestService,
-  taskSender,
-  waitFor,
-} from '../helpers/harness.ts';
+import type { TestService } from '../helpers/harness.ts';
+import { newAccountClient, numbers, startService, taskSender, waitFor } from '../helpers/harness.ts';
 
 /** Numbers whose calls ring for ten minutes: they stay in flight for the whole test. */
 const ringing = numbers(20, '4430100');
@@ -40,8 +33,7 @@ describe('waitReason: why a task is not dialling', () => {
   afterAll(async () => service?.close());
 
   const client = async (limits: { maxConcurrency: number; callsPerSecond: number }) => {
-    const account = await newAccount(service.db, { timeZone: 'UTC+8', ...limits });
-    const call = apiClient(service, account);
+    const { account, call } = await newAccountClient(service, { timeZone: 'UTC+8', ...limits });
     const detail = async (id: number) => (await call<Detail>(`/voice/group/call/detail/${id}`)).data;
     return { call, detail, send: taskSender(call, account.appId) };
   };

@@ -7,26 +7,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ScaledClock } from '../../src/clock.ts';
 import { openDb } from '../../src/db/db.ts';
-import { ContentPreparer } from '../../src/engine/content.ts';
-import { Engine } from '../../src/engine/engine.ts';
-import { createMediaService } from '../../src/media/service.ts';
-import { LogTransport } from '../../src/sms/log-transport.ts';
-import { silentLogger } from '../../src/sms/logger.ts';
-import { SimDriver } from '../../src/telephony/sim/sim-driver.ts';
-import { CountingSim } from '../helpers/counting-sim.ts';
+import type { Engine } from '../../src/engine/engine.ts';
+import type { CountingSim } from '../helpers/counting-sim.ts';
+import type { TestService } from '../helpers/harness.ts';
 import {
-  apiClient,
-  newAccount,
+  newAccountClient,
   numbers,
   startService,
-  type TestService,
-  taskSender,
   usingPostgres,
   waitFor,
+  workerEngines,
 } from '../helpers/harness.ts';
 import { httpApi, type ServiceProcessKit, serviceProcessKit, until } from '../helpers/service-process.ts';
 
@@ -36,32 +28,14 @@ const taskCount = 20;
 
 describe('attempt caps with several workers', () => {
   let service: TestService;
-  const engines: Engine[] = [];
-  const carriers: CountingSim[] = [];
+  let engines: Engine[] = [];
+  let carriers: CountingSim[] = [];
 
   beforeAll(async () => {
     service = await startService({ start: false, clockSpeed: 500 });
-    const media = createMediaService({ warmUp: false });
-    for (let i = 0; i < 3; i++) {
-      const clock = new ScaledClock(500, Date.now(), service.clock.now());
-      // Every call fails fast (invalid number): the test is about counting attempts, not call length.
-      const rates = { answer: 0, busy: 0, 'no-answer': 0, voicemail: 0, unavailable: 0, invalid: 1 };
-      const carrier = new CountingSim(new SimDriver(clock, { seed: 'caps', rates }));
-      carriers.push(carrier);
-      engines.push(
-        new Engine(
-          {
-            db: service.db,
-            clock,
-            driver: carrier,
-            content: new ContentPreparer(service.db, media),
-            sms: new LogTransport(silentLogger),
-            log: pino({ level: 'silent' }),
-          },
-          { owner: `capper-${i}`, leaseRealMs: 10_000, pollMs: 5, maxInFlight: 20 },
-        ),
-      );
-    }
+    // Every call fails fast (invalid number): the test is about counting attempts, not call length.
+    const rates = { answer: 0, busy: 0, 'no-answer': 0, voicemail: 0, unavailable: 0, invalid: 1 };
+    ({ engines, carriers } = workerEngines(service, 3, 'capper', { seed: 'caps', rates }));
   });
   afterAll(async () => {
     await Promise.all(engines.map((engine) => engine.stopAndDrain()));
@@ -69,10 +43,11 @@ describe('attempt caps with several workers', () => {
   });
 
   it('3 workers, 10,000 callees sharing 500 numbers: no number is dialled more than its cap', async () => {
-    const account = await newAccount(service.db, { maxConcurrency: 150, callsPerSecond: 100_000 });
-    const call = apiClient(service, account);
+    const { call, send } = await newAccountClient(service, {
+      maxConcurrency: 150,
+      callsPerSecond: 100_000,
+    });
     expect((await call('/voice/account/callingRules', { maxAttemptsPerNumber: cap })).status).toBe('0');
-    const send = taskSender(call, account.appId);
     const taskIds: number[] = [];
     for (let t = 0; t < taskCount; t++)
       taskIds.push(await send({ taskName: `cap ${t}`, numberList: shared }));

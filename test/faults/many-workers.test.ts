@@ -3,51 +3,21 @@
  * Three engines (each its own lease owner and carrier) run one task together; every callee is dialled
  * exactly once and the work is spread across them.
  */
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ScaledClock } from '../../src/clock.ts';
-import { ContentPreparer } from '../../src/engine/content.ts';
-import { Engine } from '../../src/engine/engine.ts';
-import { createMediaService } from '../../src/media/service.ts';
-import { LogTransport } from '../../src/sms/log-transport.ts';
-import { silentLogger } from '../../src/sms/logger.ts';
-import { SimDriver } from '../../src/telephony/sim/sim-driver.ts';
-import { CountingSim } from '../helpers/counting-sim.ts';
-import {
-  apiClient,
-  newAccount,
-  numbers,
-  startService,
-  type TestService,
-  waitFor,
-} from '../helpers/harness.ts';
+import type { Engine } from '../../src/engine/engine.ts';
+import type { CountingSim } from '../helpers/counting-sim.ts';
+import type { TestService } from '../helpers/harness.ts';
+import { newAccountClient, numbers, startService, waitFor, workerEngines } from '../helpers/harness.ts';
 
 describe('several workers on one database', () => {
   let service: TestService;
-  const engines: Engine[] = [];
-  const carriers: CountingSim[] = [];
+  let engines: Engine[] = [];
+  let carriers: CountingSim[] = [];
 
   beforeAll(async () => {
     // The service's own engine is not started: three independent engines do the dialling.
     service = await startService({ start: false, clockSpeed: 500 });
-    const media = createMediaService({ warmUp: false });
-    for (let i = 0; i < 3; i++) {
-      const clock = new ScaledClock(500, Date.now(), service.clock.now());
-      const carrier = new CountingSim(new SimDriver(clock, { seed: 'workers' }));
-      carriers.push(carrier);
-      const engine = new Engine(
-        {
-          db: service.db,
-          clock,
-          driver: carrier,
-          content: new ContentPreparer(service.db, media),
-          sms: new LogTransport(silentLogger),
-          log: pino({ level: 'silent' }),
-        },
-        { owner: `worker-${i}`, leaseRealMs: 10_000, pollMs: 5, maxInFlight: 20 },
-      );
-      engines.push(engine);
-    }
+    ({ engines, carriers } = workerEngines(service, 3, 'worker', { seed: 'workers' }));
   });
   afterAll(async () => {
     await Promise.all(engines.map((engine) => engine.stopAndDrain()));
@@ -55,8 +25,7 @@ describe('several workers on one database', () => {
   });
 
   it('dials every callee exactly once between them, each worker taking a share', async () => {
-    const account = await newAccount(service.db, { maxConcurrency: 60, callsPerSecond: 200 });
-    const call = apiClient(service, account);
+    const { account, call } = await newAccountClient(service, { maxConcurrency: 60, callsPerSecond: 200 });
     const sent = await call<number>('/voice/group/call/send', {
       appId: account.appId,
       taskName: 'shared',

@@ -5,14 +5,7 @@
  * The failures are injected with a trigger, counted with a sequence (which a rollback does not undo).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  apiClient,
-  newAccount,
-  startService,
-  type TestService,
-  taskSender,
-  waitFor,
-} from '../helpers/harness.ts';
+import { newAccountClient, startService, type TestService, taskSender, waitFor } from '../helpers/harness.ts';
 
 /** A trigger failing the live settle of `callee` with SQLSTATE `code`, counting each try. */
 async function failSettlesOf(
@@ -56,8 +49,7 @@ describe('settle errors', () => {
     });
     services.push(service);
     const tries = await failSettlesOf(service, callee, '23514');
-    const account = await newAccount(service.db);
-    const call = apiClient(service, account);
+    const { account, call } = await newAccountClient(service);
     const taskId = await taskSender(call, account.appId)({ taskName: 'permanent', numberList: [callee] });
     const t0 = Date.now();
     const row = await waitFor('the attempt settled by the sweep', async () => {
@@ -86,8 +78,7 @@ describe('settle errors', () => {
     });
     services.push(service);
     const tries = await failSettlesOf(service, callee, '40001');
-    const account = await newAccount(service.db);
-    const call = apiClient(service, account);
+    const { account, call } = await newAccountClient(service);
     await taskSender(call, account.appId)({ taskName: 'transient', numberList: [callee] });
     await waitFor('retried several times', async () => (await tries()) >= 3);
     const [r] = await service.db.query<{ state: string }>('SELECT state FROM calls WHERE callee = $1', [

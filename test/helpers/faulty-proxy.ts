@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { testDb } from './harness.ts';
 
 /**
  * A TCP proxy in front of PostgreSQL that can cut all its connections and refuse new ones, or black-hole
@@ -59,4 +60,21 @@ export class FaultyProxy {
     this.cut();
     this.server?.close();
   }
+}
+
+/**
+ * A fresh PostgreSQL test database and a FaultyProxy in front of it; `url` reaches the database through
+ * the proxy (what the service under test uses), `created.db` directly (what the test checks with). Both
+ * are removed by `cleanups`.
+ */
+export async function proxiedTestDb(cleanups: Array<() => Promise<void> | void>) {
+  const created = await testDb();
+  cleanups.push(created.drop);
+  const direct = new URL(created.url!);
+  const proxy = new FaultyProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+  await proxy.start();
+  cleanups.push(() => proxy.close());
+  const proxied = new URL(created.url!);
+  proxied.host = `127.0.0.1:${proxy.port}`;
+  return { created, proxy, url: proxied.toString() };
 }

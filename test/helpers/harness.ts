@@ -4,6 +4,8 @@
  * and a client that signs requests like a real integration does.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import pino, { type Logger } from 'pino';
 import { expect } from 'vitest';
@@ -13,7 +15,16 @@ import { type Config, loadConfig } from '../../src/config.ts';
 import { type Db, dumpPglite, openDb } from '../../src/db/db.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createAccount, type NewAccount } from '../../src/db/queries/accounts.ts';
+import {
+  insertSeatGroup,
+  insertSipAccounts,
+  type SeatGroupRow,
+  type SipAccountRow,
+} from '../../src/db/queries/agents.ts';
+import type { CallRecord } from '../../src/domain/call-record.ts';
 import { compatSign } from '../../src/domain/sign.ts';
+import { ContentPreparer } from '../../src/engine/content.ts';
+import { Engine } from '../../src/engine/engine.ts';
 import { createMediaService } from '../../src/media/service.ts';
 import type { MediaService } from '../../src/media/types.ts';
 import { LogTransport } from '../../src/sms/log-transport.ts';
@@ -21,6 +32,7 @@ import { silentLogger } from '../../src/sms/logger.ts';
 import type { SmsTransport } from '../../src/sms/transport.ts';
 import type { TelephonyDriver } from '../../src/telephony/driver.ts';
 import { SimDriver, type SimOptions } from '../../src/telephony/sim/sim-driver.ts';
+import { CountingSim } from './counting-sim.ts';
 
 export const usingPostgres = Boolean(process.env.TEST_DATABASE_URL);
 let template: Blob | undefined;
@@ -140,6 +152,41 @@ export async function startService(options: TestServiceOptions = {}): Promise<Te
   };
 }
 
+/**
+ * `count` engines on the service's database, as separate dialler processes would be: each its own lease
+ * owner (`owner-0`, `owner-1`…), clock (at the service clock's speed and time) and counting carrier. They
+ * are not started; stop them with `stopAndDrain` before closing the service.
+ */
+export function workerEngines(
+  service: TestService,
+  count: number,
+  owner: string,
+  sim: Partial<SimOptions>,
+): { engines: Engine[]; carriers: CountingSim[] } {
+  const media = createMediaService({ warmUp: false });
+  const engines: Engine[] = [];
+  const carriers: CountingSim[] = [];
+  for (let i = 0; i < count; i++) {
+    const clock = new ScaledClock(service.clock.speed, Date.now(), service.clock.now());
+    const carrier = new CountingSim(new SimDriver(clock, sim));
+    carriers.push(carrier);
+    engines.push(
+      new Engine(
+        {
+          db: service.db,
+          clock,
+          driver: carrier,
+          content: new ContentPreparer(service.db, media),
+          sms: new LogTransport(silentLogger),
+          log: pino({ level: 'silent' }),
+        },
+        { owner: `${owner}-${i}`, leaseRealMs: 10_000, pollMs: 5, maxInFlight: 20 },
+      ),
+    );
+  }
+  return { engines, carriers };
+}
+
 export interface TestAccount {
   accountId: number;
   appId: number;
@@ -167,6 +214,71 @@ export async function newAccount(
     now,
   );
   return { accountId: account.id, appId: app.id, apiKey: account.api_key, apiSecret: account.api_secret };
+}
+
+export interface SeatGroupDb {
+  db: Db;
+  drop(): Promise<void>;
+  group: SeatGroupRow;
+  /** The group's SIP phone accounts (agents), offline until they register. */
+  agents: SipAccountRow[];
+}
+
+/**
+ * A fresh database with one account, one seat group `name` of it (ring strategy 1 unless told) and its SIP
+ * phone accounts (5 called "softphone" unless told).
+ */
+export async function seatGroupDb(
+  name: string,
+  now: number,
+  options: { strategy?: number; phoneName?: string; quantity?: number } = {},
+): Promise<SeatGroupDb> {
+  const { db, drop } = await testDb();
+  const account = await newAccount(db);
+  const group = (await insertSeatGroup(db, {
+    accountId: account.accountId,
+    appId: account.appId,
+    name,
+    strategy: options.strategy ?? 1,
+    now,
+  }))!;
+  const agents = await insertSipAccounts(db, {
+    group,
+    phoneName: options.phoneName ?? 'softphone',
+    displayNum: '',
+    quantity: options.quantity ?? 5,
+    now,
+  });
+  return { db, drop, group, agents };
+}
+
+export interface CallbackReceiver {
+  /** An account's callbackUrl pointing here. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP server on 127.0.0.1 standing in for a tenant's callback URL: `take` gets each request's JSON body
+ * and says which status to answer (200 unless it says otherwise).
+ */
+export async function callbackReceiver(
+  take: (body: unknown) => number | undefined,
+): Promise<CallbackReceiver> {
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      response.writeHead(take(JSON.parse(body)) ?? 200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 export interface Envelope<T = unknown> {
@@ -207,25 +319,78 @@ export function apiClient(service: TestService, account: TestAccount) {
   };
 }
 
+/** A signed caller of the service's API, as `apiClient` returns it. */
+export type ApiCall = ReturnType<typeof apiClient>;
+
+export interface AccountClient {
+  account: TestAccount;
+  call: ApiCall;
+  /** Sends a TTS group-call task of the account's app (see `taskSender`). */
+  send: ReturnType<typeof taskSender>;
+}
+
+/** A new account on the service, with a signed client for it and a task sender: most tests' first step. */
+export async function newAccountClient(
+  service: TestService,
+  overrides: Partial<NewAccount> = {},
+): Promise<AccountClient> {
+  const account = await newAccount(service.db, overrides);
+  const call = apiClient(service, account);
+  return { account, call, send: taskSender(call, account.appId) };
+}
+
+/** Every call record of a task, read through the API page by page. */
+export async function taskRecords(call: ApiCall, taskId: number): Promise<CallRecord[]> {
+  const out: CallRecord[] = [];
+  for (let current = 1; ; current++) {
+    const page = await call<{ records: CallRecord[]; pages: number }>('/voice/recordGroupQuery', {
+      current,
+      size: 100,
+      params: { strTime: '2026-11-24T00:00:00Z', endTime: '2026-11-26T00:00:00Z', taskId },
+    });
+    expect(page.status, JSON.stringify(page)).toBe('0');
+    out.push(...page.data.records);
+    if (current >= page.data.pages) return out;
+  }
+}
+
+/** Waits until the recall flow that task `taskId` started has completed (status 2); returns its detail. */
+export async function completedRecallFlow<Detail extends { status: number }>(
+  call: ApiCall,
+  taskId: number,
+  timeoutMs: number,
+): Promise<Detail> {
+  const page = await call<{ records: Array<{ keyId: number; taskId: number }> }>(
+    '/voice/recallFlow/queryPage',
+    { current: 1, size: 10, params: { taskName: String(taskId) } },
+  );
+  const keyId = page.data.records.find((r) => r.taskId === taskId)!.keyId;
+  return waitFor(
+    'the recall flow to complete',
+    async () => {
+      const detail = (await call<Detail>('/voice/recallFlow/queryDetail', { keyId })).data;
+      return detail.status === 2 ? detail : null;
+    },
+    timeoutMs,
+  );
+}
+
+/** Polls `probe` every `pollMs` until it gives a value, and returns it; throws after `timeoutMs`. */
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | null | false>,
   timeoutMs = 30_000,
+  pollMs = 20,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
 
-/**
- * Resolves once the engine's dialer and recall scheduler have each completed `n` more ticks: what a
- * "nothing more happens" check waits for, instead of a wall-clock sleep that passes vacuously on a slow
- * machine.
- */
 /**
  * Waits until the dialer, the recall scheduler and the SMS sender have each completed `n` more ticks: the
  * point after which anything still due would have been acted on. Tests wait on this, never on wall time,

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compatSign } from '../../src/domain/sign.ts';
-import { testDb, usingPostgres } from './harness.ts';
+import { testDb, usingPostgres, waitFor } from './harness.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 // `node --import tsx` runs the service in this very process (the tsx CLI would fork a child that a
@@ -101,16 +101,11 @@ export function httpApi(port: number, account: { apiKey: string; apiSecret: stri
   };
 }
 
-export async function until<T>(
+/** `waitFor` at a pace for a separate process (every 100 ms, a minute unless told). */
+export function until<T>(
   what: string,
   probe: () => Promise<T | null | undefined | false>,
   ms = 60_000,
 ): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return waitFor(what, probe, ms, 100);
 }

@@ -16,6 +16,7 @@ import {
   serialize,
 } from '../../src/telephony/sip/message.ts';
 import { SipDriver } from '../../src/telephony/sip/sip-driver.ts';
+import { waitFor } from '../helpers/harness.ts';
 
 const T1 = 20;
 
@@ -136,9 +137,7 @@ describe('SipDriver call control (scripted UAS)', () => {
       packet.writeUInt32BE(0x1234, 8);
       await new Promise<void>((r) => sender.send(packet, rtpPort, '127.0.0.1', () => r()));
     }
-    const deadline = Date.now() + 5_000;
-    while ((leg.rtpStats?.packetsReceived ?? 0) < 4 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 10));
+    await waitFor('4 RTP packets in', async () => (leg.rtpStats?.packetsReceived ?? 0) >= 4, 5_000);
     const telemetry = driver.telemetry();
     expect(telemetry.rtpLost).toBe(2);
     expect(Object.fromEntries(telemetry.responsesByCode)).toMatchObject({ 180: 1, 200: 1 });
@@ -150,7 +149,10 @@ describe('SipDriver call control (scripted UAS)', () => {
     const { uas, leg, cause, causes } = await rig();
     const invite = await uas.next('INVITE');
     const hung = leg.hangup();
-    await new Promise((r) => setTimeout(r, 100));
+    // Timer A retransmits the INVITE meanwhile; two retransmissions after hangup(), a CANCEL sent at once
+    // would have arrived before them (one socket, loopback keeps the order).
+    await uas.next('INVITE');
+    await uas.next('INVITE');
     expect(uas.count('CANCEL')).toBe(0);
     uas.reply(invite, 180);
     const cancel = await uas.next('CANCEL');
@@ -193,7 +195,7 @@ describe('SipDriver call control (scripted UAS)', () => {
   });
 
   it('emits hangup exactly once when our BYE and the callee BYE cross', async () => {
-    const { uas, leg, causes } = await rig();
+    const { uas, driver, leg, causes } = await rig();
     const invite = await uas.next('INVITE');
     uas.reply(invite, 200, true);
     const ack = await uas.next('ACK');
@@ -211,7 +213,11 @@ describe('SipDriver call control (scripted UAS)', () => {
     bye.headers.set('to', ack.headers.get('from')!);
     uas.send(bye);
     await Promise.all([leg.hangup(), leg.hangup()]);
-    await new Promise((r) => setTimeout(r, 50));
+    // Once the driver holds nothing of the call (transactions ended by their timers), no event can follow.
+    await waitFor('the call forgotten', async () => {
+      const { legs, transactions, dialogs, cachedResponses } = await driver.stats();
+      return legs + transactions + dialogs + cachedResponses === 0;
+    });
     expect(causes).toHaveLength(1);
   });
 
@@ -281,12 +287,21 @@ describe('SipDriver call control (scripted UAS)', () => {
     });
     const cause = await new Promise<HangupCause>((r) => leg.once('hangup', r));
     expect(cause).toEqual({ sipCode: 484, reason: 'invalid-number' });
-    await new Promise((r) => setTimeout(r, 50));
+    // A good call made after it: once its INVITE is in, anything sent for the bad one would be too.
+    const probe = driver.originateSip({
+      callId: 'probe',
+      to: '15551230001',
+      from: '1',
+      ringTimeoutMs: 1_000,
+    });
+    const probeEnded = new Promise((r) => probe.once('hangup', r));
+    uas.reply(await uas.next('INVITE'), 486);
+    await probeEnded;
     expect(uas.received.filter((m) => m.headers.get('call-id') === leg.sipCallId)).toHaveLength(0);
   });
 
   it('a re-INVITE putting us on hold (sendonly) is answered recvonly, our RTP stops until taken off hold, and resumes with the marker bit', async () => {
-    const { uas, leg } = await rig();
+    const { uas, driver, leg } = await rig();
     const sink = dgram.createSocket('udp4');
     await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
     cleanup.push(() => {
@@ -328,19 +343,24 @@ describe('SipDriver call control (scripted UAS)', () => {
       const m = parseMessage(b);
       if (!isFailure(m) && m.kind === 'response' && cseqOf(m).method === 'INVITE') answers.push(m);
     });
+    const answerTo = (seq: number) =>
+      waitFor(`the answer to re-INVITE ${seq}`, async () => answers.find((a) => cseqOf(a).seq === seq));
     void leg.play(audio, 1);
     uas.send(reinvite(2, 'sendrecv'));
-    await new Promise((r) => setTimeout(r, 300));
-    expect(packets).toBeGreaterThan(5);
+    await waitFor('RTP flowing', async () => packets > 5, 5_000);
     uas.send(reinvite(3, 'sendonly'));
-    await new Promise((r) => setTimeout(r, 100));
+    // The leg applies the offer before it answers: from the answer on, we are held.
+    const holdAnswer = await answerTo(3);
     const held = packets;
-    await new Promise((r) => setTimeout(r, 300));
+    // The play goes on while held (one frame-clock tick per 20 ms, 4 sub-ticks a frame): 15 frames on, at
+    // least 15 packets would have gone out were we still sending.
+    const ticksAtHold = (await driver.mediaStats()).ticks;
+    await waitFor('15 frames while held', async () => (await driver.mediaStats()).ticks >= ticksAtHold + 60);
     expect(packets - held).toBeLessThanOrEqual(1);
-    expect(answers.find((a) => cseqOf(a).seq === 3)?.body.toString()).toContain('a=recvonly');
+    expect(holdAnswer.body.toString()).toContain('a=recvonly');
     const resumedAt = packets;
     uas.send(reinvite(4, 'sendrecv'));
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor('RTP flowing again', async () => packets - held > 5, 5_000);
     expect(packets - held).toBeGreaterThan(5);
     // RFC 3551 §4.1: the first packet after the pause starts a talkspurt (marker bit); the rest do not.
     expect(markers[resumedAt]).toBe(true);

@@ -5,17 +5,10 @@
  */
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SipDriver } from '../../src/telephony/sip/sip-driver.ts';
-import {
-  apiClient,
-  newAccount,
-  startService,
-  type TestService,
-  taskSender,
-  waitFor,
-} from '../helpers/harness.ts';
+import { newAccountClient, type TestService, taskSender, waitFor } from '../helpers/harness.ts';
+import { type ServiceThroughSipp, serviceThroughSipp } from '../helpers/sipp-service.ts';
 import { hasTool } from '../helpers/tools.ts';
-import { runSipp, type SippRun, waitForPort } from './sipp.ts';
+import type { SippRun } from './sipp.ts';
 
 /** Ports of this file only. */
 const SIP_PORT = 25000;
@@ -24,41 +17,30 @@ const CONTROL_PORT = 25009;
 const RTP_RANGE: [number, number] = [25010, 25098];
 
 describe.skipIf(!hasTool('sipp'))('the opt-out key in a SIP call', () => {
+  let peer: ServiceThroughSipp;
   let sipp: SippRun;
   let service: TestService;
 
   beforeAll(async () => {
-    sipp = runSipp({
-      scenario: 'uas-answer-wait-send-dtmf-5',
+    peer = await serviceThroughSipp({
+      sipp: { scenario: 'uas-answer-wait-send-dtmf-5', calls: 1, timeoutS: 60 },
       sipPort: SIP_PORT,
       mediaPort: SIPP_MEDIA_PORT,
       controlPort: CONTROL_PORT,
-      calls: 1,
-      timeoutS: 60,
-    });
-    await waitForPort(SIP_PORT, 'udp');
-    service = await startService({
+      rtpPortRange: RTP_RANGE,
       clockSpeed: 1,
-      driver: new SipDriver({
-        trunkHost: '127.0.0.1',
-        trunkPort: SIP_PORT,
-        transport: 'udp',
-        localHost: '127.0.0.1',
-        rtpPortRange: RTP_RANGE,
-      }),
+      localHost: '127.0.0.1',
     });
+    ({ sipp, service } = peer);
   }, 90_000);
 
   afterAll(async () => {
-    sipp?.stop();
-    await sipp?.done;
-    await service?.close();
+    await peer?.close();
     if (sipp) rmSync(sipp.dir, { recursive: true, force: true });
   }, 30_000);
 
   it('pressing optOutKey adds the number to the do-not-call list before the call ends; it is never dialled again', async () => {
-    const account = await newAccount(service.db);
-    const call = apiClient(service, account);
+    const { account, call } = await newAccountClient(service);
     const send = taskSender(call, account.appId, {
       text: 'Hello. Press 5 to stop these calls. Goodbye for now.',
     });

@@ -5,7 +5,7 @@ import type { SipCallLeg } from '../../src/telephony/sip/call-leg.ts';
 import type { MediaStats } from '../../src/telephony/sip/rtp/media.ts';
 import { SipDriver, type SipDriverConfig } from '../../src/telephony/sip/sip-driver.ts';
 import { hasTool } from '../helpers/tools.ts';
-import { runSipp, type SippRun, waitForPort } from './sipp.ts';
+import { runSipp, type SippOptions, type SippRun, waitForPort } from './sipp.ts';
 
 /** Each test takes its own block of ports so SIPp instances never collide (platform.md). */
 let block = 0;
@@ -28,11 +28,24 @@ afterEach(async () => {
   }
 });
 
-async function setup(scenario: string, opts: Partial<SipDriverConfig> = {}, extra: string[] = []) {
+type Ports = ReturnType<typeof ports>;
+/** What SIPp runs: a scenario file's name, or options such as a built-in scenario and a call count. */
+type Peer = string | Omit<SippOptions, 'sipPort' | 'mediaPort' | 'controlPort' | 'transport'>;
+
+/**
+ * SIPp on its own ports and a driver whose trunk is that SIPp; `opts` may depend on the ports (e.g. an
+ * outbound proxy at SIPp's address).
+ */
+async function setup(
+  peer: Peer,
+  opts: Partial<SipDriverConfig> | ((p: Ports) => Partial<SipDriverConfig>) = {},
+  extra: string[] = [],
+) {
   const p = ports();
-  const transport = opts.transport ?? 'udp';
+  const driverOpts = typeof opts === 'function' ? opts(p) : opts;
+  const transport = driverOpts.transport ?? 'udp';
   const sipp = runSipp({
-    scenario,
+    ...(typeof peer === 'string' ? { scenario: peer } : peer),
     sipPort: p.sipPort,
     mediaPort: p.mediaPort,
     controlPort: p.controlPort,
@@ -45,7 +58,7 @@ async function setup(scenario: string, opts: Partial<SipDriverConfig> = {}, extr
     trunkPort: p.sipPort,
     transport,
     rtpPortRange: p.rtp,
-    ...opts,
+    ...driverOpts,
   });
   running.push({ sipp, driver });
   return { sipp, driver, p };
@@ -84,6 +97,10 @@ function call(driver: SipDriver, ringTimeoutMs = 10_000): SipCallLeg {
   return driver.originateSip({ callId: 'v1', to: '15551234567', from: '15550000000', ringTimeoutMs });
 }
 
+const answered = (leg: SipCallLeg) => new Promise<void>((resolve) => leg.once('answered', resolve));
+/** The cause of a call our side hung up. */
+const bySystem = { sipCode: 200, reason: 'normal', by: 'system' } as const;
+
 function tone(ms: number): PreparedAudio {
   const samples = new Int16Array(ms * 8);
   for (let i = 0; i < samples.length; i++)
@@ -92,42 +109,100 @@ function tone(ms: number): PreparedAudio {
 }
 
 describe.skipIf(!hasTool('sipp'))('SipDriver against SIPp', () => {
-  it('maps 486 Busy Here to {sipCode 486, reason busy} and ACKs it (SIPp sees a complete call)', async () => {
-    const { sipp, driver } = await setup('uas-486-busy');
-    const o = observe(call(driver));
-    expect(await o.cause).toEqual({ sipCode: 486, reason: 'busy' });
-    expect((await sipp.done).code).toBe(0);
-  });
-
-  it('maps 503 to unavailable', async () => {
-    const { sipp, driver } = await setup('uas-503');
-    const o = observe(call(driver));
-    expect(await o.cause).toEqual({ sipCode: 503, reason: 'unavailable' });
-    expect((await sipp.done).code).toBe(0);
-  });
-
-  it('maps 603 after ringing to rejected and emits ringing once', async () => {
-    const { sipp, driver } = await setup('uas-603-decline');
-    const o = observe(call(driver));
-    expect(await o.cause).toEqual({ sipCode: 603, reason: 'rejected' });
-    expect(o.events).toEqual(['ringing', 'hangup']);
-    expect((await sipp.done).code).toBe(0);
-  });
-
-  it('183 then 180 twice emit ringing exactly once', async () => {
-    const { sipp, driver } = await setup('uas-183-180-180-then-603');
-    const o = observe(call(driver));
-    expect(await o.cause).toEqual({ sipCode: 603, reason: 'rejected' });
-    expect(o.events).toEqual(['ringing', 'hangup']);
-    expect((await sipp.done).code).toBe(0);
-  });
-
-  it('maps 404 to invalid-number', async () => {
-    const { sipp, driver } = await setup('uas-404-not-found');
-    const o = observe(call(driver));
-    expect(await o.cause).toEqual({ sipCode: 404, reason: 'invalid-number' });
-    expect((await sipp.done).code).toBe(0);
-  });
+  interface Outcome {
+    name: string;
+    scenario: string;
+    opts?: Parameters<typeof setup>[1];
+    cause: HangupCause;
+    /** The leg's events in order, where the case is about them. */
+    events?: string[];
+    digits?: string[];
+  }
+  const byCallee = { sipCode: 200, reason: 'normal', by: 'callee' } as const;
+  const answeredThenBye = ['ringing', 'answered', 'hangup'];
+  // A loop rather than it.each: it.each quotes and shortens names given as $name.
+  const outcomes: Outcome[] = [
+    {
+      name: 'maps 486 Busy Here to {sipCode 486, reason busy} and ACKs it (SIPp sees a complete call)',
+      scenario: 'uas-486-busy',
+      cause: { sipCode: 486, reason: 'busy' },
+    },
+    { name: 'maps 503 to unavailable', scenario: 'uas-503', cause: { sipCode: 503, reason: 'unavailable' } },
+    {
+      name: 'maps 603 after ringing to rejected and emits ringing once',
+      scenario: 'uas-603-decline',
+      cause: { sipCode: 603, reason: 'rejected' },
+      events: ['ringing', 'hangup'],
+    },
+    {
+      name: '183 then 180 twice emit ringing exactly once',
+      scenario: 'uas-183-180-180-then-603',
+      cause: { sipCode: 603, reason: 'rejected' },
+      events: ['ringing', 'hangup'],
+    },
+    {
+      name: 'maps 404 to invalid-number',
+      scenario: 'uas-404-not-found',
+      cause: { sipCode: 404, reason: 'invalid-number' },
+    },
+    {
+      name: '180 then 200: ringing, answered, and a BYE from the callee ends with {200, normal, callee}',
+      scenario: 'uas-180-200-then-bye',
+      cause: byCallee,
+      events: answeredThenBye,
+    },
+    {
+      name: 'the same call over TCP (Content-Length framing, no retransmissions)',
+      scenario: 'uas-180-200-then-bye',
+      opts: { transport: 'tcp' },
+      cause: byCallee,
+      events: answeredThenBye,
+    },
+    {
+      name: 'emits an RFC 4733 digit exactly once although its end packet arrives three times',
+      scenario: 'uas-answer-send-dtmf-5',
+      cause: byCallee,
+      digits: ['5'],
+    },
+    {
+      name: 'with media in a worker thread: an RFC 4733 key press is reported once',
+      scenario: 'uas-answer-send-dtmf-5',
+      opts: { mediaWorkers: 1 },
+      cause: byCallee,
+      digits: ['5'],
+    },
+    {
+      name: 'the UAS really verifies the digest: a wrong password gets 403 → rejected',
+      scenario: 'uas-401-challenge-then-200',
+      opts: { username: 'alice', password: 'wrong' },
+      cause: { sipCode: 403, reason: 'rejected' },
+    },
+    {
+      name: 'with an outbound proxy, sends the INVITE to the proxy with a loose Route and the trunk Request-URI',
+      scenario: 'uas-outbound-proxy-expect-route-486',
+      opts: (p) => ({
+        trunkHost: 'trunk.invalid',
+        trunkPort: 5060,
+        outboundProxy: `sip:127.0.0.1:${p.sipPort}`,
+      }),
+      cause: { sipCode: 486, reason: 'busy' },
+    },
+    {
+      name: 'answers in-dialog OPTIONS, re-INVITE and UPDATE with 200 carrying our SDP answer (PCMU + telephone-event)',
+      scenario: 'uas-answer-reinvite-options-update-then-bye',
+      cause: byCallee,
+      events: answeredThenBye,
+    },
+  ];
+  for (const { name, scenario, opts, cause, events, digits } of outcomes)
+    it(name, async () => {
+      const { sipp, driver } = await setup(scenario, opts);
+      const o = observe(call(driver));
+      expect(await o.cause).toEqual(cause);
+      if (events) expect(o.events).toEqual(events);
+      if (digits) expect(o.digits).toEqual(digits);
+      expect((await sipp.done).code).toBe(0);
+    });
 
   it('sends CANCEL at the ring timeout and ends with {487, no-answer}', async () => {
     const { sipp, driver } = await setup('uas-ring-no-answer-expect-cancel');
@@ -139,36 +214,11 @@ describe.skipIf(!hasTool('sipp'))('SipDriver against SIPp', () => {
     expect((await sipp.done).code).toBe(0);
   });
 
-  it('180 then 200: ringing, answered, and a BYE from the callee ends with {200, normal, callee}', async () => {
-    const { sipp, driver } = await setup('uas-180-200-then-bye');
-    const o = observe(call(driver));
-    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'callee' });
-    expect(o.events).toEqual(['ringing', 'answered', 'hangup']);
-    expect((await sipp.done).code).toBe(0);
-  });
-
-  it('the same call over TCP (Content-Length framing, no retransmissions)', async () => {
-    const { sipp, driver } = await setup('uas-180-200-then-bye', { transport: 'tcp' });
-    const o = observe(call(driver));
-    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'callee' });
-    expect(o.events).toEqual(['ringing', 'answered', 'hangup']);
-    expect((await sipp.done).code).toBe(0);
-  });
-
-  it('emits an RFC 4733 digit exactly once although its end packet arrives three times', async () => {
-    const { sipp, driver } = await setup('uas-answer-send-dtmf-5');
-    const leg = call(driver);
-    const o = observe(leg);
-    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'callee' });
-    expect(o.digits).toEqual(['5']);
-    expect((await sipp.done).code).toBe(0);
-  });
-
   it('RTP we play reaches SIPp (echoed back by -rtp_echo) and our BYE ends with {200, normal, us}', async () => {
     const { sipp, driver } = await setup('uas-answer-expect-bye', {}, ['-rtp_echo']);
     const leg = call(driver);
     const o = observe(leg);
-    await new Promise<void>((resolve) => leg.once('answered', resolve));
+    await answered(leg);
     const finished = await leg.play(tone(1_000), 1);
     expect(finished).toBe(true);
     await new Promise((r) => setTimeout(r, 200));
@@ -177,7 +227,7 @@ describe.skipIf(!hasTool('sipp'))('SipDriver against SIPp', () => {
     // Loopback loses nothing; allow a little for packets still in flight.
     expect(stats.packetsReceived).toBeGreaterThanOrEqual(48);
     await leg.hangup();
-    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'system' });
+    expect(await o.cause).toEqual(bySystem);
     expect((await sipp.done).code).toBe(0);
   });
 
@@ -185,7 +235,7 @@ describe.skipIf(!hasTool('sipp'))('SipDriver against SIPp', () => {
     const { sipp, driver } = await setup('uas-answer-expect-bye', { mediaWorkers: 1 }, ['-rtp_echo']);
     const leg = call(driver);
     const o = observe(leg);
-    await new Promise<void>((resolve) => leg.once('answered', resolve));
+    await answered(leg);
     expect(await leg.play(tone(1_000), 1)).toBe(true);
     // A second play of the same prompt is named by key only (the worker keeps the frames).
     expect(await leg.play(tone(1_000), 1)).toBe(true);
@@ -194,7 +244,7 @@ describe.skipIf(!hasTool('sipp'))('SipDriver against SIPp', () => {
     // Timing is the benchmark's business (a loaded 2-core box makes single late ticks); here: the clock ran.
     expect(media.ticks).toBeGreaterThan(0);
     await leg.hangup();
-    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'system' });
+    expect(await o.cause).toEqual(bySystem);
     expect((await sipp.done).code).toBe(0);
   });
 
@@ -210,99 +260,46 @@ describe.skipIf(!hasTool('sipp'))('SipDriver against SIPp', () => {
     expect((await sipp.done).code).toBe(0);
   });
 
-  it('with media in a worker thread: an RFC 4733 key press is reported once', async () => {
-    const { sipp, driver } = await setup('uas-answer-send-dtmf-5', { mediaWorkers: 1 });
-    const leg = call(driver);
-    const o = observe(leg);
-    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'callee' });
-    expect(o.digits).toEqual(['5']);
-    expect((await sipp.done).code).toBe(0);
-  });
-
-  it('answers a 401 challenge with MD5 qop=auth digest for the configured credentials', async () => {
-    const { sipp, driver } = await setup('uas-401-challenge-then-200', {
-      username: 'alice',
-      password: 'secret',
+  const answeredThenHungUp: Array<{
+    name: string;
+    scenario: string;
+    opts?: Partial<SipDriverConfig>;
+    eventsAtAnswer?: string[];
+  }> = [
+    {
+      name: 'answers a 401 challenge with MD5 qop=auth digest for the configured credentials',
+      scenario: 'uas-401-challenge-then-200',
+      opts: { username: 'alice', password: 'secret' },
+    },
+    {
+      name: 'digest over TCP: the challenged INVITE is re-sent on the same connection and answered',
+      scenario: 'uas-401-challenge-then-200',
+      opts: { transport: 'tcp', username: 'alice', password: 'secret' },
+    },
+    {
+      name: 'RFC 3262: offers Supported: 100rel, and a 180 with Require: 100rel is PRACKed once (RAck: 1 <INVITE CSeq> INVITE) before the call is answered',
+      scenario: 'uas-180-require-100rel-expect-prack-then-200-expect-bye',
+      eventsAtAnswer: ['ringing', 'answered'],
+    },
+  ];
+  for (const { name, scenario, opts, eventsAtAnswer } of answeredThenHungUp)
+    it(name, async () => {
+      const { sipp, driver } = await setup(scenario, opts);
+      const leg = call(driver);
+      const o = observe(leg);
+      await answered(leg);
+      if (eventsAtAnswer) expect(o.events).toEqual(eventsAtAnswer);
+      await leg.hangup();
+      expect(await o.cause).toEqual(bySystem);
+      // The scenarios check what they receive (digest, Supported, RAck); SIPp exits 0 only if every step matched.
+      const exit = await sipp.done;
+      expect(exit.code, exit.output.slice(-2_000)).toBe(0);
     });
-    const leg = call(driver);
-    const o = observe(leg);
-    await new Promise<void>((resolve) => leg.once('answered', resolve));
-    await leg.hangup();
-    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'system' });
-    expect((await sipp.done).code).toBe(0);
-  });
-
-  it('digest over TCP: the challenged INVITE is re-sent on the same connection and answered', async () => {
-    const { sipp, driver } = await setup('uas-401-challenge-then-200', {
-      transport: 'tcp',
-      username: 'alice',
-      password: 'secret',
-    });
-    const leg = call(driver);
-    const o = observe(leg);
-    await new Promise<void>((resolve) => leg.once('answered', resolve));
-    await leg.hangup();
-    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'system' });
-    expect((await sipp.done).code).toBe(0);
-  });
-
-  it('RFC 3262: offers Supported: 100rel, and a 180 with Require: 100rel is PRACKed once (RAck: 1 <INVITE CSeq> INVITE) before the call is answered', async () => {
-    const { sipp, driver } = await setup('uas-180-require-100rel-expect-prack-then-200-expect-bye');
-    const leg = call(driver);
-    const o = observe(leg);
-    await new Promise<void>((resolve) => leg.once('answered', resolve));
-    expect(o.events).toEqual(['ringing', 'answered']);
-    await leg.hangup();
-    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'system' });
-    // The scenario checks the Supported header and the RAck value; it exits 0 only if every step matched.
-    const exit = await sipp.done;
-    expect(exit.code, exit.output.slice(-2_000)).toBe(0);
-  });
-
-  it('the UAS really verifies the digest: a wrong password gets 403 → rejected', async () => {
-    const { sipp, driver } = await setup('uas-401-challenge-then-200', {
-      username: 'alice',
-      password: 'wrong',
-    });
-    const o = observe(call(driver));
-    expect(await o.cause).toEqual({ sipCode: 403, reason: 'rejected' });
-    expect((await sipp.done).code).toBe(0);
-  });
 
   it('without credentials a 401 ends the call as failed', async () => {
     const { driver } = await setup('uas-401-challenge-then-200');
     const o = observe(call(driver));
     expect(await o.cause).toEqual({ sipCode: 401, reason: 'failed' });
-  });
-
-  it('answers in-dialog OPTIONS, re-INVITE and UPDATE with 200 carrying our SDP answer (PCMU + telephone-event)', async () => {
-    const { sipp, driver } = await setup('uas-answer-reinvite-options-update-then-bye');
-    const o = observe(call(driver));
-    expect(await o.cause).toEqual({ sipCode: 200, reason: 'normal', by: 'callee' });
-    expect(o.events).toEqual(['ringing', 'answered', 'hangup']);
-    expect((await sipp.done).code).toBe(0);
-  });
-
-  it('with an outbound proxy, sends the INVITE to the proxy with a loose Route and the trunk Request-URI', async () => {
-    const p = ports();
-    const sipp = runSipp({
-      scenario: 'uas-outbound-proxy-expect-route-486',
-      sipPort: p.sipPort,
-      mediaPort: p.mediaPort,
-      controlPort: p.controlPort,
-    });
-    await waitForPort(p.sipPort, 'udp');
-    const driver = new SipDriver({
-      trunkHost: 'trunk.invalid',
-      trunkPort: 5060,
-      transport: 'udp',
-      outboundProxy: `sip:127.0.0.1:${p.sipPort}`,
-      rtpPortRange: p.rtp,
-    });
-    running.push({ sipp, driver });
-    const o = observe(call(driver));
-    expect(await o.cause).toEqual({ sipCode: 486, reason: 'busy' });
-    expect((await sipp.done).code).toBe(0);
   });
 
   it('bridge relays RTP both ways between two legs, transcoding A-law to µ-law', async () => {
@@ -331,26 +328,10 @@ describe.skipIf(!hasTool('sipp'))('SipDriver against SIPp', () => {
   });
 
   it('leaves no transaction, dialog or cached response behind once 64·T1 (and T4) have passed after 100 calls', async () => {
-    const p = ports();
-    const sipp = runSipp({
-      builtin: 'uas',
-      sipPort: p.sipPort,
-      mediaPort: p.mediaPort,
-      controlPort: p.controlPort,
-      calls: 100,
-    });
-    await waitForPort(p.sipPort, 'udp');
     // Shrunk timers so the wait below is short, but with room for a loaded machine (Timer B = 3.2 s).
     const T1 = 50;
     const T4 = 100;
-    const driver = new SipDriver({
-      trunkHost: '127.0.0.1',
-      trunkPort: p.sipPort,
-      transport: 'udp',
-      rtpPortRange: p.rtp,
-      timers: { T1, T4 },
-    });
-    running.push({ sipp, driver });
+    const { sipp, driver } = await setup({ builtin: 'uas', calls: 100 }, { timers: { T1, T4 } });
     const failures: HangupCause[] = [];
     for (let i = 0; i < 100; i += 5) {
       await Promise.all(

@@ -15,18 +15,11 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallRecord } from '../../src/domain/call-record.ts';
-import { SipDriver } from '../../src/telephony/sip/sip-driver.ts';
-import {
-  apiClient,
-  newAccount,
-  numbers,
-  startService,
-  type TestAccount,
-  type TestService,
-  waitFor,
-} from '../helpers/harness.ts';
+import type { AccountClient, ApiCall, TestService } from '../helpers/harness.ts';
+import { completedRecallFlow, newAccountClient, numbers, taskRecords } from '../helpers/harness.ts';
+import { type ServiceThroughSipp, serviceThroughSipp } from '../helpers/sipp-service.ts';
 import { hasTool } from '../helpers/tools.ts';
-import { runSipp, type SippRun, waitForPort } from './sipp.ts';
+import type { SippRun } from './sipp.ts';
 
 /** Ports of this file only (sipp.test.ts uses 22000-22800). */
 const SIP_PORT = 23000;
@@ -59,70 +52,49 @@ function lastCsvRow(text: string): Map<string, string> {
 const isOdd = (callee: string) => Number(callee.at(-1)) % 2 === 1;
 
 describe.skipIf(!hasTool('sipp'))('a whole task and its recall flow through SIPp', () => {
+  let peer: ServiceThroughSipp;
   let sipp: SippRun;
   let traceDir: string;
   let service: TestService;
-  let account: TestAccount;
-  let call: ReturnType<typeof apiClient>;
+  let call: ApiCall;
+  let send: AccountClient['send'];
 
   beforeAll(async () => {
     traceDir = mkdtempSync(join(tmpdir(), 'ringcast-sipp-task-'));
-    sipp = runSipp({
-      scenario: 'uas-answer-even-busy-odd',
+    peer = await serviceThroughSipp({
+      sipp: {
+        scenario: 'uas-answer-even-busy-odd',
+        // SIPp exits once it has handled exactly the calls we expect, writing its final statistics.
+        calls: EXPECTED_CALLS,
+        timeoutS: 120,
+        keepDir: true,
+        extra: [
+          '-trace_stat',
+          '-stf',
+          join(traceDir, 'stat.csv'),
+          '-trace_counts',
+          '-trace_logs',
+          '-log_file',
+          join(traceDir, 'invites.log'),
+        ],
+      },
       sipPort: SIP_PORT,
       mediaPort: SIPP_MEDIA_PORT,
       controlPort: CONTROL_PORT,
-      // SIPp exits once it has handled exactly the calls we expect, writing its final statistics.
-      calls: EXPECTED_CALLS,
-      timeoutS: 120,
-      keepDir: true,
-      extra: [
-        '-trace_stat',
-        '-stf',
-        join(traceDir, 'stat.csv'),
-        '-trace_counts',
-        '-trace_logs',
-        '-log_file',
-        join(traceDir, 'invites.log'),
-      ],
-    });
-    await waitForPort(SIP_PORT, 'udp');
-    service = await startService({
+      rtpPortRange: RTP_RANGE,
       clockSpeed: 30,
-      driver: new SipDriver({
-        trunkHost: '127.0.0.1',
-        trunkPort: SIP_PORT,
-        transport: 'udp',
-        localHost: '127.0.0.1',
-        rtpPortRange: RTP_RANGE,
-      }),
+      localHost: '127.0.0.1',
     });
-    account = await newAccount(service.db, { maxConcurrency: 50, callsPerSecond: 50 });
-    call = apiClient(service, account);
+    ({ sipp, service } = peer);
+    ({ call, send } = await newAccountClient(service, { maxConcurrency: 50, callsPerSecond: 50 }));
     // Creating the PGlite database takes most of this (≈15 s on the shared 2-core machine).
   }, 90_000);
 
   afterAll(async () => {
-    sipp?.stop();
-    await sipp?.done;
-    await service?.close();
+    await peer?.close();
     if (sipp) rmSync(sipp.dir, { recursive: true, force: true });
     if (traceDir) rmSync(traceDir, { recursive: true, force: true });
   }, 30_000);
-
-  const recordsOf = async (taskId: number): Promise<CallRecord[]> => {
-    const out: CallRecord[] = [];
-    for (let current = 1; ; current++) {
-      const page = await call<{ records: CallRecord[]; pages: number }>('/voice/recordGroupQuery', {
-        current,
-        size: 100,
-        params: { strTime: '2026-11-24T00:00:00Z', endTime: '2026-11-26T00:00:00Z', taskId },
-      });
-      expect(page.status, JSON.stringify(page)).toBe('0');
-      out.push(...page.data.records);
-      if (current >= page.data.pages) return out;
-    }
-  };
 
   it('dials every number once per round, re-calls only the busy ones, and the records match SIPp', async () => {
     const started = Date.now();
@@ -134,35 +106,18 @@ describe.skipIf(!hasTool('sipp'))('a whole task and its recall flow through SIPp
     const even = list.filter((n) => !isOdd(n));
     expect(odd).toHaveLength(COUNT / 2);
 
-    const sent = await call<number>('/voice/group/call/send', {
-      appId: account.appId,
+    const taskId = await send({
       taskName: 'sipp-whole-task',
       displayNum: '4420000000',
-      source: 3,
       text: 'Hello',
-      lan: 'en',
       // Engine time: at 30x, 120 s of ringing is 4 s of wall-clock time for the SIP driver.
       maxRingingTime: 120,
       maxCalls: 60,
       numberInfoList: list.map((n, i) => ({ calleeNumber: n, text1: `C${i}` })),
       recallFlow: { recallInterval: 1, recallNum: RECALL_NUM, recallType: 1 },
     });
-    expect(sent.status, JSON.stringify(sent)).toBe('0');
-    const taskId = sent.data;
 
-    const page = await call<{ records: Array<{ keyId: number; taskId: number }> }>(
-      '/voice/recallFlow/queryPage',
-      { current: 1, size: 10, params: { taskName: String(taskId) } },
-    );
-    const keyId = page.data.records.find((r) => r.taskId === taskId)!.keyId;
-    const flow = await waitFor(
-      'the recall flow to complete',
-      async () => {
-        const d = (await call<FlowDetail>('/voice/recallFlow/queryDetail', { keyId })).data;
-        return d.status === 2 ? d : null;
-      },
-      90_000,
-    );
+    const flow = await completedRecallFlow<FlowDetail>(call, taskId, 90_000);
     const flowMs = Date.now() - started;
     expect(flow.finishNum).toBe(RECALL_NUM);
     expect(flow.nodeList.map((n) => n.nodeStatus)).toEqual([2, 2]);
@@ -178,7 +133,7 @@ describe.skipIf(!hasTool('sipp'))('a whole task and its recall flow through SIPp
     const roundTasks = [taskId, ...flow.nodeList.map((n) => n.taskId!)];
     expect(new Set(roundTasks).size).toBe(RECALL_NUM + 1);
     const rounds: CallRecord[][] = [];
-    for (const id of roundTasks) rounds.push(await recordsOf(id));
+    for (const id of roundTasks) rounds.push(await taskRecords(call, id));
 
     expect(rounds[0]!).toHaveLength(COUNT);
     expect(rounds[0]!.map((r) => r.callee).sort()).toEqual([...list].sort());

@@ -4,14 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimOutcome } from '../../src/telephony/sim/sim-driver.ts';
-import {
-  afterEngineTicks,
-  apiClient,
-  newAccount,
-  startService,
-  type TestService,
-  waitFor,
-} from '../helpers/harness.ts';
+import type { ApiCall, TestService } from '../helpers/harness.ts';
+import { afterEngineTicks, apiClient, newAccount, startService, waitFor } from '../helpers/harness.ts';
 import { FakeSmsc, transportTo } from './fake-smsc.ts';
 
 const A = '8613900000001'; // answers and presses 1
@@ -23,7 +17,7 @@ const ROUNDS = '8613900000201'; // always busy: called in round 0 and round 1
 describe('hang-up SMS through SMPP', () => {
   const smsc = new FakeSmsc('ringcast', 'secret');
   let service: TestService;
-  let call: ReturnType<typeof apiClient>;
+  let call: ApiCall;
   let appId: number;
 
   beforeAll(async () => {

@@ -6,14 +6,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmsOutboxWorker } from '../../src/sms/outbox-worker.ts';
 import { SmsSendError, type SmsTransport } from '../../src/sms/transport.ts';
-import {
-  apiClient,
-  newAccount,
-  numbers,
-  startService,
-  type TestService,
-  waitFor,
-} from '../helpers/harness.ts';
+import { newAccountClient, numbers, startService, type TestService, waitFor } from '../helpers/harness.ts';
 import { FakeSmsc, transportTo } from './fake-smsc.ts';
 
 /** A transport whose sends never finish, like a process frozen or killed mid-send. */
@@ -63,26 +56,21 @@ describe('SMS outbox across a sender that dies mid-send', () => {
   });
 
   it('takes over the leased SMS after the lease and sends each exactly once', async () => {
-    const account = await newAccount(service.db);
-    const call = apiClient(service, account);
+    const { send } = await newAccountClient(service);
     const list = numbers(6, '8613911000');
-    const sent = await call<number>('/voice/group/call/send', {
-      appId: account.appId,
+    const taskId = await send({
       taskName: 'stuck sender',
-      source: 3,
       text: 'Hello',
-      lan: 'en',
       hangUpSms: 1,
       failedPush: 1,
       smsContent: 'Missed you, ${text1}',
       numberInfoList: list.map((n, i) => ({ calleeNumber: n, text1: `R${i}` })),
     });
-    expect(sent.status).toBe('0');
     await waitFor('the first sender to take an SMS and freeze', async () => stuck.attempts > 0);
     await waitFor('all six SMS queued', async () => {
       const [row] = await service.db.query<{ n: number }>(
         'SELECT count(*)::int AS n FROM sms_outbox WHERE task_id = $1',
-        [sent.data],
+        [taskId],
       );
       return row?.n === 6;
     });
@@ -100,7 +88,7 @@ describe('SMS outbox across a sender that dies mid-send', () => {
         await replacement.tick();
         const [row] = await service.db.query<{ n: number }>(
           "SELECT count(*)::int AS n FROM sms_outbox WHERE task_id = $1 AND state = 'sent'",
-          [sent.data],
+          [taskId],
         );
         return row?.n === 6;
       },
@@ -116,7 +104,7 @@ describe('SMS outbox across a sender that dies mid-send', () => {
     );
     const states = await service.db.query<{ state: string; n: number }>(
       'SELECT state, count(*)::int AS n FROM sms_outbox WHERE task_id = $1 GROUP BY state',
-      [sent.data],
+      [taskId],
     );
     expect(states).toEqual([{ state: 'sent', n: 6 }]);
     expect(smsc.submits.map((s) => s.destination).sort()).toEqual(list);

@@ -6,14 +6,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { RoutedSmsTransport } from '../../src/sms/routed-transport.ts';
-import { apiClient, newAccount, startService, type TestService, waitFor } from '../helpers/harness.ts';
+import type { ApiCall, TestService } from '../helpers/harness.ts';
+import { apiClient, newAccount, startService, waitFor } from '../helpers/harness.ts';
 import { FakeSmsc, transportTo } from './fake-smsc.ts';
 
 describe('SMS routes (smsAppId)', () => {
   const defaultSmsc = new FakeSmsc('ringcast', 'secret');
   const promoSmsc = new FakeSmsc('ringcast', 'secret');
   let service: TestService;
-  let call: ReturnType<typeof apiClient>;
+  let call: ApiCall;
   let appId: number;
   const busy = ['4477009000001', '4477009000002'];
 

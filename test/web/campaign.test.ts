@@ -12,14 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScaledClock } from '../../src/clock.ts';
 import { SimDriver } from '../../src/telephony/sim/sim-driver.ts';
 import { CountingSim } from '../helpers/counting-sim.ts';
-import {
-  apiClient,
-  newAccount,
-  numbers,
-  startService,
-  type TestService,
-  waitFor,
-} from '../helpers/harness.ts';
+import { newAccountClient, numbers, startService, type TestService, waitFor } from '../helpers/harness.ts';
 import { hasTool } from '../helpers/tools.ts';
 import { artifactPath, launchChromium, newPage, serveConsole, signIn } from './browser.ts';
 
@@ -90,8 +83,7 @@ describe.skipIf(!haveChromium)('console: a whole campaign from the browser', () 
   });
 
   it('uploads 1,000 numbers, sets TTS and a 2-round failed-only flow, sends, and shows numbers equal to the API', async () => {
-    const account = await newAccount(service.db);
-    const call = apiClient(service, account);
+    const { account, call } = await newAccountClient(service);
     const page = await newPage(browser, errors);
     await signIn(page, url, account);
     expect(await page.evaluate(() => window.isSecureContext)).toBe(false);
@@ -300,8 +292,7 @@ describe.skipIf(!haveChromium)('console: pause, resume and cancel change what th
   };
 
   it('dials nothing while paused, dials again after resume, and no one after cancel (rounds included)', async () => {
-    const account = await newAccount(service.db, { maxConcurrency: 2, callsPerSecond: 1 });
-    const call = apiClient(service, account);
+    const { account, call } = await newAccountClient(service, { maxConcurrency: 2, callsPerSecond: 1 });
     const sent = await call<number>('/voice/group/call/send', {
       appId: account.appId,
       taskName: 'Control me',

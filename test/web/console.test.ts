@@ -10,16 +10,8 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import writeXlsxFile from 'write-excel-file/node';
-import {
-  apiClient,
-  newAccount,
-  numbers,
-  startService,
-  type TestAccount,
-  type TestService,
-  taskSender,
-  waitFor,
-} from '../helpers/harness.ts';
+import type { ApiCall, TestAccount, TestService } from '../helpers/harness.ts';
+import { newAccountClient, numbers, startService, taskSender, waitFor } from '../helpers/harness.ts';
 import { hasTool } from '../helpers/tools.ts';
 import { artifactPath, launchChromium, newPage, serveConsole, signIn } from './browser.ts';
 
@@ -54,7 +46,7 @@ describe.skipIf(!haveChromium)('web console (headless Chromium, plain HTTP, non-
   let browser: Browser;
   let url: string;
   let account: TestAccount;
-  let call: ReturnType<typeof apiClient>;
+  let call: ApiCall;
   let finishedTask: number;
   const errors: string[] = [];
 
@@ -62,8 +54,7 @@ describe.skipIf(!haveChromium)('web console (headless Chromium, plain HTTP, non-
     service = await startService({ clockSpeed: 3000, sim: { seed: 'console' } });
     url = await serveConsole(service);
     browser = await launchChromium();
-    account = await newAccount(service.db);
-    call = apiClient(service, account);
+    ({ account, call } = await newAccountClient(service));
     finishedTask = await taskSender(
       call,
       account.appId,

@@ -8,14 +8,7 @@ import { readFileSync } from 'node:fs';
 import Papa from 'papaparse';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  apiClient,
-  newAccount,
-  numbers,
-  startService,
-  type TestService,
-  waitFor,
-} from '../helpers/harness.ts';
+import { newAccountClient, numbers, startService, type TestService, waitFor } from '../helpers/harness.ts';
 import { hasTool } from '../helpers/tools.ts';
 import { launchChromium, newPage, serveConsole, signIn } from './browser.ts';
 
@@ -82,16 +75,15 @@ describe.skipIf(!haveChromium)('console: CSV export of call records', () => {
   });
 
   it('exports a finished 10,000-call task: 10,000 rows whose fields equal the API records', async () => {
-    const account = await newAccount(service.db, { maxConcurrency: 400, callsPerSecond: 5000 });
-    const call = apiClient(service, account);
+    const { account, call, send } = await newAccountClient(service, {
+      maxConcurrency: 400,
+      callsPerSecond: 5000,
+    });
     const list = numbers(10_000, '4479300');
-    const sent = await call<number>('/voice/group/call/send', {
-      appId: account.appId,
+    const taskId = await send({
       taskName: 'Export me',
-      source: 3,
       // One prompt for all (per-callee TTS would render 10,000 prompts); the texts travel in calledInfo.
       text: 'Hello, this is your reminder.',
-      lan: 'en',
       displayNum: '4420000000',
       numberInfoList: list.map((calleeNumber, i) => ({
         calleeNumber,
@@ -100,8 +92,6 @@ describe.skipIf(!haveChromium)('console: CSV export of call records', () => {
         ...(i % 3 === 0 ? { text10: 'ten' } : {}),
       })),
     });
-    expect(sent.status, sent.reason).toBe('0');
-    const taskId = sent.data;
     await waitFor(
       'the task to finish',
       async () => (await call<{ status: number }>(`/voice/group/call/detail/${taskId}`)).data.status === 2,
