@@ -42,7 +42,12 @@ export async function benchLease(db: Db): Promise<LeaseFigures> {
     clock.now(),
   );
   /** A calling task of `callable` due callees (and `deferred` more outside their window). */
-  const dueTask = async (name: string, settings: Partial<TaskSettings>, callable: number, deferred: number) => {
+  const dueTask = async (
+    name: string,
+    settings: Partial<TaskSettings>,
+    callable: number,
+    deferred: number,
+  ) => {
     const id = await insertTask(db, {
       accountId: account.id,
       appId: app.id,

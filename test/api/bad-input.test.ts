@@ -9,8 +9,13 @@ import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiRoute } from '../../src/api/server.ts';
-import { compatSign } from '../../src/domain/sign.ts';
-import { type ApiCall, startService, type TestAccount, type TestService } from '../helpers/harness.ts';
+import {
+  type ApiCall,
+  signedHeaders,
+  startService,
+  type TestAccount,
+  type TestService,
+} from '../helpers/harness.ts';
 import { mp3Bomb, wavWithZeroBits } from '../helpers/hostile.ts';
 import { baseBodies, type Ids, seedAccount, streamingRoutes } from '../helpers/route-bodies.ts';
 
@@ -70,15 +75,7 @@ describe('bad input is answered -22/-23 in the envelope, never -18', () => {
   let account: TestAccount;
   let call: ApiCall;
   let routes: readonly ApiRoute[];
-  const signed = () => {
-    const ts = String(Math.floor(Date.now() / 1000));
-    return {
-      'content-type': 'application/json',
-      'Api-Key': account.apiKey,
-      Timestamp: ts,
-      Sign: compatSign(account.apiKey, account.apiSecret, ts),
-    };
-  };
+  const signed = () => signedHeaders(account);
 
   let ids: Ids;
 

@@ -6,9 +6,16 @@
 import type { AddressInfo } from 'node:net';
 import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compatSign } from '../../src/domain/sign.ts';
 import type { ApiCall, TestAccount, TestService } from '../helpers/harness.ts';
-import { apiClient, newAccount, numbers, startService, taskSender, waitFor } from '../helpers/harness.ts';
+import {
+  apiClient,
+  newAccount,
+  numbers,
+  signedHeaders,
+  startService,
+  taskSender,
+  waitFor,
+} from '../helpers/harness.ts';
 
 interface ApiRecord {
   voiceId: number;
@@ -37,15 +44,7 @@ describe('console endpoints ([ours])', () => {
   let original: number;
   let all: ApiRecord[];
 
-  const headers = (who: TestAccount) => {
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    return {
-      'content-type': 'application/json',
-      'Api-Key': who.apiKey,
-      Timestamp: timestamp,
-      Sign: compatSign(who.apiKey, who.apiSecret, timestamp),
-    };
-  };
+  const headers = signedHeaders;
   const query = async (params: Record<string, unknown>, size = 100, current = 1, who = call) =>
     who<RecordPage>('/voice/recordGroupQuery', { current, size, params });
 

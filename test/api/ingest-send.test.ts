@@ -4,10 +4,11 @@
  */
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compatSign, hmacSign } from '../../src/domain/sign.ts';
+import { hmacSign } from '../../src/domain/sign.ts';
 import {
   apiClient,
   newAccount,
+  signedHeaders,
   startService,
   type TestAccount,
   type TestService,
@@ -26,15 +27,7 @@ describe('send: streamed callee list', () => {
     text: 'Hello ${text1}',
     lan: 'en',
   });
-  const headers = () => {
-    const ts = String(Math.floor(Date.now() / 1000));
-    return {
-      'content-type': 'application/json',
-      'Api-Key': account.apiKey,
-      Timestamp: ts,
-      Sign: compatSign(account.apiKey, account.apiSecret, ts),
-    };
-  };
+  const headers = () => signedHeaders(account);
 
   beforeAll(async () => {
     service = await startService({ start: false });

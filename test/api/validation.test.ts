@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compatSign } from '../../src/domain/sign.ts';
 import type { ApiCall, TestAccount, TestService } from '../helpers/harness.ts';
-import { newAccountClient, startService } from '../helpers/harness.ts';
+import { newAccountClient, signedHeaders, startService } from '../helpers/harness.ts';
 
 const postEndpoints = [
   '/voice/fileUpload',
@@ -217,13 +216,7 @@ describe('request validation', () => {
   });
 
   it('answers malformed JSON and unknown paths with an envelope, never a 5xx', async () => {
-    const ts = String(Math.floor(Date.now() / 1000));
-    const headers = {
-      'content-type': 'application/json',
-      'Api-Key': account.apiKey,
-      Timestamp: ts,
-      Sign: compatSign(account.apiKey, account.apiSecret, ts),
-    };
+    const headers = signedHeaders(account);
     const broken = await service.ring.server.inject({
       method: 'POST',
       url: '/voice/group/call/send',
@@ -243,13 +236,7 @@ describe('request validation', () => {
   });
 
   it('property: any body to any endpoint gets HTTP 200 and an envelope with a known code, never -18', async () => {
-    const ts = String(Math.floor(Date.now() / 1000));
-    const headers = {
-      'content-type': 'application/json',
-      'Api-Key': account.apiKey,
-      Timestamp: ts,
-      Sign: compatSign(account.apiKey, account.apiSecret, ts),
-    };
+    const headers = signedHeaders(account);
     const bodyArb = fc.oneof(
       fc.jsonValue(),
       fc.record(

@@ -3,7 +3,7 @@
  * owner, carrier and database connections, dial 20 tasks whose 10,000 callees share 500 numbers. No
  * number is dialled more than its cap, and every number reaches it (the cap is what stops the rest).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,13 @@ import {
   waitFor,
   workerEngines,
 } from '../helpers/harness.ts';
-import { httpApi, type ServiceProcessKit, serviceProcessKit, until } from '../helpers/service-process.ts';
+import {
+  httpApi,
+  moreServeProcesses,
+  type ServiceProcessKit,
+  serviceProcessKit,
+  tasksFinished,
+} from '../helpers/service-process.ts';
 
 const cap = { count: 3, days: 7 };
 const shared = numbers(500, '3470000');
@@ -122,24 +128,7 @@ describe.skipIf(!usingPostgres)('attempt caps with three service processes on Po
     ) as { maxAttemptsPerNumber: unknown };
     expect(rules.maxAttemptsPerNumber).toEqual(cap);
     kit.start();
-    const root = join(import.meta.dirname, '..', '..');
-    for (const [i, port] of [kit.port + 1, kit.port + 2].entries()) {
-      others.push(
-        spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
-          cwd: root,
-          env: { ...kit.env, PORT: String(port), NODE_ID: `capper-${i + 2}` },
-          stdio: 'ignore',
-        }),
-      );
-    }
-    for (const port of [kit.port, kit.port + 1, kit.port + 2]) {
-      const api = httpApi(port, created);
-      await until(
-        `process on ${port} up`,
-        async () => (await api('/voice/account/info'))?.status === '0',
-        90_000,
-      );
-    }
+    others.push(...(await moreServeProcesses(kit, created, 2, 'capper')));
     const api = httpApi(kit.port, created);
     const taskIds: number[] = [];
     for (let t = 0; t < taskCount; t++) {
@@ -156,17 +145,7 @@ describe.skipIf(!usingPostgres)('attempt caps with three service processes on Po
     }
     const db = await openDb({ databaseUrl: kit.env.DATABASE_URL! });
     try {
-      await until(
-        'all tasks finished',
-        async () => {
-          const [row] = await db.query<{ open: number }>(
-            'SELECT count(*)::int AS open FROM tasks WHERE id = ANY($1::int[]) AND status <> 2',
-            [taskIds],
-          );
-          return row?.open === 0;
-        },
-        240_000,
-      );
+      await tasksFinished(db, taskIds, 240_000);
       const perNumber = new Map<string, number>();
       const lines = readFileSync(dialLog, 'utf8').trim().split('\n');
       for (const line of lines) {

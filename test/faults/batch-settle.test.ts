@@ -7,26 +7,32 @@
  * - Three settlers on one 5,000-callee task (three `serve` processes on PostgreSQL; on PGlite, which one
  *   process owns, three engines on one database): the counters equal the records.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ScaledClock } from '../../src/clock.ts';
 import { openDb } from '../../src/db/db.ts';
-import { ContentPreparer } from '../../src/engine/content.ts';
-import { Engine } from '../../src/engine/engine.ts';
-import { createMediaService } from '../../src/media/service.ts';
-import { LogTransport } from '../../src/sms/log-transport.ts';
-import { silentLogger } from '../../src/sms/logger.ts';
-import { SimDriver } from '../../src/telephony/sim/sim-driver.ts';
 import { countersAndRecords } from '../helpers/counters.ts';
-import { apiClient, newAccount, numbers, startService, usingPostgres, waitFor } from '../helpers/harness.ts';
+import {
+  apiClient,
+  newAccount,
+  numbers,
+  startService,
+  usingPostgres,
+  workerEngines,
+} from '../helpers/harness.ts';
 import { seededRandom } from '../helpers/random.ts';
-import { httpApi, type ServiceProcessKit, serviceProcessKit, until } from '../helpers/service-process.ts';
+import {
+  dialsLogged,
+  httpApi,
+  moreServeProcesses,
+  type ServiceProcessKit,
+  serviceProcessKit,
+  tasksFinished,
+  until,
+} from '../helpers/service-process.ts';
 
-const root = join(import.meta.dirname, '..', '..');
 const random = seededRandom('batch-settle kill points');
 
 describe('batched settling under SIGKILL', () => {
@@ -70,13 +76,7 @@ describe('batched settling under SIGKILL', () => {
     );
     expect(sent.status, sent.reason).toBe('0');
     const taskId = sent.data;
-    const dials = () => {
-      try {
-        return readFileSync(dialLog, 'utf8').split('\n').length - 1;
-      } catch {
-        return 0;
-      }
-    };
+    const dials = () => dialsLogged(dialLog);
 
     let kills = 0;
     // On PostgreSQL: one kill inside a batch's transaction, held between its UPDATE of the calls and
@@ -166,6 +166,13 @@ describe('three settlers on one task', () => {
     await kit?.cleanup();
     kit = undefined;
   });
+  const task = (numberList: string[]) => ({
+    taskName: 'three settlers',
+    source: 3,
+    text: 'hello',
+    lan: 'en',
+    numberList,
+  });
 
   it.runIf(usingPostgres)(
     '3 serve processes, 5,000 callees: counters equal the records',
@@ -173,61 +180,30 @@ describe('three settlers on one task', () => {
       kit = await serviceProcessKit({
         CLOCK_SPEED: '1000',
         CLOCK_START: String(Date.parse('2026-12-01T04:00:00Z')),
-        POLL_MS: '20',
         MAX_CALLS_PER_NODE: '100',
       });
       const account = JSON.parse(
         kit.cli(['account', 'create', '--name', 'three', '--max-concurrency', '300', '--cps', '100000']),
       ) as { apiKey: string; apiSecret: string; appId: number };
       kit.start();
-      for (const [i, port] of [kit.port + 1, kit.port + 2].entries()) {
-        children.push(
-          spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve'], {
-            cwd: root,
-            env: { ...kit.env, PORT: String(port), NODE_ID: `settler-${i + 2}` },
-            stdio: 'ignore',
-          }),
-        );
-      }
-      for (const port of [kit.port, kit.port + 1, kit.port + 2]) {
-        const api = httpApi(port, account);
-        await until(
-          `process on ${port} up`,
-          async () => (await api('/voice/account/info'))?.status === '0',
-          90_000,
-        );
-      }
-      const api = httpApi(kit.port, account);
-      const sent = await api<number>('/voice/group/call/send', {
+      children.push(...(await moreServeProcesses(kit, account, 2, 'settler')));
+      const sent = await httpApi(kit.port, account)<number>('/voice/group/call/send', {
         appId: account.appId,
-        taskName: 'three settlers',
-        source: 3,
-        text: 'hello',
-        lan: 'en',
-        numberList: numbers(5_000, '4917200'),
+        ...task(numbers(5_000, '4917200')),
       });
       expect(sent?.status, JSON.stringify(sent)).toBe('0');
       const db = await openDb({ databaseUrl: kit.env.DATABASE_URL! });
       try {
-        await until(
-          'task finished',
-          async () => {
-            const [row] = await db.query<{ status: number }>('SELECT status FROM tasks WHERE id = $1', [
-              sent!.data,
-            ]);
-            return row?.status === 2;
-          },
-          240_000,
-        );
-        const owners = await db.query<{ n: number }>(
-          `SELECT count(DISTINCT shard)::int AS n FROM task_counts WHERE task_id = $1`,
-          [sent!.data],
-        );
+        await tasksFinished(db, [sent!.data], 240_000);
         const { counters, records } = await countersAndRecords(db, sent!.data);
         expect(counters).toEqual(records);
         expect(counters.call_num).toBe(5_000);
         // The counters really were spread over several rows (no single hot row).
-        expect(owners[0]!.n).toBeGreaterThan(1);
+        const [shards] = await db.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM task_counts WHERE task_id = $1',
+          [sent!.data],
+        );
+        expect(shards!.n).toBeGreaterThan(1);
       } finally {
         await db.close();
       }
@@ -239,49 +215,20 @@ describe('three settlers on one task', () => {
     '3 engines on one PGlite database, 5,000 callees: counters equal the records',
     async () => {
       const service = await startService({ start: false, clockSpeed: 1000 });
-      const media = createMediaService({ warmUp: false });
-      const engines = Array.from({ length: 3 }, (_, i) => {
-        const clock = new ScaledClock(1000, Date.now(), service.clock.now());
-        return new Engine(
-          {
-            db: service.db,
-            clock,
-            driver: new SimDriver(clock, { seed: `settler-${i}` }),
-            content: new ContentPreparer(service.db, media),
-            sms: new LogTransport(silentLogger),
-            log: pino({ level: 'silent' }),
-          },
-          { owner: `settler-${i}`, leaseRealMs: 10_000, pollMs: 5, maxInFlight: 100 },
-        );
-      });
+      const { engines } = workerEngines(service, 3, 'settler', { seed: 'settlers' }, 100);
       try {
         const account = await newAccount(service.db, { maxConcurrency: 300, callsPerSecond: 100_000 });
         const sent = await apiClient(service, account)<number>('/voice/group/call/send', {
           appId: account.appId,
-          taskName: 'three settlers',
-          source: 3,
-          text: 'hello',
-          lan: 'en',
-          numberList: numbers(5_000, '4917200'),
+          ...task(numbers(5_000, '4917200')),
         });
         for (const engine of engines) engine.start();
-        await waitFor(
-          'task finished',
-          async () => {
-            const [row] = await service.db.query<{ status: number }>(
-              'SELECT status FROM tasks WHERE id = $1',
-              [sent.data],
-            );
-            return row?.status === 2;
-          },
-          240_000,
-        );
+        await tasksFinished(service.db, [sent.data], 240_000);
         const { counters, records } = await countersAndRecords(service.db, sent.data);
         expect(counters).toEqual(records);
         expect(counters.call_num).toBe(5_000);
       } finally {
         await Promise.all(engines.map((engine) => engine.stopAndDrain()));
-        await media.close();
         await service.close();
       }
     },

@@ -13,6 +13,7 @@ import { compatSign } from '../../src/domain/sign.ts';
 import { numbers, testDb, usingPostgres } from '../helpers/harness.ts';
 
 import { seededRandom } from '../helpers/random.ts';
+import { dialsLogged } from '../helpers/service-process.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 // `node --import tsx` runs the service in this very process (the tsx CLI would fork a child that a
@@ -115,13 +116,7 @@ describe('crash safety (SIGKILL at random points)', () => {
     expect(sent.status).toBe('0');
     const taskId = sent.data;
 
-    const dialsSoFar = () => {
-      try {
-        return readFileSync(dialLog, 'utf8').split('\n').length - 1;
-      } catch {
-        return 0;
-      }
-    };
+    const dialsSoFar = () => dialsLogged(dialLog);
     let kills = 0;
     for (let round = 0; round < 5; round++) {
       // Kill while calls are in flight: just after new dials went out, at a random moment.

@@ -162,6 +162,7 @@ export function workerEngines(
   count: number,
   owner: string,
   sim: Partial<SimOptions>,
+  maxInFlight = 20,
 ): { engines: Engine[]; carriers: CountingSim[] } {
   const media = createMediaService({ warmUp: false });
   const engines: Engine[] = [];
@@ -180,7 +181,7 @@ export function workerEngines(
           sms: new LogTransport(silentLogger),
           log: pino({ level: 'silent' }),
         },
-        { owner: `${owner}-${i}`, leaseRealMs: 10_000, pollMs: 5, maxInFlight: 20 },
+        { owner: `${owner}-${i}`, leaseRealMs: 10_000, pollMs: 5, maxInFlight },
       ),
     );
   }
@@ -289,6 +290,17 @@ export interface Envelope<T = unknown> {
   data: T;
 }
 
+/** A client's headers for a JSON request signed now (the compatible scheme). */
+export function signedHeaders(account: { apiKey: string; apiSecret: string }): Record<string, string> {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return {
+    'content-type': 'application/json',
+    'Api-Key': account.apiKey,
+    Timestamp: timestamp,
+    Sign: compatSign(account.apiKey, account.apiSecret, timestamp),
+  };
+}
+
 /** Calls the API like a client: signed headers, JSON body, envelope back (asserting HTTP 200). */
 export function apiClient(service: TestService, account: TestAccount) {
   return async function call<T = unknown>(
@@ -296,17 +308,10 @@ export function apiClient(service: TestService, account: TestAccount) {
     body?: unknown,
     options: { method?: 'GET' | 'POST'; headers?: Record<string, string>; remoteAddress?: string } = {},
   ): Promise<Envelope<T>> {
-    const timestamp = String(Math.floor(Date.now() / 1000));
     const response = await service.ring.server.inject({
       method: options.method ?? (body === undefined ? 'GET' : 'POST'),
       url: path,
-      headers: {
-        'content-type': 'application/json',
-        'Api-Key': account.apiKey,
-        Timestamp: timestamp,
-        Sign: compatSign(account.apiKey, account.apiSecret, timestamp),
-        ...options.headers,
-      },
+      headers: { ...signedHeaders(account), ...options.headers },
       ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
       ...(options.remoteAddress ? { remoteAddress: options.remoteAddress } : {}),
     });

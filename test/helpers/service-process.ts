@@ -3,9 +3,10 @@
  * environment on a fresh PGlite folder or PostgreSQL database, a signed HTTP client, and a poller.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Db } from '../../src/db/db.ts';
 import { compatSign } from '../../src/domain/sign.ts';
 import { testDb, usingPostgres, waitFor } from './harness.ts';
 
@@ -108,4 +109,56 @@ export function until<T>(
   ms = 60_000,
 ): Promise<T> {
   return waitFor(what, probe, ms, 100);
+}
+
+/**
+ * More `serve` processes on the kit's database (PostgreSQL), on the ports after the kit's, each its own
+ * NODE_ID; resolves once every process, the kit's own included, answers the account's API.
+ */
+export async function moreServeProcesses(
+  kit: ServiceProcessKit,
+  account: { apiKey: string; apiSecret: string },
+  count: number,
+  nodePrefix: string,
+): Promise<ChildProcess[]> {
+  const children = Array.from({ length: count }, (_, i) =>
+    spawn(process.execPath, [...nodeArgs, 'serve'], {
+      cwd: root,
+      env: { ...kit.env, PORT: String(kit.port + i + 1), NODE_ID: `${nodePrefix}-${i + 2}` },
+      stdio: 'ignore',
+    }),
+  );
+  for (let i = 0; i <= count; i++) {
+    const api = httpApi(kit.port + i, account);
+    await until(
+      `process on ${kit.port + i} up`,
+      async () => (await api('/voice/account/info'))?.status === '0',
+      90_000,
+    );
+  }
+  return children;
+}
+
+/** Until none of the tasks is open any more (status finished). */
+export function tasksFinished(db: Db, taskIds: readonly number[], ms: number): Promise<true> {
+  return until(
+    'tasks finished',
+    async () => {
+      const [row] = await db.query<{ open: number }>(
+        'SELECT count(*)::int AS open FROM tasks WHERE id = ANY($1::int[]) AND status <> 2',
+        [taskIds],
+      );
+      return row?.open === 0;
+    },
+    ms,
+  );
+}
+
+/** Lines in the simulated carrier's dial log (SIM_DIAL_LOG) so far: one per dial. */
+export function dialsLogged(dialLog: string): number {
+  try {
+    return readFileSync(dialLog, 'utf8').split('\n').length - 1;
+  } catch {
+    return 0;
+  }
 }
