@@ -207,7 +207,7 @@ function print(label: string, f: IngestFigures) {
   console.log(`  RSS growth refusing 300,000 callees: ${f.refused300kRssMiB.toFixed(1)} MiB (target ≤ 20)`);
 }
 
-type Target = 'pglite' | 'postgres';
+export type Target = 'pglite' | 'postgres';
 type Part = 'refused' | 'send';
 
 /** One database and one measurement per process: RSS growth means something only in a fresh heap. */
@@ -238,7 +238,30 @@ async function runOne(target: Target, part: Part, serverUrl: string | undefined)
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+const self = new URL(import.meta.url).pathname;
+
+/**
+ * Both measurements on one database, each in a fresh child process (RSS growth means something only in
+ * a fresh heap): the send of 100,000 callees, and the refused 300,000-callee body.
+ */
+export function benchIngestIsolated(target: Target, serverUrl?: string): IngestFigures {
+  const figures = (['refused', 'send'] as const).map((part) => {
+    const child = spawnSync(process.execPath, ['--import', 'tsx', self], {
+      env: {
+        ...process.env,
+        BENCH_INGEST_ONLY: `${target}:${part}`,
+        ...(serverUrl ? { DATABASE_URL: serverUrl } : {}),
+      },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    if (child.status !== 0) throw new Error(`bench ${target} ${part} failed`);
+    return JSON.parse(child.stdout.trim().split('\n').pop()!) as IngestFigures;
+  });
+  return { ...figures[1]!, refused300kRssMiB: figures[0]!.refused300kRssMiB };
+}
+
+if (process.argv[1] === self) {
   const serverUrl = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL;
   const only = process.env.BENCH_INGEST_ONLY?.split(':') as [Target, Part] | undefined;
   if (only) {
@@ -247,20 +270,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   } else {
     const targets: Target[] = serverUrl ? ['pglite', 'postgres'] : ['pglite'];
     for (const target of targets) {
-      const figures = (['refused', 'send'] as const).map((part) => {
-        const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!], {
-          env: { ...process.env, BENCH_INGEST_ONLY: `${target}:${part}` },
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
-        if (child.status !== 0) throw new Error(`bench ${target} ${part} failed`);
-        return JSON.parse(child.stdout.trim().split('\n').pop()!) as IngestFigures;
-      });
       const label =
         target === 'pglite'
           ? 'PGlite (embedded, in memory; its WebAssembly heap counts in the RSS)'
           : `PostgreSQL (${new URL(serverUrl!).host})`;
-      print(label, { ...figures[1]!, refused300kRssMiB: figures[0]!.refused300kRssMiB });
+      print(label, benchIngestIsolated(target, serverUrl));
     }
   }
   process.exit();
