@@ -32,6 +32,9 @@ export class AccountLookup {
         ? new LRUCache<string, AccountRow>({
             max: maxCachedAccounts,
             ttl: ttlMs,
+            // Read the clock on every lookup: the default caches it until a timer fires, which a busy
+            // event loop can put off past the bound.
+            ttlResolution: 0,
             // Concurrent requests of one key share one read.
             fetchMethod: async (apiKey) => (await findAccountByKey(this.db, apiKey)) ?? undefined,
           })
@@ -46,10 +49,11 @@ export class AccountLookup {
     try {
       account = await this.cache.fetch(apiKey);
     } catch (error) {
-      // Emptying the cache aborts reads under way; such a read may predate the change: read again.
       if (generation === this.generation) throw error;
-      account = await findAccountByKey(this.db, apiKey);
     }
+    // The cache was emptied meanwhile (which aborts reads under way): this read may predate the
+    // change, so read again.
+    if (generation !== this.generation) account = await findAccountByKey(this.db, apiKey);
     return account?.api_key === apiKey ? account : undefined;
   }
 
