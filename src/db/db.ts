@@ -12,8 +12,20 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { isConnectionLost } from './retry.ts';
 
+export interface QueryOptions {
+  /**
+   * PostgreSQL: keep the statement prepared under this name on each connection, so a hot read is
+   * planned once per connection instead of on every call (one name, one text). PGlite ignores it.
+   */
+  prepareAs?: string;
+}
+
 export interface Queryable {
-  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
+  query<R = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<R[]>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
   /** Bulk load rows with COPY (CSV); values are strings or null. */
@@ -63,8 +75,10 @@ function copySql(table: string, columns: readonly string[], source: string): str
 class PostgresQueryable implements Queryable {
   constructor(protected readonly client: pg.Pool | pg.PoolClient) {}
 
-  async query<R>(text: string, params: readonly unknown[] = []): Promise<R[]> {
-    const result = await this.client.query(text, params as unknown[]);
+  async query<R>(text: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<R[]> {
+    const result = options?.prepareAs
+      ? await this.client.query({ name: options.prepareAs, text, values: params as unknown[] })
+      : await this.client.query(text, params as unknown[]);
     return result.rows as R[];
   }
 

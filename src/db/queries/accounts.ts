@@ -84,9 +84,11 @@ const accountRowColumns = `id, name, api_key, api_secret, time_zone, ip_allow_li
   require_hmac, disabled, max_open_tasks, max_queued_callees, legal_window, max_attempts_count, max_attempts_days`;
 
 export async function findAccountByKey(db: Queryable, apiKey: string): Promise<AccountRow | undefined> {
-  const [row] = await db.query<AccountRow>(`SELECT ${accountRowColumns} FROM accounts WHERE api_key = $1`, [
-    apiKey,
-  ]);
+  const [row] = await db.query<AccountRow>(
+    `SELECT ${accountRowColumns} FROM accounts WHERE api_key = $1`,
+    [apiKey],
+    { prepareAs: 'account_by_key' },
+  );
   return row;
 }
 

@@ -136,6 +136,7 @@ export async function flowDetail(
      FROM recall_flows f LEFT JOIN tasks t ON t.id = f.task_id AND t.account_id = f.account_id
      WHERE f.id = $1 AND f.account_id = $2`,
     [flowId, accountId],
+    { prepareAs: 'flow_detail' },
   );
   if (!row) return undefined;
   const { task_name, task_settings, nodes, ...flow } = row;

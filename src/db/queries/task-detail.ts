@@ -43,6 +43,7 @@ export async function taskDetailFacts(
          (SELECT count(*)::int FROM sip_accounts s WHERE s.group_id = g.id AND s.expires_at > $3) AS online_seat
        FROM seat_groups g WHERE g.account_id = p.id AND g.id = (t.settings->>'sipGroupId')::bigint) sg ON true`,
     [args.accountId, args.taskId, new Date(args.now)],
+    { prepareAs: 'task_detail' },
   );
   if (!row) return undefined;
   const { seat_group_name, seat_group_online, ...task } = row;
