@@ -40,11 +40,11 @@ describe(`account administration while the service runs (${usingPostgres ? 'Post
     (await httpApi(kit.port, account)('/voice/group/call/detail/999999'))?.status;
   /**
    * authStatus once a change has had its time to show: at once through the admin listener (the service
-   * itself made the change), within ACCOUNT_CACHE_MS (plus a request's time) when the CLI wrote to the
-   * shared PostgreSQL database itself.
+   * itself made the change), within ACCOUNT_CACHE_MS when the CLI wrote to the shared PostgreSQL database
+   * itself (plus slack for requests on a loaded machine; test/api/account-cache.test.ts checks the bound).
    */
   const authStatusAfterChange = async (account: { apiKey: string; apiSecret: string }, expected: string) => {
-    const deadline = performance.now() + (usingPostgres ? accountCacheMs + 1_000 : 0);
+    const deadline = performance.now() + (usingPostgres ? accountCacheMs + 5_000 : 0);
     let status = await authStatus(account);
     while (status !== expected && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
