@@ -21,6 +21,8 @@ import { SipDriver } from './telephony/sip/sip-driver.ts';
 
 export interface RingcastParts {
   db?: Db;
+  /** The API's database handle (default: its own pool of `db`, DB_API_POOL_SIZE; PGlite: `db` itself). */
+  apiDb?: Db;
   clock?: Clock;
   driver?: TelephonyDriver;
   media: MediaService;
@@ -32,7 +34,10 @@ export interface RingcastParts {
 
 export interface Ringcast {
   config: Config;
+  /** The engine's (and migrations') connections. */
   db: Db;
+  /** The API's connections, apart from the engine's so requests never queue behind settles. */
+  apiDb: Db;
   clock: Clock;
   log: Logger;
   engine: Engine;
@@ -86,6 +91,7 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
     new ScaledClock(engineConfig.clockSpeed, engineConfig.clockAnchor, engineConfig.clockStart);
   const db = parts.db ?? (await openConfiguredDb(config.db));
   if (parts.db) await migrate(db);
+  const apiDb = parts.apiDb ?? (await db.separatePool(config.db.apiPoolSize));
   const driver: TelephonyDriver =
     parts.driver ??
     (telephony.driver === 'sip'
@@ -131,7 +137,8 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
   metrics.bind({ db, clock, driver, media, callsInFlight: () => engine.dialer.activeCalls });
   const server = await buildServer(
     {
-      db,
+      db: apiDb,
+      accountCacheMs: serverConfig.accountCacheMs,
       clock,
       media,
       log,
@@ -154,6 +161,7 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
   return {
     config,
     db,
+    apiDb,
     clock,
     log,
     engine,
@@ -168,6 +176,8 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
       await driver.close();
       await sms.close();
       await media.close();
+      // A PGlite "separate pool" is the database itself; its close leaves that to `db`.
+      if (apiDb !== parts.apiDb) await apiDb.close();
       await db.close();
     },
   };

@@ -31,8 +31,16 @@ export const configVariables = {
     'READY_DB_TIMEOUT_MS',
     'ADMIN_PORT',
     'ADMIN_TOKEN',
+    'ACCOUNT_CACHE_MS',
   ],
-  db: ['DATABASE_URL', 'DATA_DIR', 'DB_CONNECT_TIMEOUT_MS', 'DB_QUERY_TIMEOUT_MS', 'DB_IDLE_TX_TIMEOUT_MS'],
+  db: [
+    'DATABASE_URL',
+    'DATA_DIR',
+    'DB_CONNECT_TIMEOUT_MS',
+    'DB_QUERY_TIMEOUT_MS',
+    'DB_IDLE_TX_TIMEOUT_MS',
+    'DB_API_POOL_SIZE',
+  ],
   engine: [
     'CLOCK_SPEED',
     'CLOCK_ANCHOR',
@@ -135,6 +143,10 @@ export interface Quotas {
   queuedCallees: number;
 }
 
+/** Bounds how long an account change made by another process (the admin CLI) goes unseen by the API. */
+export const defaultAccountCacheMs = 2_000;
+export const defaultApiPoolSize = 10;
+
 export const defaultQuotas: Quotas = { openTasks: 1_000, queuedCallees: 2_000_000 };
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -154,6 +166,11 @@ export interface ServerConfig {
   readyDbTimeoutMs: number;
   /** Administration listener on loopback (account commands while the service runs); null = off. */
   admin: { port: number; token: string } | null;
+  /**
+   * How long an account looked up by Api-Key is reused (0 = every request reads it). Changes made in
+   * this process drop the cache at once; this bounds how long another process's change goes unseen.
+   */
+  accountCacheMs: number;
 }
 
 export interface DbConfig {
@@ -162,6 +179,11 @@ export interface DbConfig {
   dataDir: string;
   /** PostgreSQL bounds (DB_CONNECT_TIMEOUT_MS, DB_QUERY_TIMEOUT_MS, DB_IDLE_TX_TIMEOUT_MS). */
   timeouts: DbTimeouts;
+  /**
+   * PostgreSQL: connections of the API's own pool, apart from the engine's, so requests never queue
+   * behind settles. PGlite is one embedded connection that both share.
+   */
+  apiPoolSize: number;
 }
 
 export interface EngineConfig {
@@ -340,6 +362,7 @@ export function validateServer(env: Reader): ServerConfig {
     logLevel: env.oneOf('LOG_LEVEL', logLevels, 'info'),
     readyDbTimeoutMs: env.number('READY_DB_TIMEOUT_MS', 2_000, { min: 10 }),
     admin: adminPort !== undefined && adminToken ? { port: adminPort, token: adminToken } : null,
+    accountCacheMs: env.number('ACCOUNT_CACHE_MS', defaultAccountCacheMs, { min: 0, max: 60_000 }),
   };
 }
 
@@ -357,6 +380,7 @@ export function validateDb(env: Reader): DbConfig {
         min: 100,
       }),
     },
+    apiPoolSize: env.number('DB_API_POOL_SIZE', defaultApiPoolSize, { min: 1, max: 1_000 }),
   };
 }
 

@@ -9,7 +9,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { listApps } from '../db/queries/accounts.ts';
+import { accountsChanged, listApps } from '../db/queries/accounts.ts';
 import { accountRulesOf, setAccountRules } from '../db/queries/calling-rules.ts';
 import { invalid } from '../domain/errors.ts';
 import type { ApiApp, ApiContext } from './context.ts';
@@ -97,6 +97,8 @@ export function registerAccountRoutes(app: ApiApp, ctx: ApiContext): void {
         now: ctx.clock.now(),
       }),
     );
+    // Again after the commit: a request that read the row before it must not keep the old rules cached.
+    accountsChanged();
     return ok(rules);
   });
 }

@@ -12,6 +12,7 @@ import {
   type AccountPatch,
   type AccountSummary,
   accountSecret,
+  accountsChanged,
   createAccount,
   createApp,
   deleteAccount,
@@ -136,6 +137,8 @@ export async function runAdminCommand(db: Db, command: AdminCommand, now = Date.
       const rules = await db.transaction((tx) =>
         setAccountRules(tx, { accountId: account.id, rules: command.rules, now }),
       );
+      // Again after the commit: a request that read the row before it must not keep the old rules cached.
+      accountsChanged();
       return { ok: true, data: { accountId: account.id, ...rules } };
     }
   }

@@ -1,7 +1,7 @@
 /**
  * Request authentication (spec §1), done before any of the body is read:
  *
- *   onRequest      Api-Key → account; Timestamp window; compat scheme: MD5 Sign, then the IP allow-list.
+ *   onRequest      Api-Key → account (cached briefly, account-lookup.ts); Timestamp window; compat scheme: MD5 Sign, then the IP allow-list.
  *                  Strong scheme (Signature header): nonce format and the IP allow-list; the HMAC itself
  *                  covers the body, so it is checked on the raw bytes before they are parsed
  *                  (`verifyPendingSignature`, called by the JSON parser, or before validation when there
@@ -12,9 +12,10 @@
  * which keys exist.
  */
 import type { FastifyRequest } from 'fastify';
-import { type AccountRow, findAccountByKey, useNonce } from '../db/queries/accounts.ts';
+import { type AccountRow, useNonce } from '../db/queries/accounts.ts';
 import { ApiError, ResultCode } from '../domain/errors.ts';
 import { compatSign, hmacSign, signaturesMatch, timestampInWindow } from '../domain/sign.ts';
+import type { AccountLookup } from './account-lookup.ts';
 import type { ApiContext } from './context.ts';
 
 /** The one answer for "we do not know you": unknown or disabled key, or a signature that does not match. */
@@ -48,7 +49,7 @@ interface PendingSignature {
 const pending = new WeakMap<FastifyRequest, PendingSignature>();
 
 /** onRequest: everything that needs no body. Sets `request.account` when the request is fully authenticated. */
-export async function authenticateHeaders(ctx: ApiContext, request: FastifyRequest): Promise<void> {
+export async function authenticateHeaders(accounts: AccountLookup, request: FastifyRequest): Promise<void> {
   const apiKey = header(request, 'api-key');
   const timestamp = header(request, 'timestamp');
   const sign = header(request, 'sign');
@@ -68,7 +69,7 @@ export async function authenticateHeaders(ctx: ApiContext, request: FastifyReque
     throw new ApiError(ResultCode.authentication, 'Nonce must be 8-64 characters of [A-Za-z0-9_-]');
   }
   if (apiKey.length > 128) throw new ApiError(ResultCode.authentication, authenticationFailed);
-  const account = await findAccountByKey(ctx.db, apiKey);
+  const account = await accounts.find(apiKey);
   if (!account || account.disabled) throw new ApiError(ResultCode.authentication, authenticationFailed);
   if (signature) {
     // Checked before the body is read: a caller outside the allow-list never gets to send one.

@@ -37,6 +37,8 @@ export interface ApiContext {
   quotas: Quotas;
   /** [ours] SMS route ids a task may name in `smsAppId` (SMS_ROUTES); none configured = any value refused. */
   smsRoutes?: readonly string[];
+  /** How long an account looked up by Api-Key is reused (ACCOUNT_CACHE_MS; default 2 s, 0 = never). */
+  accountCacheMs?: number;
   /** Validate every answer against its route's response schema before sending it (tests). */
   checkResponses?: boolean;
 }

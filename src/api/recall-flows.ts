@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import {
   cancelNodeAndLater,
-  flowNodes,
+  flowDetail,
   getFlow,
   getNode,
   type NodeRow,
@@ -114,11 +114,11 @@ export function registerRecallFlowRoutes(app: ApiApp, ctx: ApiContext): void {
     async (request) => {
       const { keyId } = request.body;
       const account = request.account;
-      const flow = await getFlow(ctx.db, account.id, { flowId: keyId });
+      // One statement: the flow, its original task and its nodes.
+      const flow = await flowDetail(ctx.db, account.id, keyId);
       if (!flow) throw notFound(`recall flow ${keyId}`);
-      const original = await getTask(ctx.db, account.id, flow.task_id);
+      const { original, nodes } = flow;
       if (!original) throw notFound(`task ${flow.task_id}`);
-      const nodes = await flowNodes(ctx.db, flow.id);
       return ok({
         keyId: flow.id,
         taskId: flow.task_id,

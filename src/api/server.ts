@@ -18,8 +18,10 @@ import Fastify, {
   LogController,
   type RouteOptions,
 } from 'fastify';
+import { defaultAccountCacheMs } from '../config.ts';
 import { invalid, ResultCode } from '../domain/errors.ts';
 import { registerAccountRoutes } from './account.ts';
+import { AccountLookup } from './account-lookup.ts';
 import { registerAgentRoutes } from './agents.ts';
 import { registerAudioRoutes } from './audio.ts';
 import { authenticateHeaders, requireAuthenticated, verifyPendingSignature } from './auth.ts';
@@ -158,6 +160,9 @@ export async function buildServer(ctx: ApiContext, ops?: OpsContext) {
     },
   });
 
+  const accounts = new AccountLookup(ctx.db, ctx.accountCacheMs ?? defaultAccountCacheMs);
+  app.addHook('onClose', async () => accounts.close());
+
   const routes: ApiRoute[] = [];
   app.decorate('apiRoutes', routes);
   app.addHook('onRoute', (route) => {
@@ -266,7 +271,7 @@ export async function buildServer(ctx: ApiContext, ops?: OpsContext) {
 
   const api = async (untyped: FastifyInstance) => {
     const scope: ApiApp = untyped.withTypeProvider<TypeBoxTypeProvider>();
-    scope.addHook('onRequest', async (request) => authenticateHeaders(ctx, request));
+    scope.addHook('onRequest', async (request) => authenticateHeaders(accounts, request));
     scope.addHook('preValidation', async (request) => requireAuthenticated(ctx, request));
     registerVoiceFileRoutes(scope, ctx);
     registerTaskRoutes(scope, ctx);

@@ -2,10 +2,10 @@
 import { Type } from '@sinclair/typebox';
 import type { AccountRow } from '../db/queries/accounts.ts';
 import { findApp } from '../db/queries/accounts.ts';
-import { seatGroupSummaries } from '../db/queries/agents.ts';
 import { clearDeferrals } from '../db/queries/calling-rules.ts';
 import { insertFlow } from '../db/queries/recall-flows.ts';
 import { cancelTasks, lockTasks } from '../db/queries/task-control.ts';
+import { taskDetailFacts } from '../db/queries/task-detail.ts';
 import {
   type Callee,
   type CalleeColumns,
@@ -22,7 +22,7 @@ import {
   transitionTasks,
   updateTaskSettings,
 } from '../db/queries/tasks.ts';
-import { waitFacts } from '../db/queries/wait-facts.ts';
+import { type AccountPace, type TaskWaitFacts, waitFacts } from '../db/queries/wait-facts.ts';
 import { ApiError, invalid, notFound, ResultCode, stateConflict } from '../domain/errors.ts';
 import { escapeLike } from '../domain/like.ts';
 import { checkSmsPlaceholders } from '../domain/task-settings.ts';
@@ -170,13 +170,23 @@ function placeholderView(columns: CalleeColumns): Callee[] {
 
 /** Why each task waits, from one statement for the whole page (see src/domain/wait-reason.ts). */
 async function waitsOf(ctx: ApiContext, account: AccountRow, tasks: readonly TaskRow[]) {
+  const now = ctx.clock.now();
   const facts = await waitFacts(
     ctx.db,
     account.id,
     tasks.map((task) => task.id),
-    ctx.clock.now(),
+    now,
   );
-  const now = ctx.clock.now();
+  return waitViews(account, tasks, facts, now);
+}
+
+/** Each task's wait reason, next dial and deferred count, from the facts of wait-facts.ts. */
+function waitViews(
+  account: AccountRow,
+  tasks: readonly TaskRow[],
+  facts: { account: AccountPace; tasks: ReadonlyMap<number, TaskWaitFacts> },
+  now: number,
+) {
   const waits = new Map<number, Wait & { deferredNum: number }>();
   for (const task of tasks) {
     const own = facts.tasks.get(task.id);
@@ -402,22 +412,22 @@ export function registerTaskRoutes(app: ApiApp, ctx: ApiContext): void {
     },
   );
 
+  // One statement (task-detail.ts): the task, why it waits and its seat group.
   const detail = async (account: AccountRow, id: number) => {
-    const task = await getTask(ctx.db, account.id, id);
-    if (!task) throw notFound(`task ${id}`);
-    const [group] =
-      task.settings.sipGroupId === undefined
-        ? []
-        : await seatGroupSummaries(ctx.db, {
-            accountId: account.id,
-            groupId: task.settings.sipGroupId,
-            now: ctx.clock.now(),
-          });
-    const waitOfTask = await waitsOf(ctx, account, [task]);
+    const now = ctx.clock.now();
+    const facts = await taskDetailFacts(ctx.db, { accountId: account.id, taskId: id, now });
+    if (!facts) throw notFound(`task ${id}`);
+    const { task } = facts;
+    const waitOfTask = waitViews(
+      account,
+      [task],
+      { account: facts.account, tasks: new Map([[task.id, facts.wait]]) },
+      now,
+    );
     return ok({
       ...taskDetail(task, account.time_zone, {
-        sipGroupName: group?.group_name ?? null,
-        onlineSeats: group?.online_seat ?? 0,
+        sipGroupName: facts.seatGroup?.name ?? null,
+        onlineSeats: facts.seatGroup?.onlineSeats ?? 0,
       }),
       ...waitOfTask(task),
     });

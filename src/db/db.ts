@@ -12,8 +12,20 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { isConnectionLost } from './retry.ts';
 
+export interface QueryOptions {
+  /**
+   * PostgreSQL: keep the statement prepared under this name on each connection, so a hot read is
+   * planned once per connection instead of on every call (one name, one text). PGlite ignores it.
+   */
+  prepareAs?: string;
+}
+
 export interface Queryable {
-  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
+  query<R = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<R[]>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
   /** Bulk load rows with COPY (CSV); values are strings or null, or a row already encoded as a CSV line. */
@@ -25,6 +37,12 @@ export interface Db extends Queryable {
   /** PostgreSQL only: the pool's connections (metrics). */
   poolStats?(): { total: number; idle: number; waiting: number };
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * The same database through a pool of its own, so one part of the process (the API) never waits for
+   * connections another part (the engine's settles) holds. PGlite is one embedded connection: it answers
+   * itself, and closing that view leaves the database open for its owner.
+   */
+  separatePool(poolSize: number): Promise<Db>;
   close(): Promise<void>;
 }
 
@@ -56,8 +74,10 @@ function copySql(table: string, columns: readonly string[], source: string): str
 class PostgresQueryable implements Queryable {
   constructor(protected readonly client: pg.Pool | pg.PoolClient) {}
 
-  async query<R>(text: string, params: readonly unknown[] = []): Promise<R[]> {
-    const result = await this.client.query(text, params as unknown[]);
+  async query<R>(text: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<R[]> {
+    const result = options?.prepareAs
+      ? await this.client.query({ name: options.prepareAs, text, values: params as unknown[] })
+      : await this.client.query(text, params as unknown[]);
     return result.rows as R[];
   }
 
@@ -77,8 +97,15 @@ class PostgresQueryable implements Queryable {
 class PostgresDb extends PostgresQueryable implements Db {
   readonly kind = 'postgres' as const;
 
-  constructor(private readonly pool: pg.Pool) {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly poolConfig: pg.PoolConfig,
+  ) {
     super(pool);
+  }
+
+  separatePool(poolSize: number): Promise<Db> {
+    return openPostgresPool({ ...this.poolConfig, max: poolSize });
   }
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -163,10 +190,34 @@ class PgliteDb extends PgliteQueryable implements Db {
     return this.lite.transaction((tx) => work(new PgliteQueryable(tx)));
   }
 
+  async separatePool(): Promise<Db> {
+    return new SharedPgliteDb(this);
+  }
+
   async close(): Promise<void> {
     await this.lite.close();
     this.unlock?.();
   }
+}
+
+/** PGlite runs one query at a time in this process, so a "separate pool" is the owner itself; its close is a no-op. */
+class SharedPgliteDb extends PgliteQueryable implements Db {
+  readonly kind = 'pglite' as const;
+
+  constructor(private readonly owner: PgliteDb) {
+    super(owner.lite);
+  }
+
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.owner.transaction(work);
+  }
+
+  separatePool(): Promise<Db> {
+    return this.owner.separatePool();
+  }
+
+  /** The owner closes the database. */
+  async close(): Promise<void> {}
 }
 
 /** The PGlite folder is held by another live process (one line for the operator). */
@@ -259,10 +310,18 @@ export interface OpenDbOptions {
   pgliteTemplate?: Blob;
 }
 
+async function openPostgresPool(config: pg.PoolConfig): Promise<PostgresDb> {
+  const pool = new pg.Pool(config);
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  await pool.query('SELECT 1');
+  return new PostgresDb(pool, config);
+}
+
 export async function openDb(options: OpenDbOptions): Promise<Db> {
   if (options.databaseUrl) {
     const timeouts = { ...defaultDbTimeouts, ...options.timeouts };
-    const pool = new pg.Pool({
+    return openPostgresPool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
       connectionTimeoutMillis: timeouts.connectMs,
@@ -271,10 +330,6 @@ export async function openDb(options: OpenDbOptions): Promise<Db> {
       // Notices a peer that vanished without a FIN (a cut network) on idle pooled connections.
       keepAlive: true,
     });
-    // An idle client losing its connection must not crash the process; the next query reconnects.
-    pool.on('error', () => undefined);
-    await pool.query('SELECT 1');
-    return new PostgresDb(pool);
   }
   // PGlite creates only the last folder of the path; a fresh checkout has no ./data yet.
   if (options.dataDir) {

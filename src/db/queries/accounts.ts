@@ -79,9 +79,38 @@ export async function createApp(
   return app!;
 }
 
+/** The columns of AccountRow (not the engine's pacing state, which changes with every dial). */
+const accountRowColumns = `id, name, api_key, api_secret, time_zone, ip_allow_list, max_concurrency, calls_per_second,
+  require_hmac, disabled, max_open_tasks, max_queued_callees, legal_window, max_attempts_count, max_attempts_days`;
+
 export async function findAccountByKey(db: Queryable, apiKey: string): Promise<AccountRow | undefined> {
-  const [row] = await db.query<AccountRow>('SELECT * FROM accounts WHERE api_key = $1', [apiKey]);
+  const [row] = await db.query<AccountRow>(
+    `SELECT ${accountRowColumns} FROM accounts WHERE api_key = $1`,
+    [apiKey],
+    { prepareAs: 'account_by_key' },
+  );
   return row;
+}
+
+const accountChangeListeners = new Set<() => void>();
+
+/**
+ * Called with no argument whenever this process changes an account (limits, key, secret, allow-list,
+ * rules, disabled): caches of accounts (src/api/account-lookup.ts) drop what they hold. Returns the
+ * unsubscribe function.
+ */
+export function onAccountsChanged(listener: () => void): () => void {
+  accountChangeListeners.add(listener);
+  return () => accountChangeListeners.delete(listener);
+}
+
+/**
+ * Tells this process's account caches that an account changed. The writers below call it after their
+ * statement; a caller that changes an account inside a transaction calls it again after the commit, so
+ * a request that read the old row meanwhile is not kept.
+ */
+export function accountsChanged(): void {
+  for (const listener of accountChangeListeners) listener();
 }
 
 export async function findApp(db: Queryable, accountId: number, appId: number): Promise<AppRow | undefined> {
@@ -98,6 +127,7 @@ export async function listApps(db: Queryable, accountId: number): Promise<AppRow
 
 export async function setAccountDisabled(db: Queryable, accountId: number, disabled: boolean): Promise<void> {
   await db.query('UPDATE accounts SET disabled = $2 WHERE id = $1', [accountId, disabled]);
+  accountsChanged();
 }
 
 /** Records a nonce of the strong signature scheme; false when it was used before (a replay). */
@@ -122,22 +152,14 @@ export async function countAccounts(db: Queryable): Promise<number> {
 }
 
 /** An account as the administration commands show it (the secret only when asked for). */
-export interface AccountSummary {
-  id: number;
-  name: string;
-  api_key: string;
-  time_zone: string;
-  ip_allow_list: string[];
-  max_concurrency: number;
-  calls_per_second: number;
-  require_hmac: boolean;
-  disabled: boolean;
-  max_open_tasks: number | null;
-  max_queued_callees: number | null;
+export type AccountSummary = Omit<
+  AccountRow,
+  'api_secret' | 'legal_window' | 'max_attempts_count' | 'max_attempts_days'
+> & {
   created_at: Date;
   deleted_at: Date | null;
   open_tasks: number;
-}
+};
 
 const summaryColumns = `a.id, a.name, a.api_key, a.time_zone, a.ip_allow_list, a.max_concurrency, a.calls_per_second,
   a.require_hmac, a.disabled, a.max_open_tasks, a.max_queued_callees, a.created_at, a.deleted_at,
@@ -216,6 +238,7 @@ export async function updateAccount(db: Queryable, accountId: number, patch: Acc
       patch.maxQueuedCallees ?? null,
     ],
   );
+  accountsChanged();
 }
 
 export async function setAppCallbackUrl(
@@ -229,10 +252,11 @@ export async function setAppCallbackUrl(
   return rows.length === 1;
 }
 
-/** A fresh secret; the old one stops working at once (requests authenticate against the row). */
+/** A fresh secret; the old one stops working at once in this process, within ACCOUNT_CACHE_MS in others. */
 export async function rotateAccountSecret(db: Queryable, accountId: number): Promise<string> {
   const secret = randomBytes(12).toString('base64url');
   await db.query('UPDATE accounts SET api_secret = $2 WHERE id = $1', [accountId, secret]);
+  accountsChanged();
   return secret;
 }
 
@@ -249,5 +273,6 @@ export async function deleteAccount(db: Queryable, accountId: number, now: numbe
      RETURNING id`,
     [accountId, new Date(now), randomBytes(6).toString('hex'), randomBytes(24).toString('base64url')],
   );
+  accountsChanged();
   return rows.length === 1;
 }

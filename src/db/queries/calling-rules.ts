@@ -1,6 +1,7 @@
 /** Statements of the per-account calling rules (spec §8) and of re-reading deferrals when rules change. */
 import type { SendWindow } from '../../domain/task-settings.ts';
 import type { Queryable } from '../db.ts';
+import { accountsChanged } from './accounts.ts';
 
 /**
  * Callees deferred under rules that changed (a task update, the account's legal window) become callable
@@ -58,6 +59,7 @@ export async function setAccountRules(
       maxAttemptsPerNumber?.days ?? null,
     ],
   );
+  accountsChanged();
   if (legalWindow !== undefined) await clearDeferrals(tx, { accountId: args.accountId, now: args.now });
   return accountRulesOf(row!);
 }

@@ -1,6 +1,7 @@
 /** Per-account quota usage (issue 13): open tasks and callees still to be called, counted at send time. */
 import { openStatuses } from '../../domain/task-status.ts';
 import type { Queryable } from '../db.ts';
+import { accountsChanged } from './accounts.ts';
 
 /** Advisory-lock namespace of the quota check (the second key is the account id). */
 const quotaLockSpace = 7263533;
@@ -46,4 +47,5 @@ export async function setAccountQuotas(
       args.maxQueuedCallees ?? null,
     ],
   );
+  accountsChanged();
 }

@@ -1,5 +1,5 @@
 import { FlowStatus, givenNodeSettings, type RecallFlowInput } from '../../domain/recall-flow.ts';
-import type { NodeSettings } from '../../domain/task-settings.ts';
+import type { NodeSettings, TaskSettings } from '../../domain/task-settings.ts';
 import type { Queryable } from '../db.ts';
 import { pagedQuery } from './paging.ts';
 import { firstRow } from './rows.ts';
@@ -97,8 +97,45 @@ export async function getFlow(
   ]);
 }
 
-export async function flowNodes(db: Queryable, flowId: number): Promise<NodeRow[]> {
-  return db.query<NodeRow>('SELECT * FROM recall_nodes WHERE flow_id = $1 ORDER BY round', [flowId]);
+/** A flow as `/voice/recallFlow/queryDetail` answers it: its rounds' nodes and its original task. */
+export interface FlowDetailRow extends FlowRow {
+  /** The original task (null when it is gone). */
+  original: { name: string; settings: TaskSettings } | null;
+  nodes: NodeRow[];
+}
+
+/** The flow, its original task's name and settings, and its nodes in round order: one statement. */
+export async function flowDetail(
+  db: Queryable,
+  accountId: number,
+  flowId: number,
+): Promise<FlowDetailRow | undefined> {
+  const [row] = await db.query<
+    FlowRow & {
+      task_name: string | null;
+      task_settings: TaskSettings | null;
+      nodes: Array<Omit<NodeRow, 'due_at'> & { due_at: number | null }>;
+    }
+  >(
+    // Inside JSON a timestamp would come back as text: due_at travels as epoch milliseconds instead.
+    `SELECT f.*, t.name AS task_name, t.settings AS task_settings,
+       COALESCE((SELECT json_agg(json_build_object('id', n.id, 'flow_id', n.flow_id, 'round', n.round,
+                   'status', n.status, 'given', n.given, 'task_id', n.task_id, 'reason', n.reason,
+                   'due_at', round(extract(epoch FROM n.due_at) * 1000)) ORDER BY n.round)
+                 FROM recall_nodes n WHERE n.flow_id = f.id), '[]'::json) AS nodes
+     FROM recall_flows f LEFT JOIN tasks_counted t ON t.id = f.task_id AND t.account_id = f.account_id
+     WHERE f.id = $1 AND f.account_id = $2`,
+    [flowId, accountId],
+    { prepareAs: 'flow_detail' },
+  );
+  if (!row) return undefined;
+  const { task_name, task_settings, nodes, ...flow } = row;
+  return {
+    ...flow,
+    original:
+      task_name === null || task_settings === null ? null : { name: task_name, settings: task_settings },
+    nodes: nodes.map((node) => ({ ...node, due_at: node.due_at === null ? null : new Date(node.due_at) })),
+  };
 }
 
 /** Cancels a pending node and every later pending node (type 3); false when that node is not pending. */

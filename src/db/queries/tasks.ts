@@ -174,15 +174,23 @@ export async function deleteEmptyTask(tx: Queryable, taskId: number): Promise<vo
   await tx.query('DELETE FROM tasks WHERE id = $1', [taskId]);
 }
 
+/**
+ * The columns of a TaskRow read from alias `t` of the `tasks_counted` view (migration 011: the counters
+ * summed from their shards). Statements that answer a task with its counters select this.
+ */
+export function taskRowColumns(t: string): string {
+  return `${t}.*`;
+}
+
 export async function getTask(
   db: Queryable,
   accountId: number,
   taskId: number,
 ): Promise<TaskRow | undefined> {
-  const [row] = await db.query<TaskRow>('SELECT * FROM tasks_counted WHERE id = $1 AND account_id = $2', [
-    taskId,
-    accountId,
-  ]);
+  const [row] = await db.query<TaskRow>(
+    `SELECT ${taskRowColumns('t')} FROM tasks_counted t WHERE t.id = $1 AND t.account_id = $2`,
+    [taskId, accountId],
+  );
   return row;
 }
 
