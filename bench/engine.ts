@@ -51,7 +51,7 @@ function postgresCpuMs(): number {
   return (ticks / ticksPerSecond) * 1000;
 }
 
-async function freshPostgres(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function freshPostgres(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `ringcast_bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
