@@ -127,17 +127,38 @@ export class JsonListSplitter<K extends string> {
         case inElement:
         case inValue:
           if (this.closers.length > 0) {
-            if (byte === quote) this.inString = true;
-            else if (byte === 0x7b) this.closers.push(0x7d);
-            else if (byte === 0x5b) this.closers.push(0x5d);
-            else if (byte === 0x7d || byte === 0x5d) {
-              if (this.closers.pop() !== byte) {
-                this.fail(chunk);
-                return;
+            // Inside an entry: one tight loop to where it closes (the hot path, so strings are skipped here too).
+            const closers = this.closers;
+            while (i < n) {
+              const next = chunk[i]!;
+              if (next === quote) {
+                i++;
+                while (i < n) {
+                  const inner = chunk[i]!;
+                  if (inner === quote) break;
+                  i += inner === backslash ? 2 : 1;
+                }
+                if (i >= n) {
+                  this.inString = true;
+                  this.escapeLeft = i - n;
+                  i = n;
+                  break;
+                }
+              } else if (next === 0x7b) closers.push(0x7d);
+              else if (next === 0x5b) closers.push(0x5d);
+              else if (next === 0x7d || next === 0x5d) {
+                if (closers.pop() !== next) {
+                  this.fail(chunk);
+                  return;
+                }
+                if (closers.length === 0) {
+                  this.valueClosed = true;
+                  i++;
+                  break;
+                }
               }
-              if (this.closers.length === 0) this.valueClosed = true;
+              i++;
             }
-            i++;
             continue;
           }
           if (this.state === inElement) {
