@@ -1,14 +1,9 @@
 /**
- * The body of `/voice/group/call/send`, read as a stream: each callee of `numberInfoList` (or the old
- * `numberList`) is cleaned, checked and reduced to what is stored as soon as its closing brace arrives,
- * then dropped from the parser's tree, so the list is never held as JSON objects and never copied. The
- * 200,000 cap is enforced while reading: the entry past it stops the read and the request is answered
- * -23 without the rest of the body ever being read.
- *
- * @streamparser/json rather than stream-json: it is dependency-free TypeScript/ESM, selects values by
- * JSONPath (`$.numberInfoList.*`) and hands them over synchronously from `write`, so the cap and the
- * per-entry checks run inside the read loop with no stream pipeline per token; stream-json is CommonJS
- * and builds values through a chain of object-mode streams, which costs more per callee.
+ * The body of `/voice/group/call/send`, read as a stream: its callees (`numberInfoList`, or the old
+ * `numberList`) are cut out of the bytes as they arrive and parsed by the native JSON.parse in batches
+ * (json-list-splitter.ts); each entry is then cleaned, checked and reduced to what is stored, so the list
+ * is never held as JSON objects. The 200,000 cap is enforced while reading: the entry past it stops the
+ * read and the request is answered -23 without the rest of the body ever being read.
  *
  * The answers stay those of the whole-body path: the same cleaning (src/api/clean-body.ts, per entry),
  * the same schema (NumberInfoSchema, Ajv with the server's options) and rule texts, and the same order
@@ -18,22 +13,21 @@
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { JSONParser } from '@streamparser/json';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { errorCodes, type FastifyRequest } from 'fastify';
 import { type CalleeColumns, emptyCalleeColumns, pushCallee } from '../db/queries/tasks.ts';
 import { calleeTexts, checkCalleeNumber, checkNumberCount, maxNumbersPerTask } from '../domain/callees.ts';
 import { ApiError, invalid, ResultCode } from '../domain/errors.ts';
 import { cleanBody } from './clean-body.ts';
+import { JsonListSplitter } from './json-list-splitter.ts';
 import { calleeNumber, NumberInfoSchema, SendTaskSchema } from './schemas.ts';
 import { type AjvIssue, validationReason } from './validation-reason.ts';
 
 type ListName = 'numberInfoList' | 'numberList';
+const listNames: ReadonlySet<string> = new Set<ListName>(['numberInfoList', 'numberList']);
 
 /** One callee list as read: what is stored, or the first problem found in it. */
 interface ListRead {
-  /** The array the parser is filling; a second key of the same name starts a new list (last one wins). */
-  array: unknown[] | null;
   /** Entries seen, counting duplicates (the cap is on what the client sent). */
   count: number;
   callees: CalleeColumns;
@@ -64,9 +58,8 @@ const countRule = {
   emptyReason: 'is required (at least one number)',
 };
 
-function newList(array: unknown[]): ListRead {
+function newList(): ListRead {
   return {
-    array,
     count: 0,
     callees: emptyCalleeColumns(),
     seen: new Set(),
@@ -176,51 +169,53 @@ export async function readSendBody(
   // body is still read to its end, since invalid JSON anywhere is answered first, as before.
   let refusal: unknown = null;
   let overCap = false;
-  let malformed = false;
   let blank = true;
-  const parser = new JSONParser({ paths: ['$', '$.*', '$.numberInfoList.*', '$.numberList.*'] });
-  parser.onValue = ({ value, key, parent, stack }) => {
-    try {
-      if (stack.length === 2 && Array.isArray(parent)) {
-        const name = stack[1]!.key;
-        // A nested path only matches under the root object.
-        if ((name !== 'numberInfoList' && name !== 'numberList') || Array.isArray(stack[1]!.value)) return;
-        // Dropped from the parser's tree at once: the list is never held.
-        parent.length -= 1;
-        let list = lists[name];
-        if (list?.array !== parent) list = lists[name] = newList(parent);
-        if (overCap) return;
-        takeEntry(list, name, key as number, value);
-      } else if (refusal) {
-        return;
-      } else if (stack.length === 1 && !Array.isArray(parent) && typeof key === 'string') {
-        restObject ??= {};
-        if (key === 'numberInfoList' || key === 'numberList') {
-          if (Array.isArray(value)) {
-            // An empty list emits no entry; it still counts as given.
-            if (lists[key]?.array !== value) lists[key] = newList(value);
-            delete restObject[key];
-            return;
-          }
-          // Not an array (or a later duplicate key that is not): the schema refuses it as before.
-          lists[key] = null;
-        }
+  // Each refusal is caught where it arises, so that later entries are still counted against the cap.
+  const refuse = (error: unknown) => {
+    if (error instanceof ApiError && error.code === ResultCode.limitReached) {
+      overCap = true;
+      refusal = error;
+    } else refusal ??= error;
+  };
+  let nonObjectRoot = false;
+  const splitter = new JsonListSplitter<ListName>(listNames, {
+    member(key, value) {
+      if (refusal) return;
+      restObject ??= {};
+      // A list key whose value is not an array (or a later duplicate that is not): the schema refuses it.
+      if (key === 'numberInfoList' || key === 'numberList') lists[key] = null;
+      try {
         // Cleaned top-level value by value, in the body's order, as cleanBody walks a whole body.
         Object.assign(restObject, cleanBody({ [key]: value }, ''));
-      } else if (stack.length === 0) {
-        const isObject = value !== null && typeof value === 'object' && !Array.isArray(value);
-        rest = isObject ? (restObject ?? {}) : cleanBody(value, '');
+      } catch (error) {
+        refuse(error);
       }
-    } catch (error) {
-      if (error instanceof ApiError && error.code === ResultCode.limitReached) {
-        overCap = true;
-        refusal = error;
-      } else refusal ??= error;
-    }
-  };
-  parser.onError = () => {
-    malformed = true;
-  };
+    },
+    listStart(name) {
+      // A later key of the same name starts a new list (last one wins), and replaces any earlier value.
+      lists[name] = newList();
+      if (restObject) delete restObject[name];
+      else restObject = {};
+    },
+    entries(name, values, firstIndex) {
+      const list = lists[name]!;
+      for (let k = 0; k < values.length && !overCap; k++) {
+        try {
+          takeEntry(list, name, firstIndex + k, values[k]);
+        } catch (error) {
+          refuse(error);
+        }
+      }
+    },
+    root(value) {
+      nonObjectRoot = true;
+      try {
+        rest = cleanBody(value, '');
+      } catch (error) {
+        refuse(error);
+      }
+    },
+  });
 
   const decoder = options.verify ? new StringDecoder('utf8') : null;
   const texts: string[] = [];
@@ -243,14 +238,14 @@ export async function readSendBody(
       if (received > options.limit) return stop(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
       if (decoder) texts.push(decoder.write(bytes));
       if (blank && !/^\s*$/.test(bytes.toString('latin1'))) blank = false;
-      if (!blank && !malformed) parser.write(bytes);
+      if (!blank) splitter.write(bytes);
       if (overCap) stop(refusal);
     };
     const onEnd = (error?: unknown) => {
       if (error) return stop(Object.assign(error as Error, { statusCode: 400 }));
       if (!Number.isNaN(declared) && received !== declared)
         return stop(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH());
-      if (!blank && !malformed && !parser.isEnded) parser.end();
+      if (!blank) splitter.end();
       stop();
     };
     stream.on('data', onData);
@@ -260,8 +255,9 @@ export async function readSendBody(
   });
   // As the whole-body parser did: the signature over the raw text first, then its JSON.
   if (options.verify) await options.verify(texts.join('') + decoder!.end());
-  if (malformed) throw invalid('body', 'must be valid JSON');
+  if (splitter.malformed) throw invalid('body', 'must be valid JSON');
   if (refusal) throw refusal;
+  if (!nonObjectRoot) rest = restObject ?? {};
   readBodies.set(request, { rest: blank ? {} : rest, lists });
   // Stands for the body already read, so Fastify's length check agrees with what arrived.
   return Object.assign(Readable.from([]), { receivedEncodedLength: received });
