@@ -272,13 +272,20 @@ export class SmppTransport implements SmsTransport {
     return { providerMessageIds: ids, segments: encoded.segments.length };
   }
 
+  /** A connection attempt is under way or scheduled: false once closed, so nothing more can connect. */
+  get connecting(): boolean {
+    return this.backoffTimer !== undefined || this.attempt !== undefined;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.backoffTimer);
+    this.backoffTimer = undefined;
     this.stopEnquireLink();
     this.rejectWaiters(new SmppSendError('SMPP transport closed', true));
     this.attempt?.destroy();
+    this.attempt = undefined;
     const session = this.session;
     this.session = undefined;
     if (!session) return;
