@@ -11,6 +11,7 @@ import { extendAgentHolds } from '../db/queries/agents.ts';
 import {
   dispatchLeased,
   extendLeases,
+  giveBackLeased,
   type LeasedCall,
   type LeasedTask,
   leaseCalls,
@@ -129,20 +130,47 @@ export class Dialer {
       if (lease.calls.length === 0) continue;
       // Registered before the hand-over so lease renewal covers them from the start.
       for (const call of lease.calls) this.inFlight.set(call.id, Promise.resolve());
+      let handedOver = false;
       try {
         await dispatchLeased(
           this.db,
           { owner: this.options.owner, accountId, now: this.clock.now(), calls: lease.calls },
           (call) => this.start(call, lease.tasks.get(call.task_id)!),
         );
+        handedOver = true;
       } finally {
-        // Calls given back (task paused or cancelled meanwhile) or never handed over (the hand-over
-        // failed: they stay leased and the lease sweep settles them) are not ours to renew.
-        for (const call of lease.calls) {
-          if (!this.running.has(call.id)) this.inFlight.delete(call.id);
-        }
+        const notStarted = lease.calls.filter((call) => !this.running.has(call.id)).map((call) => call.id);
+        // After a hand-over, calls not started were given back by it (task paused or cancelled meanwhile)
+        // or recorded (do-not-call): not ours to renew. After a failed one they were never dialled: they
+        // are given back, retried until the database answers, rather than written off by the sweep.
+        if (handedOver) for (const id of notStarted) this.inFlight.delete(id);
+        else this.giveBack(notStarted);
       }
     }
+  }
+
+  /** Gives back leased calls never handed to the carrier; their leases are renewed until it is done. */
+  private giveBack(callIds: number[]): void {
+    if (callIds.length === 0) return;
+    const done = withRetries(() => giveBackLeased(this.db, { owner: this.options.owner, callIds }), {
+      signal: this.giveUp,
+      onRetry: (error, attempt) =>
+        this.log.warn(
+          { err: error, calls: callIds.length, attempt },
+          'giving back undialled calls failed; retrying',
+        ),
+    })
+      .then((count) => this.log.info({ count }, 'calls never handed to the carrier given back to be dialled'))
+      .catch((error: unknown) =>
+        this.log.error(
+          { err: error, calls: callIds.length },
+          'giving back undialled calls failed; left to the lease sweep',
+        ),
+      )
+      .finally(() => {
+        for (const id of callIds) this.inFlight.delete(id);
+      });
+    for (const id of callIds) this.inFlight.set(id, done);
   }
 
   async renewLeases(): Promise<void> {

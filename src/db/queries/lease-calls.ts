@@ -423,6 +423,24 @@ export async function dispatchLeased(
   });
 }
 
+/**
+ * Gives back leased calls that were never handed to the carrier (their hand-over transaction failed, e.g.
+ * the database went away): due again, with nothing of the attempt left, as a paused task's are. Only this
+ * run's own `dialling` rows are touched, so a call the sweep already wrote off stays written off.
+ */
+export async function giveBackLeased(
+  db: Db,
+  args: { owner: string; callIds: readonly number[] },
+): Promise<number> {
+  if (args.callIds.length === 0) return 0;
+  const rows = await db.query<{ id: number }>(
+    `UPDATE calls SET state = 'due', lease_owner = NULL, lease_until = NULL, submit_time = NULL, call_time = NULL
+     WHERE id = ANY($1::int[]) AND state = 'dialling' AND lease_owner = $2 RETURNING id`,
+    [args.callIds, args.owner],
+  );
+  return rows.length;
+}
+
 /** Keeps the leases of the calls this run has in flight alive (by id: a dead run's rows are not renewed). */
 export async function extendLeases(
   db: Db,
