@@ -12,6 +12,7 @@
  * (`npx tsx bench/api.ts`) it measures PGlite, and PostgreSQL too when DATABASE_URL or
  * TEST_DATABASE_URL is set (in a fresh database of that server, dropped afterwards).
  */
+
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
@@ -22,13 +23,12 @@ import { createRingcast } from '../src/app.ts';
 import { ScaledClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
 import { type Db, openDb } from '../src/db/db.ts';
-import { createAccount } from '../src/db/queries/accounts.ts';
-import { compatSign } from '../src/domain/sign.ts';
 import { TaskStatus } from '../src/domain/task-status.ts';
 import { createMediaService } from '../src/media/service.ts';
 import { LogTransport } from '../src/sms/log-transport.ts';
 import { silentLogger } from '../src/sms/logger.ts';
 import { SimDriver } from '../src/telephony/sim/sim-driver.ts';
+import { benchAccount, signedHeaders } from './fixtures.ts';
 
 export interface ApiBenchFigures {
   detailP50MsDuringDial: number;
@@ -49,16 +49,6 @@ const detailEveryMs = 5;
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-function signedHeaders(account: { api_key: string; api_secret: string }): Record<string, string> {
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  return {
-    'content-type': 'application/json',
-    'Api-Key': account.api_key,
-    Timestamp: timestamp,
-    Sign: compatSign(account.api_key, account.api_secret, timestamp),
-  };
 }
 
 interface Envelope<T> {
@@ -100,26 +90,12 @@ export async function benchApi(db: Db): Promise<ApiBenchFigures> {
     log: pino({ level: 'silent' }),
   });
   try {
-    const { account, app } = await createAccount(
-      db,
-      {
-        name: `bench-api-${randomBytes(3).toString('hex')}`,
-        timeZone: 'UTC+8',
-        ipAllowList: [],
-        maxConcurrency: 1_000_000,
-        callsPerSecond: 1_000_000,
-        callbackUrl: null,
-        requireHmac: false,
-        maxOpenTasks: 1_000,
-        maxQueuedCallees: 10_000_000,
-      },
-      clock.now(),
-    );
+    const { account, app } = await benchAccount(db, 'bench-api', clock.now());
     const address = await ring.server.listen({ host: '127.0.0.1', port: 0 });
     const call = async <T>(path: string, body?: unknown): Promise<Envelope<T>> => {
       const response = await fetch(`${address}${path}`, {
         method: body === undefined ? 'GET' : 'POST',
-        headers: signedHeaders(account),
+        headers: signedHeaders(account.api_key, account.api_secret),
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const envelope = (await response.json()) as Envelope<T>;
@@ -179,14 +155,14 @@ export async function benchApi(db: Db): Promise<ApiBenchFigures> {
     const queryDetailBody = JSON.stringify({ keyId });
     const answer = await fetch(`${address}/voice/recallFlow/queryDetail`, {
       method: 'POST',
-      headers: signedHeaders(account),
+      headers: signedHeaders(account.api_key, account.api_secret),
       body: queryDetailBody,
     });
     const answerText = await answer.text();
     const queryDetailRps = await maxRps({
       url: `${address}/voice/recallFlow/queryDetail`,
       method: 'POST',
-      headers: signedHeaders(account),
+      headers: signedHeaders(account.api_key, account.api_secret),
       body: queryDetailBody,
     });
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { openDb } from '../src/db/db.ts';
 import { CallStatus } from '../src/domain/outcome.ts';
-import { compatSign } from '../src/domain/sign.ts';
+import { signedHeaders } from './fixtures.ts';
 
 const root = join(import.meta.dirname, '..');
 const nodeArgs = ['--import', 'tsx', 'src/cli.ts'];
@@ -142,15 +142,9 @@ export async function benchEngine(args: {
     const numberInfoList = Array.from({ length: args.callees }, (_, i) => ({
       calleeNumber: `86${13_000_000_000 + i}`,
     }));
-    const ts = String(Math.floor(Date.now() / 1000));
     const response = await fetch(`http://127.0.0.1:${basePort}/voice/group/call/send`, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'Api-Key': account.apiKey,
-        Timestamp: ts,
-        Sign: compatSign(account.apiKey, account.apiSecret, ts),
-      },
+      headers: signedHeaders(account.apiKey, account.apiSecret),
       body: JSON.stringify({
         appId: account.appId,
         taskName: 'bench engine',

@@ -7,6 +7,7 @@
  * each in a fresh process. RSS growth includes V8 growing its heap for short-lived garbage, which it
  * keeps committed: read it as an upper bound of what the request holds.
  */
+
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
@@ -19,10 +20,9 @@ import { ScaledClock } from '../src/clock.ts';
 import { defaultQuotas } from '../src/config.ts';
 import { type Db, openDb } from '../src/db/db.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { createAccount } from '../src/db/queries/accounts.ts';
 import { calleeTextColumns } from '../src/db/queries/callee-info.ts';
-import { compatSign } from '../src/domain/sign.ts';
 import { createMediaService } from '../src/media/service.ts';
+import { benchAccount, signedHeaders } from './fixtures.ts';
 
 export interface IngestFigures {
   create100kMs: number;
@@ -118,30 +118,10 @@ export async function benchIngest(
     trustProxy: false,
     quotas: defaultQuotas,
   });
-  const { account, app } = await createAccount(
-    db,
-    {
-      name: `bench ingest ${randomBytes(4).toString('hex')}`,
-      timeZone: 'UTC+8',
-      ipAllowList: [],
-      maxConcurrency: 1_000_000,
-      callsPerSecond: 1_000_000,
-      callbackUrl: null,
-      requireHmac: false,
-    },
-    clock.now(),
-  );
+  const { account, app } = await benchAccount(db, 'bench ingest', clock.now());
   await server.listen({ host: '127.0.0.1', port: 0 });
   const { port } = server.server.address() as { port: number };
-  const headers = () => {
-    const ts = String(Math.floor(Date.now() / 1000));
-    return {
-      'content-type': 'application/json',
-      'Api-Key': account.api_key,
-      Timestamp: ts,
-      Sign: compatSign(account.api_key, account.api_secret, ts),
-    };
-  };
+  const headers = () => signedHeaders(account.api_key, account.api_secret);
   const task = (taskName: string) => ({
     appId: app.id,
     taskName,

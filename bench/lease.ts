@@ -9,11 +9,11 @@
 import { ScaledClock } from '../src/clock.ts';
 import type { Db } from '../src/db/db.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { createAccount } from '../src/db/queries/accounts.ts';
 import { leaseCalls } from '../src/db/queries/lease-calls.ts';
 import { insertTask } from '../src/db/queries/tasks.ts';
 import { settingDefaults, type TaskSettings } from '../src/domain/task-settings.ts';
 import { bareLeaseLoopRate } from './baseline.ts';
+import { benchAccount } from './fixtures.ts';
 
 const leaseRows = 20_000;
 const deferredRows = 100_000;
@@ -28,19 +28,7 @@ export async function benchLease(db: Db): Promise<LeaseFigures> {
   await db.exec('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;').catch(() => undefined);
   await migrate(db);
   const clock = new ScaledClock(1);
-  const { account, app } = await createAccount(
-    db,
-    {
-      name: 'bench',
-      timeZone: 'UTC+8',
-      ipAllowList: [],
-      maxConcurrency: 1_000_000,
-      callsPerSecond: 1_000_000,
-      callbackUrl: null,
-      requireHmac: false,
-    },
-    clock.now(),
-  );
+  const { account, app } = await benchAccount(db, 'bench lease', clock.now());
   /** A calling task of `callable` due callees (and `deferred` more outside their window). */
   const dueTask = async (
     name: string,
