@@ -25,8 +25,6 @@ export class SettleBatcher {
   private queue: Waiting[] = [];
   private timer: NodeJS.Timeout | null = null;
   private writing = false;
-  /** Batches written (tests and metrics). */
-  batches = 0;
 
   constructor(
     /** Records a batch (retrying as it sees fit) and returns the ids it settled. */
@@ -40,10 +38,6 @@ export class SettleBatcher {
       this.queue.push({ settlement, resolve, reject });
       this.schedule();
     });
-  }
-
-  get pending(): number {
-    return this.queue.length;
   }
 
   private schedule(): void {
@@ -74,7 +68,6 @@ export class SettleBatcher {
     } catch (error) {
       for (const w of batch) w.reject(error);
     } finally {
-      this.batches++;
       this.writing = false;
       this.schedule();
     }

@@ -38,21 +38,6 @@ export interface SettleFence {
 }
 
 /**
- * Settles one attempt (see settleCalls). Guarded by `state = 'dialling'` and the lease owner, so settling
- * twice changes nothing and returns null.
- */
-export async function settleCall(
-  db: Db,
-  args: SettleFence & { callId: number; result: AttemptResult },
-): Promise<CallRow | null> {
-  const [row] = await settleCalls(db, {
-    ...args,
-    settlements: [{ callId: args.callId, result: args.result }],
-  });
-  return row ?? null;
-}
-
-/**
  * Settles a batch of attempts in one transaction of a fixed number of statements however large the batch:
  * the records (one UPDATE from arrays, fenced per row by state and lease), the tasks' counters (one summed
  * delta per task, see task-counts.ts), the hang-up SMS and the status pushes (INSERTs from arrays). Rows
