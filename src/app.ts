@@ -139,6 +139,7 @@ export async function createRingcast(config: Config, parts: RingcastParts): Prom
     {
       db: apiDb,
       accountCacheMs: serverConfig.accountCacheMs,
+      sendStreamMinBytes: serverConfig.sendStreamMinBytes,
       clock,
       media,
       log,

@@ -32,6 +32,7 @@ export const configVariables = {
     'ADMIN_PORT',
     'ADMIN_TOKEN',
     'ACCOUNT_CACHE_MS',
+    'SEND_STREAM_MIN_BYTES',
   ],
   db: [
     'DATABASE_URL',
@@ -145,6 +146,7 @@ export interface Quotas {
 
 /** Bounds how long an account change made by another process (the admin CLI) goes unseen by the API. */
 export const defaultAccountCacheMs = 2_000;
+export const defaultSendStreamMinBytes = 256 * 1024;
 export const defaultApiPoolSize = 10;
 
 export const defaultQuotas: Quotas = { openTasks: 1_000, queuedCallees: 2_000_000 };
@@ -171,6 +173,11 @@ export interface ServerConfig {
    * this process drop the cache at once; this bounds how long another process's change goes unseen.
    */
   accountCacheMs: number;
+  /**
+   * PostgreSQL: a send body at least this large (or of unknown length) has its callees COPYed while it
+   * is still being read (src/api/streamed-callees.ts); smaller ones are read whole first.
+   */
+  sendStreamMinBytes: number;
 }
 
 export interface DbConfig {
@@ -363,6 +370,7 @@ export function validateServer(env: Reader): ServerConfig {
     readyDbTimeoutMs: env.number('READY_DB_TIMEOUT_MS', 2_000, { min: 10 }),
     admin: adminPort !== undefined && adminToken ? { port: adminPort, token: adminToken } : null,
     accountCacheMs: env.number('ACCOUNT_CACHE_MS', defaultAccountCacheMs, { min: 0, max: 60_000 }),
+    sendStreamMinBytes: env.number('SEND_STREAM_MIN_BYTES', defaultSendStreamMinBytes, { min: 0 }),
   };
 }
 

@@ -59,10 +59,10 @@ export function calleeZoneOf(digits: string): string | null {
 /** Stored text per table entry, so a country-wide entry (42 zones for +1) is not sorted per number. */
 const encodedZones = new WeakMap<readonly string[], string>();
 
-/** Zones of a whole list, one lookup per distinct leading 9 digits (no range in the data is longer). */
-export function calleeZonesOf(numbers: readonly string[]): Array<string | null> {
+/** `calleeZoneOf` remembering each distinct leading 9 digits (no range in the data is longer). */
+export function cachedZoneLookup(): (digits: string) => string | null {
   const cache = new Map<string, string | null>();
-  return numbers.map((digits) => {
+  return (digits) => {
     const key = digits.slice(0, 9);
     let zone = cache.get(key);
     if (zone === undefined) {
@@ -70,5 +70,10 @@ export function calleeZonesOf(numbers: readonly string[]): Array<string | null> 
       cache.set(key, zone);
     }
     return zone;
-  });
+  };
+}
+
+/** Zones of a whole list, one lookup per distinct leading 9 digits. */
+export function calleeZonesOf(numbers: readonly string[]): Array<string | null> {
+  return numbers.map(cachedZoneLookup());
 }

@@ -39,6 +39,8 @@ export interface ApiContext {
   smsRoutes?: readonly string[];
   /** How long an account looked up by Api-Key is reused (ACCOUNT_CACHE_MS; default 2 s, 0 = never). */
   accountCacheMs?: number;
+  /** PostgreSQL: send bodies this large or more are COPYed as they are read (SEND_STREAM_MIN_BYTES). */
+  sendStreamMinBytes?: number;
   /** Validate every answer against its route's response schema before sending it (tests). */
   checkResponses?: boolean;
 }

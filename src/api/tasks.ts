@@ -1,5 +1,7 @@
 /** Group-call tasks (spec §3): send, update, resend, query, detail, pause, resume, cancel. */
 import { Type } from '@sinclair/typebox';
+import { defaultSendStreamMinBytes } from '../config.ts';
+import type { Queryable } from '../db/db.ts';
 import type { AccountRow } from '../db/queries/accounts.ts';
 import { findApp } from '../db/queries/accounts.ts';
 import { clearDeferrals } from '../db/queries/calling-rules.ts';
@@ -16,6 +18,7 @@ import {
   insertTask,
   pushCallee,
   queryTasks,
+  setCalleeCount,
   type TaskOrder,
   type TaskRow,
   taskOrders,
@@ -47,7 +50,8 @@ import {
   wireTime,
   withPaging,
 } from './schemas.ts';
-import { calleesOf, readSendBody, sendBodyOf } from './send-body.ts';
+import { calleesOf, readSendBody, sendBodyOf, streamedCalleesOf } from './send-body.ts';
+import { StreamedCallees } from './streamed-callees.ts';
 import { readCallees, SettingsBuilder } from './task-input.ts';
 import { percent, taskSummary } from './task-views.ts';
 
@@ -102,10 +106,13 @@ async function createTask(
       sendTime?: string;
       recallFlow?: RecallFlowBody;
     };
-    callees: CalleeColumns | ((tx: import('../db/db.ts').Queryable, taskId: number) => Promise<number>);
+    callees: CalleeColumns | ((tx: Queryable, taskId: number) => Promise<number>);
+    /** The callees are already being COPYed in this transaction, under its reserved task id. */
+    streamed?: StreamedCallees | null;
     base?: TaskRow;
   },
 ): Promise<number> {
+  const { streamed } = args;
   const { body } = args;
   const app = await findApp(ctx.db, account.id, body.appId);
   if (!app) throw notFound(`appId ${body.appId}`);
@@ -118,23 +125,31 @@ async function createTask(
   const sendTime = body.sendTime ? parseInZone(body.sendTime, account.time_zone, 'sendTime') : null;
   const now = ctx.clock.now();
   // Found before the transaction: a map lookup per distinct number prefix, ~0.1 s for 200,000 numbers.
-  const zones = columns ? calleeZonesOf(columns.numbers) : undefined;
+  const zones = columns && !streamed ? calleeZonesOf(columns.numbers) : undefined;
+  const inTransaction = <T>(work: (tx: Queryable) => Promise<T>): Promise<T> =>
+    streamed ? streamed.complete(work) : ctx.db.transaction(work);
   try {
-    return await ctx.db.transaction(async (tx) => {
+    return await inTransaction(async (tx) => {
       await holdQuota(tx, account);
       await builder.storeUploads(tx);
-      const taskId = await insertTask(tx, {
-        accountId: account.id,
-        appId: app.id,
-        name: body.taskName,
-        settings,
-        sendTime,
-        flowId: null,
-        round: 0,
-        sourceTaskId: null,
-        now,
-      });
-      if (columns) {
+      const taskId = await insertTask(
+        tx,
+        {
+          accountId: account.id,
+          appId: app.id,
+          name: body.taskName,
+          settings,
+          sendTime,
+          flowId: null,
+          round: 0,
+          sourceTaskId: null,
+          now,
+        },
+        streamed?.taskId,
+      );
+      if (streamed) {
+        await setCalleeCount(tx, taskId, streamed.columns.numbers.length);
+      } else if (columns) {
         await copyCalleeColumns(tx, taskId, account.id, columns, zones);
       } else if (typeof args.callees === 'function' && (await args.callees(tx, taskId)) === 0) {
         throw new ApiError(ResultCode.nothingToRecall, 'no numbers to call again');
@@ -288,17 +303,37 @@ export function registerTaskRoutes(app: ApiApp, ctx: ApiContext): void {
             request.headers.signature === undefined
               ? null
               : (text) => verifyPendingSignature(ctx, request, text),
+          stream: (declaredBytes) =>
+            StreamedCallees.start(
+              ctx.db,
+              request.account.id,
+              declaredBytes,
+              ctx.sendStreamMinBytes ?? defaultSendStreamMinBytes,
+            ),
         }),
       attachValidation: true,
+      // A streamed list whose request was refused after reading (schema, app, quota...) is rolled back.
+      onResponse: async (request) => {
+        await sendBodyOf(request)?.streamed?.abort();
+      },
     },
     async (request) => {
       const body = request.body;
       const streamed = sendBodyOf(request);
       if (!streamed && request.validationError) throw request.validationError;
       const callees = streamed ? calleesOf(streamed, request.validationError) : columnsOf(readCallees(body));
-      const taskId = await createTask(ctx, request.account, { body, callees });
+      const taskId = await createTask(ctx, request.account, {
+        body,
+        callees,
+        streamed: streamed ? streamedCalleesOf(streamed) : null,
+      });
       request.log.info(
-        { taskId, accountId: request.account.id, callees: callees.numbers.length },
+        {
+          taskId,
+          accountId: request.account.id,
+          callees: callees.numbers.length,
+          streamed: streamed?.streamed != null,
+        },
         'task created',
       );
       return ok(taskId);

@@ -43,7 +43,34 @@ export interface Db extends Queryable {
    * itself, and closing that view leaves the database open for its owner.
    */
   separatePool(poolSize: number): Promise<Db>;
+  /**
+   * PostgreSQL: a transaction on a connection that is free right now, left open for the caller to finish,
+   * for work that spans more than one callback (a COPY fed while a request body streams in). Null when no
+   * connection is free at once (the caller takes its buffered path instead of waiting) and on PGlite,
+   * which runs in this thread, so streaming into it would gain nothing.
+   */
+  openTransaction(): Promise<OpenTransaction | null>;
   close(): Promise<void>;
+}
+
+/** A transaction the caller ends: `commit` or `rollback` exactly once (both release the connection). */
+export interface OpenTransaction {
+  readonly tx: Queryable;
+  /** Starts a COPY (CSV) into `table`; no other statement may run on `tx` until it has ended. */
+  copyIn(table: string, columns: readonly string[]): CopyIn;
+  commit(): Promise<void>;
+  /** Rolls back and releases; never throws (a connection that fails here is discarded). */
+  rollback(): Promise<void>;
+}
+
+/** A COPY being fed: CSV lines written as they come, with back-pressure, then ended. */
+export interface CopyIn {
+  /** Writes text made of whole CSV lines; false when the caller should wait for `drained`. */
+  write(lines: string): boolean;
+  /** Resolves when the buffered text has gone out (after `write` returned false). */
+  drained(): Promise<void>;
+  /** Ends the COPY; resolves when the server has taken every row (its statement triggers ran). */
+  end(): Promise<void>;
 }
 
 /** One row for `copyRows`: its values, or the row already encoded (`csvField`s joined by commas). */
@@ -141,6 +168,19 @@ class PostgresDb extends PostgresQueryable implements Db {
     throw new Error('copyRows must run inside a transaction');
   }
 
+  async openTransaction(): Promise<OpenTransaction | null> {
+    const max = this.poolConfig.max ?? 10;
+    if (this.pool.idleCount === 0 && this.pool.totalCount >= max) return null;
+    const open = new PostgresOpenTransaction(await this.pool.connect());
+    try {
+      await open.begin();
+    } catch (error) {
+      await open.rollback();
+      throw error;
+    }
+    return open;
+  }
+
   /** Connections of the pool: open, idle, and requests waiting for one (metrics). */
   poolStats(): { total: number; idle: number; waiting: number } {
     return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount };
@@ -148,6 +188,94 @@ class PostgresDb extends PostgresQueryable implements Db {
 
   close(): Promise<void> {
     return this.pool.end();
+  }
+}
+
+class PostgresOpenTransaction implements OpenTransaction {
+  readonly tx: Queryable;
+  private broken = false;
+  private done = false;
+  private readonly onError = () => {
+    this.broken = true;
+  };
+  private copying: ReturnType<typeof copyFrom> | null = null;
+  private copyError: Error | null = null;
+
+  constructor(private readonly client: pg.PoolClient) {
+    this.tx = new PostgresQueryable(client);
+    client.on('error', this.onError);
+  }
+
+  async begin(): Promise<void> {
+    await this.client.query('BEGIN');
+  }
+
+  copyIn(table: string, columns: readonly string[]): CopyIn {
+    const stream = this.client.query(copyFrom(copySql(table, columns, 'STDIN')));
+    this.copying = stream;
+    // Kept, not thrown from an event: the next write, drain or end reports it.
+    stream.on('error', (error: Error) => {
+      this.copyError ??= error;
+    });
+    const failed = () => this.copyError;
+    return {
+      write: (lines) => {
+        if (failed()) return true;
+        return stream.write(lines);
+      },
+      drained: () =>
+        new Promise<void>((resolve, reject) => {
+          if (failed()) return reject(failed());
+          const settle = () => {
+            stream.off('drain', settle);
+            stream.off('error', settle);
+            if (failed()) reject(failed());
+            else resolve();
+          };
+          stream.on('drain', settle);
+          stream.on('error', settle);
+        }),
+      end: () =>
+        new Promise<void>((resolve, reject) => {
+          if (failed()) return reject(failed());
+          stream.on('error', reject);
+          stream.on('finish', () => {
+            this.copying = null;
+            resolve();
+          });
+          stream.end();
+        }),
+    };
+  }
+
+  async commit(): Promise<void> {
+    if (this.done) throw new Error('transaction already ended');
+    try {
+      await this.client.query('COMMIT');
+      this.finish(false);
+    } catch (error) {
+      this.finish(true);
+      throw error;
+    }
+  }
+
+  async rollback(): Promise<void> {
+    if (this.done) return;
+    // A COPY still open cannot be rolled back on this connection without ending it first: the connection
+    // is dropped instead, and the server rolls back when it closes (rare: a refused or abandoned body).
+    if (this.copying || this.broken) return this.finish(true);
+    try {
+      await this.client.query('ROLLBACK');
+      this.finish(false);
+    } catch {
+      this.finish(true);
+    }
+  }
+
+  private finish(discard: boolean): void {
+    this.done = true;
+    this.client.off('error', this.onError);
+    this.client.release(discard || this.broken);
   }
 }
 
@@ -194,6 +322,10 @@ class PgliteDb extends PgliteQueryable implements Db {
     return new SharedPgliteDb(this);
   }
 
+  async openTransaction(): Promise<OpenTransaction | null> {
+    return null;
+  }
+
   async close(): Promise<void> {
     await this.lite.close();
     this.unlock?.();
@@ -214,6 +346,10 @@ class SharedPgliteDb extends PgliteQueryable implements Db {
 
   separatePool(): Promise<Db> {
     return this.owner.separatePool();
+  }
+
+  async openTransaction(): Promise<OpenTransaction | null> {
+    return null;
   }
 
   /** The owner closes the database. */

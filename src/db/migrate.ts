@@ -11,6 +11,7 @@ import * as callingRules from './migrations/009_calling_rules.ts';
 import * as accountAdmin from './migrations/010_account_admin.ts';
 import * as taskCounts from './migrations/011_task_counts.ts';
 import * as callsTaskCheck from './migrations/012_calls_task_check.ts';
+import * as taskIdReservations from './migrations/013_task_id_reservations.ts';
 
 /** Ordered migrations; append only. */
 const migrations: ReadonlyArray<{ id: number; name: string; up: string }> = [
@@ -26,6 +27,7 @@ const migrations: ReadonlyArray<{ id: number; name: string; up: string }> = [
   { id: 10, name: 'account_admin', ...accountAdmin },
   { id: 11, name: 'task_counts', up: taskCounts.up },
   { id: 12, name: 'calls_task_check', ...callsTaskCheck },
+  { id: 13, name: 'task_id_reservations', ...taskIdReservations },
 ];
 
 /** Applies pending migrations in one transaction, serialised across processes by an advisory lock. */

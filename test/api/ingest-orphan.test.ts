@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/db.ts';
-import { insertCallees, insertTask } from '../../src/db/queries/tasks.ts';
+import { insertCallees, insertTask, reserveTaskId } from '../../src/db/queries/tasks.ts';
 import { settingDefaults, type TaskSettings } from '../../src/domain/task-settings.ts';
 import { newAccount, type TestAccount, testDb } from '../helpers/harness.ts';
 
@@ -63,6 +63,56 @@ describe('calls.task_id without a per-row foreign key', () => {
         ),
       ),
     ).toBe('ok');
+  });
+
+  it('lets calls under a reserved task id in before their task (migration 013), but commits only once the task row is there', async () => {
+    const callee = [{ callee: '8613800000009', info: null }];
+    const settings = { ...settingDefaults, source: 3, text: 'hi', lan: 'en' } as unknown as TaskSettings;
+    const task = (name: string) => ({
+      accountId: account.accountId,
+      appId: account.appId,
+      name,
+      settings,
+      sendTime: null,
+      flowId: null,
+      round: 0,
+      sourceTaskId: null,
+      now: Date.now(),
+    });
+    // The task never inserted: the commit is refused, nothing stays.
+    let reserved = 0;
+    expect(
+      await code(
+        db.transaction(async (tx) => {
+          reserved = await reserveTaskId(tx);
+          await insertCallees(tx, reserved, account.accountId, callee);
+        }),
+      ),
+    ).toBe('23503');
+    const left = await db.query('SELECT 1 FROM calls WHERE task_id = $1', [reserved]);
+    expect(left).toHaveLength(0);
+    // A reservation does not let another task's missing id through.
+    expect(
+      await code(
+        db.transaction(async (tx) => {
+          const id = await reserveTaskId(tx);
+          await insertCallees(tx, id + 1000, account.accountId, callee);
+          await insertTask(tx, task('reserved other'), id);
+        }),
+      ),
+    ).toBe('23503');
+    // The task inserted under its reserved id after its calls: committed, and the reservation is gone.
+    const id = await db.transaction(async (tx) => {
+      const id = await reserveTaskId(tx);
+      await insertCallees(tx, id, account.accountId, callee);
+      return insertTask(tx, task('reserved first'), id);
+    });
+    const rows = await db.query<{ name: string }>(
+      'SELECT t.name FROM calls c JOIN tasks t ON t.id = c.task_id WHERE c.task_id = $1',
+      [id],
+    );
+    expect(rows).toEqual([{ name: 'reserved first' }]);
+    expect(await db.query('SELECT * FROM task_id_reservations')).toEqual([]);
   });
 
   it('refuses an orphan call row from INSERT, also mixed among rows whose task exists', async () => {

@@ -36,6 +36,7 @@ const badValues: Record<ConfigVariable, [string, Record<string, string>] | null>
   ADMIN_PORT: ['70000', { ADMIN_TOKEN: 'a-long-enough-admin-token' }],
   ADMIN_TOKEN: ['short', { ADMIN_PORT: '9091' }],
   ACCOUNT_CACHE_MS: ['120000', {}],
+  SEND_STREAM_MIN_BYTES: ['-1', {}],
   DATABASE_URL: ['mysql://db/ringcast', {}],
   DATA_DIR: null,
   DB_CONNECT_TIMEOUT_MS: ['50', {}],

@@ -56,17 +56,23 @@ export function emptyCalleeColumns(): CalleeColumns {
 }
 
 export function pushCallee(list: CalleeColumns, callee: Callee): void {
+  const texts = calleeTextsCsv(callee.info);
+  list.numbers.push(callee.callee);
+  list.textsCsv.push(texts.csv);
+  list.textMasks.push(texts.mask);
+}
+
+/** A callee's text1..text10 as the CSV tail of its row, and a bit per text given (bit n-1 for textN). */
+export function calleeTextsCsv(info: Record<string, string> | null): { csv: string; mask: number } {
   let mask = 0;
   const fields: string[] = [];
   for (let n = 0; n < calleeTextColumns.length; n++) {
-    const value = callee.info?.[calleeTextColumns[n]!];
+    const value = info?.[calleeTextColumns[n]!];
     if (value !== undefined) mask |= 1 << n;
     fields.push(csvField(value ?? null));
   }
-  list.numbers.push(callee.callee);
   // join() makes one flat string; `+=` would keep a rope of ~20 pieces per callee alive.
-  list.textsCsv.push(fields.join(','));
-  list.textMasks.push(mask);
+  return { csv: fields.join(','), mask };
 }
 
 export interface NewTask {
@@ -81,11 +87,26 @@ export interface NewTask {
   now: number;
 }
 
-export async function insertTask(tx: Queryable, task: NewTask): Promise<number> {
+/**
+ * A task id taken before its task row is inserted, so that its callees can be COPYed first (migration
+ * 013): the task row must follow in this transaction, or the commit is refused.
+ */
+export async function reserveTaskId(tx: Queryable): Promise<number> {
   const [row] = await tx.query<{ id: number }>(
-    `INSERT INTO tasks (account_id, app_id, name, status, settings, send_time, flow_id, round, source_task_id,
-       created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $10) RETURNING id`,
+    `WITH taken AS (SELECT nextval(pg_get_serial_sequence('tasks', 'id'))::int AS id)
+     INSERT INTO task_id_reservations (task_id) SELECT id FROM taken RETURNING task_id AS id`,
+  );
+  return row!.id;
+}
+
+/** Inserts a task; `reservedId` from `reserveTaskId` in this transaction, or a new id. */
+export async function insertTask(tx: Queryable, task: NewTask, reservedId?: number): Promise<number> {
+  const [row] = await tx.query<{ id: number }>(
+    `INSERT INTO tasks (id, account_id, app_id, name, status, settings, send_time, flow_id, round,
+       source_task_id, created_at, updated_at)
+     OVERRIDING SYSTEM VALUE
+     VALUES (coalesce($11::int, nextval(pg_get_serial_sequence('tasks', 'id'))::int), $1, $2, $3, $4, $5::jsonb,
+       $6, $7, $8, $9, $10, $10) RETURNING id`,
     [
       task.accountId,
       task.appId,
@@ -97,6 +118,7 @@ export async function insertTask(tx: Queryable, task: NewTask): Promise<number> 
       task.round,
       task.sourceTaskId,
       new Date(task.now),
+      reservedId ?? null,
     ],
   );
   return row!.id;
@@ -126,18 +148,43 @@ export async function copyCalleeColumns(
   list: CalleeColumns,
   zones?: ReadonlyArray<string | null>,
 ): Promise<void> {
-  const prefix = `${taskId},${accountId},`;
+  const prefix = calleeCsvPrefix(taskId, accountId);
   function* rows() {
     for (let i = 0; i < list.numbers.length; i++) {
-      yield `${prefix}${i},${csvField(list.numbers[i]!)},${csvField(zones?.[i] ?? null)},${list.textsCsv[i]}`;
+      yield calleeCsvLine(prefix, i, list.numbers[i]!, zones?.[i] ?? null, list.textsCsv[i]!);
     }
   }
-  await tx.copyRows(
-    'calls',
-    ['task_id', 'account_id', 'seq', 'callee', 'callee_zone', ...calleeTextColumns],
-    rows(),
-  );
-  await tx.query('UPDATE tasks SET num_cnt = $2 WHERE id = $1', [taskId, list.numbers.length]);
+  await tx.copyRows('calls', calleeCopyColumns, rows());
+  await setCalleeCount(tx, taskId, list.numbers.length);
+}
+
+/** The columns of `calls` a callee list is COPYed into, in the order of `calleeCsvLine`'s fields. */
+export const calleeCopyColumns: readonly string[] = [
+  'task_id',
+  'account_id',
+  'seq',
+  'callee',
+  'callee_zone',
+  ...calleeTextColumns,
+];
+
+export function calleeCsvPrefix(taskId: number, accountId: number): string {
+  return `${taskId},${accountId},`;
+}
+
+/** One callee's row for a COPY into `calleeCopyColumns` (no line break); `textsCsv` as in CalleeColumns. */
+export function calleeCsvLine(
+  prefix: string,
+  seq: number,
+  number: string,
+  zone: string | null,
+  textsCsv: string,
+): string {
+  return `${prefix}${seq},${csvField(number)},${csvField(zone)},${textsCsv}`;
+}
+
+export async function setCalleeCount(tx: Queryable, taskId: number, count: number): Promise<void> {
+  await tx.query('UPDATE tasks SET num_cnt = $2 WHERE id = $1', [taskId, count]);
 }
 
 /** Dead numbers (a vacant-code or intercept SIT), as SQL literals checked to be plain identifiers. */
