@@ -13,8 +13,8 @@ import { cancelWholeFlow } from '../db/queries/task-control.ts';
 import { getTask } from '../db/queries/tasks.ts';
 import { notFound, stateConflict } from '../domain/errors.ts';
 import { escapeLike } from '../domain/like.ts';
-import { effectiveRoundSettings, FlowStatus } from '../domain/recall-flow.ts';
-import { agentFields, smsFields, voiceFields } from '../domain/task-settings.ts';
+import { effectiveRoundSetting, FlowStatus } from '../domain/recall-flow.ts';
+import { agentFields, smsFields, type TaskSettings, voiceFields } from '../domain/task-settings.ts';
 import { formatInZone, parseInZone } from '../domain/time.ts';
 import type { ApiApp, ApiContext } from './context.ts';
 import { ok } from './envelope.ts';
@@ -57,8 +57,7 @@ const CancelBody = Type.Object({
 /** The seed table's node fields, each with the value the round runs (or ran) with. */
 const seedNodeFields = [...voiceFields, ...smsFields, ...agentFields].filter((field) => field !== 'smsAppId');
 
-function nodeView(node: NodeRow, original: import('../domain/task-settings.ts').TaskSettings, zone: string) {
-  const effective = effectiveRoundSettings(original, node.given) as unknown as Record<string, unknown>;
+function nodeView(node: NodeRow, original: TaskSettings, zone: string) {
   const view: Record<string, unknown> & typeof FlowNode.static = {
     keyId: node.id,
     taskId: node.task_id,
@@ -67,7 +66,8 @@ function nodeView(node: NodeRow, original: import('../domain/task-settings.ts').
     dueTime: formatInZone(node.due_at, zone),
     reason: node.reason,
   };
-  for (const field of seedNodeFields) view[field] = effective[field] ?? null;
+  for (const field of seedNodeFields)
+    view[field] = effectiveRoundSetting(original, node.given, field) ?? null;
   if (view.voiceFileId !== null) view.voiceFileId = String(view.voiceFileId);
   if (view.feedbackValue !== null) view.feedbackValue = String(view.feedbackValue);
   return view;

@@ -66,12 +66,34 @@ export function effectiveRoundSettings(
   if (!given) return { ...original };
   const merged: TaskSettings = { ...original, ...given };
   if (given.source !== undefined) {
+    const fields = merged as unknown as Record<string, unknown>;
     for (const field of voiceFields) {
-      if (given[field] === undefined) delete merged[field];
+      const value = effectiveRoundSetting(original, given, field);
+      if (value === undefined) delete fields[field];
+      else fields[field] = value;
     }
-    merged.speakingRate = given.speakingRate ?? 1;
   }
   return merged;
+}
+
+const voiceFieldSet: ReadonlySet<string> = new Set(voiceFields);
+
+/**
+ * One field of `effectiveRoundSettings` without building the whole object (the flow detail reads two
+ * dozen fields for each round on every poll).
+ */
+export function effectiveRoundSetting<F extends keyof TaskSettings>(
+  original: TaskSettings,
+  given: Partial<NodeSettings> | null,
+  field: F,
+): TaskSettings[F] | undefined {
+  if (!given) return original[field];
+  const own = (given as Partial<TaskSettings>)[field];
+  if (own !== undefined) return own;
+  if (given.source !== undefined && voiceFieldSet.has(field)) {
+    return (field === 'speakingRate' ? 1 : undefined) as TaskSettings[F] | undefined;
+  }
+  return original[field];
 }
 
 /** When round `round` is due: recallInterval minutes after the previous round's task ended. */

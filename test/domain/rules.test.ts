@@ -1,9 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { classifyOutcome } from '../../src/domain/outcome.ts';
 import { dialBudget, proportionalLimit, refillTokens } from '../../src/domain/pacing.ts';
-import { effectiveRoundSettings, givenNodeSettings, roundDueAt } from '../../src/domain/recall-flow.ts';
+import {
+  effectiveRoundSetting,
+  effectiveRoundSettings,
+  givenNodeSettings,
+  roundDueAt,
+} from '../../src/domain/recall-flow.ts';
 import { smsDueFor } from '../../src/domain/sms-triggers.ts';
-import { checkNodeRules, settingDefaults, type TaskSettings } from '../../src/domain/task-settings.ts';
+import {
+  checkNodeRules,
+  type NodeSettings,
+  nodeFields,
+  settingDefaults,
+  type TaskSettings,
+} from '../../src/domain/task-settings.ts';
 import { fillTemplate, placeholdersIn } from '../../src/domain/template.ts';
 import { isOpenAt, nextOpening } from '../../src/domain/windows.ts';
 
@@ -123,6 +134,23 @@ describe('recall nodes', () => {
       text: 'original',
       senderId: 'NODE',
     });
+  });
+  it('reads one field as the whole merge gives it, for every node field and shape of node', () => {
+    const nodes: Array<Partial<NodeSettings> | null> = [
+      null,
+      {},
+      { senderId: 'NODE' },
+      { source: 1, voiceFileId: '7', hangUpSms: 0 },
+      { source: 3, text: 'node', lan: 'en', speakingRate: 1.5 },
+    ];
+    for (const given of nodes) {
+      const merged = effectiveRoundSettings(original, given);
+      for (const field of nodeFields) {
+        expect(effectiveRoundSetting(original, given, field), `${JSON.stringify(given)} ${field}`).toEqual(
+          merged[field],
+        );
+      }
+    }
   });
   it('is due recallInterval minutes after the previous round ended', () => {
     expect(roundDueAt(1_000, 30)).toBe(1_000 + 30 * 60_000);
