@@ -303,13 +303,15 @@ export function registerTaskRoutes(app: ApiApp, ctx: ApiContext): void {
             request.headers.signature === undefined
               ? null
               : (text) => verifyPendingSignature(ctx, request, text),
-          stream: (declaredBytes) =>
-            StreamedCallees.start(
-              ctx.db,
-              request.account.id,
-              declaredBytes,
-              ctx.sendStreamMinBytes ?? defaultSendStreamMinBytes,
-            ),
+          stream: async (declaredBytes) =>
+            request.account
+              ? StreamedCallees.start(
+                  ctx.db,
+                  request.account.id,
+                  declaredBytes,
+                  ctx.sendStreamMinBytes ?? defaultSendStreamMinBytes,
+                )
+              : null,
         }),
       attachValidation: true,
       // A streamed list whose request was refused after reading (schema, app, quota...) is rolled back.

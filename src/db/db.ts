@@ -191,6 +191,9 @@ class PostgresDb extends PostgresQueryable implements Db {
   }
 }
 
+/** How long a COPY fed as a request body arrives may stay open (a client sending under ~35 KB/s fails). */
+const copyInTimeoutMs = 10 * 60_000;
+
 class PostgresOpenTransaction implements OpenTransaction {
   readonly tx: Queryable;
   private broken = false;
@@ -211,7 +214,11 @@ class PostgresOpenTransaction implements OpenTransaction {
   }
 
   copyIn(table: string, columns: readonly string[]): CopyIn {
-    const stream = this.client.query(copyFrom(copySql(table, columns, 'STDIN')));
+    // The pool's per-statement bound (DB_QUERY_TIMEOUT_MS) would cut a COPY fed by a slow upload; this
+    // one lasts as long as its body takes to arrive, within a bound of its own.
+    const stream = this.client.query(
+      Object.assign(copyFrom(copySql(table, columns, 'STDIN')), { query_timeout: copyInTimeoutMs }),
+    );
     this.copying = stream;
     // Kept, not thrown from an event: the next write, drain or end reports it.
     stream.on('error', (error: Error) => {
