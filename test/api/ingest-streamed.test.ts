@@ -5,6 +5,7 @@
  */
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calleeZoneOf } from '../../src/api/callee-zones.ts';
 import { streamedSendCounts, streamedSendsOpen } from '../../src/api/streamed-callees.ts';
@@ -149,6 +150,55 @@ describe('send: callees streamed into the database while the body is read', () =
     );
     expect(rows).toEqual([{ callee: '8613700000003', text1: 'kept' }]);
     await waitFor('streamed sends closed', async () => streamedSendsOpen() === 0, 5_000);
+  });
+
+  it('streams two sends at a time and reads a third whole meanwhile; all three are stored', async () => {
+    const before = counts();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Each body stops after its first half until all three requests are in.
+    const body = (name: string, first: number) => {
+      const entries = Array.from({ length: 400 }, (_, i) =>
+        JSON.stringify({ calleeNumber: `86${first + i}` }),
+      );
+      return Readable.from(
+        (async function* () {
+          yield Buffer.from(
+            `${JSON.stringify(base(name)).slice(0, -1)},"numberInfoList":[${entries.slice(0, 200).join(',')},`,
+          );
+          await held;
+          yield Buffer.from(`${entries.slice(200).join(',')}]}`);
+        })(),
+      );
+    };
+    const sends = ['at once 1', 'at once 2', 'at once 3'].map((name, k) =>
+      service.ring.server.inject({
+        method: 'POST',
+        url: '/voice/group/call/send',
+        headers: signedHeaders(account),
+        payload: body(name, 13_500_000_000 + k * 1_000),
+      }),
+    );
+    if (onPostgres) await waitFor('two streamed sends open', async () => streamedSendsOpen() === 2, 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    release();
+    const answers = await Promise.all(sends);
+    for (const answer of answers) expect(answer.json()).toMatchObject({ status: '0' });
+    const stored = await service.db.query<{ name: string; num_cnt: number; n: number }>(
+      `SELECT t.name, t.num_cnt, (SELECT count(*)::int FROM calls c WHERE c.task_id = t.id) AS n
+       FROM tasks t WHERE t.account_id = $1 AND t.name LIKE 'at once %' ORDER BY t.name`,
+      [account.accountId],
+    );
+    expect(stored).toEqual(
+      ['at once 1', 'at once 2', 'at once 3'].map((name) => ({ name, num_cnt: 400, n: 400 })),
+    );
+    if (onPostgres) {
+      expect(counts().opened - before.opened).toBe(2);
+      expect(counts().committed - before.committed).toBe(2);
+    }
+    expect(streamedSendsOpen()).toBe(0);
   });
 
   it('leaves nothing when the client goes away in the middle of the body', async () => {
