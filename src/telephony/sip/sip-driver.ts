@@ -158,9 +158,13 @@ export class SipDriver implements TelephonyDriver {
     });
   }
 
-  /** Resolves once the SIP socket is bound; returns the local SIP port (useful with localSipPort 0). */
+  /**
+   * Resolves once the SIP socket is bound and the media can take calls without waiting (see
+   * MediaEngine.ready); returns the local SIP port (useful with localSipPort 0).
+   */
   async ready(): Promise<number> {
-    return (await this.core).transport.localPort;
+    const [core] = await Promise.all([this.core, this.media.ready(this.legConfig.localHost)]);
+    return core.transport.localPort;
   }
 
   originate(request: OriginateRequest): CallLeg {
