@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HangupCause, PreparedAudio } from '../../src/telephony/driver.ts';
@@ -246,6 +247,17 @@ describe.skipIf(!hasTool('sipp'))('SipDriver against SIPp', () => {
     await leg.hangup();
     expect(await o.cause).toEqual(bySystem);
     expect((await sipp.done).code).toBe(0);
+  });
+
+  it('with media in a worker thread: ready() resolves once the worker has bound RTP sockets ahead of the first call', async () => {
+    const { driver, p } = await setup('uas-486-busy', { mediaWorkers: 1 });
+    await driver.ready();
+    // The kernel's UDP table, not the driver's own view: the sockets really exist before any call.
+    const bound = readFileSync('/proc/net/udp', 'latin1')
+      .split('\n')
+      .map((line) => Number.parseInt(line.trim().split(/\s+/)[1]?.split(':')[1] ?? '', 16))
+      .filter((port) => port >= p.rtp[0] && port <= p.rtp[1]);
+    expect(bound.length).toBeGreaterThan(0);
   });
 
   it('with media in a worker thread: calls after the first take sockets the worker bound ahead, and every port comes back', async () => {

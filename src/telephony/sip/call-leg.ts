@@ -31,6 +31,7 @@ import {
   parseSdp,
 } from './sdp.ts';
 import { SessionDialog } from './session-dialog.ts';
+import type { ClientTransactionUser } from './transaction-client.ts';
 import type { Remote } from './transport.ts';
 import { parseRetryAfter, type TrunkHealth } from './trunk-health.ts';
 import { ALLOW, type DialogHandler, randomToken, type UserAgentCore } from './user-agent-core.ts';
@@ -104,6 +105,13 @@ const SIT_CODES: Readonly<Record<SitClass, number>> = {
   'no-circuit': 503,
 };
 
+// Per-call callbacks (transactions, dialog) are method shorthand over `leg`, not arrow functions in object
+// literals: tsx (esbuild keepNames) wraps each such arrow in a defineProperty('name') call, which costs
+// every call and leaves the closure with a ~250-byte property dictionary, kept as long as the dialog (64·T1).
+
+/** For requests whose outcome does not matter to the call (PRACK, CANCEL): one shared, stateless user. */
+const IGNORE_OUTCOME: ClientTransactionUser = { onResponse() {}, onTimeout() {}, onTransportError() {} };
+
 const RING_TIMEOUT: HangupCause = { sipCode: 487, reason: 'no-answer' };
 const CANCELLED: HangupCause = { sipCode: 487, reason: 'cancelled' };
 const MAX_AUTH_ATTEMPTS = 2;
@@ -131,6 +139,8 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
   private readonly timers = new Set<NodeJS.Timeout>();
   private finished: HangupCause | undefined;
   private readonly ended: Promise<void>;
+  /** How the user-agent core reaches this call with in-dialog requests, ACKs and stray 2xx. */
+  private readonly dialogHandler: DialogHandler;
   private resolveEnded!: () => void;
   private byeDone: Promise<void> = Promise.resolve();
   /**
@@ -149,6 +159,20 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     this.callId = request.callId;
     this.sipCallId = `${randomToken(10)}@${ctx.config.localHost}`;
     this.dialog = new SessionDialog(this.sipCallId, randomToken(6), ctx.config);
+    const leg = this;
+    this.dialogHandler = {
+      onRequest(req, remote) {
+        leg.onDialogRequest(req, remote);
+      },
+      onAck(req) {
+        // Offer in our 2xx to an offer-less re-INVITE: the answer arrives in the ACK (§13.2.1).
+        if (req.body.length) leg.applyRemoteSdp(req.body, true);
+      },
+      // A 2xx after the INVITE transaction ended: re-ACK it, or, if we never took it, ACK and BYE it.
+      onStray2xx(res) {
+        leg.on2xx(res);
+      },
+    };
     this.ended = new Promise((r) => {
       this.resolveEnded = r;
     });
@@ -252,17 +276,20 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     this.state = 'calling';
     this.cancelSent = false;
     const invite = this.invite;
+    const leg = this;
     this.inviteTx = core.sendRequest(invite, this.dialog.nextHop(uri), {
-      onResponse: (res) => this.onInviteResponse(invite, res),
-      onTimeout: () => {
-        if (this.invite !== invite) return;
-        if (!this.cancelCause) this.reportTrunk({ kind: 'timeout' });
-        this.finish(this.cancelCause ?? { sipCode: 408, reason: 'unavailable' });
+      onResponse(res) {
+        leg.onInviteResponse(invite, res);
       },
-      onTransportError: () => {
-        if (this.invite !== invite) return;
-        this.reportTrunk({ kind: 'transport-error' });
-        this.finish({ sipCode: 503, reason: 'unavailable' });
+      onTimeout() {
+        if (leg.invite !== invite) return;
+        if (!leg.cancelCause) leg.reportTrunk({ kind: 'timeout' });
+        leg.finish(leg.cancelCause ?? { sipCode: 408, reason: 'unavailable' });
+      },
+      onTransportError() {
+        if (leg.invite !== invite) return;
+        leg.reportTrunk({ kind: 'transport-error' });
+        leg.finish({ sipCode: 503, reason: 'unavailable' });
       },
     });
   }
@@ -366,11 +393,7 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     if (d.remoteTag === undefined) d.establish(res, this.invite!.uri);
     const prack = this.inDialogRequest('PRACK');
     prack.headers.append('rack', `${rseq} ${cseqOf(res).seq} INVITE`);
-    this.core!.sendRequest(prack, d.hop, {
-      onResponse: () => {},
-      onTimeout: () => {},
-      onTransportError: () => {},
-    });
+    this.core!.sendRequest(prack, d.hop, IGNORE_OUTCOME);
     return true;
   }
 
@@ -452,44 +475,32 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     if (!inv || this.cancelSent) return;
     this.cancelSent = true;
     const cancel = sameTransactionRequest(inv, 'CANCEL', inv.headers.get('to')!);
-    this.core!.sendRequest(cancel, this.dialog.nextHop(inv.uri), {
-      onResponse: () => {},
-      onTimeout: () => {},
-      onTransportError: () => {},
-    });
+    this.core!.sendRequest(cancel, this.dialog.nextHop(inv.uri), IGNORE_OUTCOME);
   }
 
   private sendBye(): void {
-    this.byeDone = new Promise((resolve) => {
-      let attempts = 0;
-      const send = (auth?: { header: string; value: string }) => {
-        const bye = this.inDialogRequest('BYE');
-        if (auth) bye.headers.append(auth.header, auth.value);
-        this.core!.sendRequest(bye, this.dialog.hop, {
-          onResponse: (r) => {
-            if (r.status < 200) return;
-            // Some trunks challenge in-dialog requests too; answer once per BYE (§22.2).
-            const retry = (r.status === 401 || r.status === 407) && attempts++ < 1 && this.authFor(r, bye);
-            if (retry) send(retry);
-            else resolve();
-          },
-          onTimeout: resolve,
-          onTransportError: () => resolve(),
-        });
-      };
-      send();
-    });
+    this.byeDone = new Promise((resolve) => this.sendByeAttempt(resolve, 0));
   }
 
-  private readonly dialogHandler: DialogHandler = {
-    onRequest: (req, remote) => this.onDialogRequest(req, remote),
-    onAck: (req) => {
-      // Offer in our 2xx to an offer-less re-INVITE: the answer arrives in the ACK (§13.2.1).
-      if (req.body.length) this.applyRemoteSdp(req.body, true);
-    },
-    // A 2xx after the INVITE transaction ended: re-ACK it, or, if we never took it, ACK and BYE it.
-    onStray2xx: (res) => this.on2xx(res),
-  };
+  /** One BYE; `done` once it has a final answer, timed out or failed to leave. */
+  private sendByeAttempt(done: () => void, attempt: number, auth?: { header: string; value: string }): void {
+    const bye = this.inDialogRequest('BYE');
+    if (auth) bye.headers.append(auth.header, auth.value);
+    const leg = this;
+    this.core!.sendRequest(bye, this.dialog.hop, {
+      onResponse(r) {
+        if (r.status < 200) return;
+        // Some trunks challenge in-dialog requests too; answer once per BYE (§22.2).
+        const retry = (r.status === 401 || r.status === 407) && attempt < 1 && leg.authFor(r, bye);
+        if (retry) leg.sendByeAttempt(done, attempt + 1, retry);
+        else done();
+      },
+      onTimeout: done,
+      onTransportError() {
+        done();
+      },
+    });
+  }
 
   private onDialogRequest(req: SipRequest, remote: Remote): void {
     const core = this.core!;

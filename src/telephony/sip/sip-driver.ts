@@ -6,7 +6,7 @@
  * Call control runs on real time: SIP timers and RTP pacing are wall-clock by nature.
  */
 import type { CallLeg, DriverTelemetry, OriginateRequest, TelephonyDriver } from '../driver.ts';
-import { type LegConfig, SipCallLeg } from './call-leg.ts';
+import { type LegConfig, type LegContext, SipCallLeg } from './call-leg.ts';
 import { parseHostPort } from './message.ts';
 import { EncodingCache } from './rtp/g711.ts';
 import { LocalMedia, type MediaEngine, type MediaStats } from './rtp/media.ts';
@@ -63,6 +63,8 @@ export class SipDriver implements TelephonyDriver {
   private readonly core: Promise<UserAgentCore>;
   private readonly legs = new Set<SipCallLeg>();
   private readonly legConfig: LegConfig;
+  /** What every leg is given; one object for all of them. */
+  private readonly legContext: LegContext;
   private readonly ports: PortAllocator;
   private readonly cache = new EncodingCache();
   /** Where RTP runs: staggered 20 ms frame clocks on this thread or in worker threads. */
@@ -124,6 +126,15 @@ export class SipDriver implements TelephonyDriver {
       config.log,
       config.trunkClock,
     );
+    this.legContext = {
+      config: this.legConfig,
+      core: this.core,
+      media: this.media,
+      trunk: this.trunk,
+      onEnd: (l) => {
+        if (this.legs.delete(l)) this.lostOnEndedLegs += l.rtpStats?.packetsLost ?? 0;
+      },
+    };
   }
 
   /** One OPTIONS to the trunk (RFC 3261 §11); resolves with its final status, 408 without one. */
@@ -158,9 +169,13 @@ export class SipDriver implements TelephonyDriver {
     });
   }
 
-  /** Resolves once the SIP socket is bound; returns the local SIP port (useful with localSipPort 0). */
+  /**
+   * Resolves once the SIP socket is bound and the media can take calls without waiting (see
+   * MediaEngine.ready); returns the local SIP port (useful with localSipPort 0).
+   */
   async ready(): Promise<number> {
-    return (await this.core).transport.localPort;
+    const [core] = await Promise.all([this.core, this.media.ready(this.legConfig.localHost)]);
+    return core.transport.localPort;
   }
 
   originate(request: OriginateRequest): CallLeg {
@@ -169,18 +184,7 @@ export class SipDriver implements TelephonyDriver {
 
   /** Same as `originate`, typed as the SIP leg (RTP statistics, negotiated codec). */
   originateSip(request: OriginateRequest): SipCallLeg {
-    const leg = new SipCallLeg(
-      {
-        config: this.legConfig,
-        core: this.core,
-        media: this.media,
-        trunk: this.trunk,
-        onEnd: (l) => {
-          if (this.legs.delete(l)) this.lostOnEndedLegs += l.rtpStats?.packetsLost ?? 0;
-        },
-      },
-      request,
-    );
+    const leg = new SipCallLeg(this.legContext, request);
     this.legs.add(leg);
     return leg;
   }

@@ -34,7 +34,8 @@ const TIMEOUT = 'B/F';
 abstract class ClientTransaction {
   protected state: State;
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  onTerminated: () => void = () => {};
+  /** Set by the user-agent core (not a field initialiser: see the note on callbacks in call-leg.ts). */
+  onTerminated: (() => void) | undefined;
 
   /**
    * Sends the request and starts both timers the two kinds share (§17.1.1.2, §17.1.2.2): "If an unreliable
@@ -95,7 +96,7 @@ abstract class ClientTransaction {
     this.state = 'terminated';
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
-    this.onTerminated();
+    this.onTerminated?.();
   }
 
   abstract receive(response: SipResponse): void;

@@ -49,6 +49,8 @@ class MediaWorker {
       // A dead worker ends its calls' media; the calls themselves end through SIP as usual.
       for (const s of this.sessions.values()) s.workerGone();
       this.sessions.clear();
+      // Nobody waits for a prebind answer that will not come.
+      for (const r of this.refilling.values()) r.resolve();
     });
   }
 
@@ -276,6 +278,15 @@ export class WorkerMedia implements MediaEngine {
     });
     worker.refilling.set(host, { done, resolve });
     worker.send({ t: 'prebind', host, ports });
+  }
+
+  /**
+   * Binds the first sockets ahead in every worker and waits for them, so start-up (a worker loads its
+   * modules for a few hundred ms) is not paid by the first calls, nor competes with them for the CPU.
+   */
+  async ready(host: string): Promise<void> {
+    for (const w of this.workers) this.refill(w, host);
+    await Promise.all(this.workers.map((w) => w.refilling.get(host)?.done));
   }
 
   async open(host: string): Promise<MediaSession> {

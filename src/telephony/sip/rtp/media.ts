@@ -34,6 +34,11 @@ export interface MediaStats extends FrameClockStats {
 }
 
 export interface MediaEngine {
+  /**
+   * Resolves when a call from `host` can open its media at once (worker threads started, sockets bound
+   * ahead); resolves rather than rejects if a worker fails, whose calls then end through SIP as usual.
+   */
+  ready(host: string): Promise<void>;
   open(host: string): Promise<MediaSession>;
   stats(): Promise<MediaStats>;
   resetStats(): Promise<void>;
@@ -52,6 +57,8 @@ export class LocalMedia implements MediaEngine {
   ) {
     this.clock = new FrameClock(slots);
   }
+
+  async ready(_host: string): Promise<void> {}
 
   async open(host: string): Promise<MediaSession> {
     const { socket, port } = await this.ports.bind(host);
