@@ -12,7 +12,7 @@
  * Writes sipSetupRatio, sipConcurrentCalls (the most calls held with < 1% late ticks and 0 failed) and
  * sipLateTickPctAt1000 into bench/results/<date>.json (merged into the file if it exists).
  * The machine is shared and noisy, so both sides are measured in the same run.
- * Env: BENCH_SIP_CALLS (default 3000), BENCH_SIP_INFLIGHT (100), BENCH_SIP_LEVELS ("250,500,1000"),
+ * Env: BENCH_SIP_CALLS (default 9000), BENCH_SIP_INFLIGHT (100), BENCH_SIP_LEVELS ("250,500,1000"),
  * BENCH_SIP_WORKERS (media worker threads; default one per core beyond the first, at least 1),
  * BENCH_SIP_SLOTS (sub-ticks per 20 ms frame; the driver's default 4),
  * BENCH_SIP_SETUPS=0 (skip the call-setup phase), BENCH_SIP_SIPP_STREAMS=0 (skip SIPp's uac_pcap run beside
@@ -29,7 +29,8 @@ import { SipDriver } from '../src/telephony/sip/sip-driver.ts';
 import { runSipp, waitForPort } from '../test/sip/sipp.ts';
 import { writeResults } from './results.ts';
 
-const CALLS = Math.min(20_000, Number(process.env.BENCH_SIP_CALLS ?? 3_000));
+// Enough calls that SIPp's own start-up (in its measured time, unlike ours) weighs little.
+const CALLS = Math.min(20_000, Number(process.env.BENCH_SIP_CALLS ?? 9_000));
 const INFLIGHT = Math.min(500, Number(process.env.BENCH_SIP_INFLIGHT ?? 100));
 /** Concurrency levels for the held-calls test, and its measuring window. */
 const LEVELS = (process.env.BENCH_SIP_LEVELS ?? '250,500,1000')
@@ -61,6 +62,13 @@ function fmt(n: number, digits = 0): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
 }
 
+/**
+ * The UAS both call-setup runs dial, with a 2 MiB receive buffer: with SIPp's default (128 KiB) a burst of
+ * closed-loop requests overflowed it and each lost datagram stalled its call 500 ms for the retransmit, so
+ * the figure measured the far end's socket, not the caller. SIPp's own UAC, evenly paced, never filled it.
+ */
+const uasSetupExtra = ['-buff_size', String(2 * 1024 * 1024)];
+
 async function ourSetups(port: number): Promise<{
   cps: number;
   failures: number;
@@ -74,6 +82,7 @@ async function ourSetups(port: number): Promise<{
     mediaPort: port + 4,
     controlPort: port + 9,
     calls: CALLS,
+    extra: uasSetupExtra,
   });
   await waitForPort(port, 'udp');
   const driver = new SipDriver({
@@ -128,7 +137,7 @@ async function sippSetups(
   port: number,
 ): Promise<{ cps: number; rate: number; elapsedMs: number; tried: string[]; uacCpuMsPerCall: number }> {
   const tried: string[] = [];
-  for (const [i, rate] of [4000, 3000, 2500, 2000, 1500, 1000].entries()) {
+  for (const [i, rate] of [12000, 10000, 8000, 6000, 5000, 4000, 3000, 2000, 1000].entries()) {
     const p = port + i * 20;
     const uas = runSipp({
       builtin: 'uas',
@@ -137,6 +146,7 @@ async function sippSetups(
       controlPort: p + 9,
       calls: CALLS,
       timeoutS: 15,
+      extra: uasSetupExtra,
     });
     await waitForPort(p, 'udp');
     const t0 = performance.now();
