@@ -13,7 +13,7 @@
  * sipLateTickPctAt1000 into bench/results/<date>.json (merged into the file if it exists).
  * The machine is shared and noisy, so both sides are measured in the same run.
  * Env: BENCH_SIP_CALLS (default 9000), BENCH_SIP_INFLIGHT (100), BENCH_SIP_LEVELS ("250,500,1000"),
- * BENCH_SIP_WORKERS (media worker threads; default one per core beyond the first, at least 1),
+ * BENCH_SIP_WORKERS (media worker threads; default as the service's: one per core beyond the first, at least 2),
  * BENCH_SIP_SLOTS (sub-ticks per 20 ms frame; the driver's default 4),
  * BENCH_SIP_SETUPS=0 (skip the call-setup phase), BENCH_SIP_SIPP_STREAMS=0 (skip SIPp's uac_pcap run beside
  * each level), BENCH_SIP_WRITE=0 (print only; bench/results untouched).
@@ -23,6 +23,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { defaultMediaWorkers } from '../src/config.ts';
 import type { HangupCause, PreparedAudio } from '../src/telephony/driver.ts';
 import type { SipCallLeg } from '../src/telephony/sip/call-leg.ts';
 import { SipDriver } from '../src/telephony/sip/sip-driver.ts';
@@ -43,7 +44,7 @@ const WRITE_RESULTS = process.env.BENCH_SIP_WRITE !== '0';
 /** SIPp's own uac_pcap → uas run beside each level (BENCH_SIP_SIPP_STREAMS=0 skips it). */
 const SIPP_STREAMS = process.env.BENCH_SIP_SIPP_STREAMS !== '0';
 /** Media worker threads of the driver (as `RINGCAST_SIP_MEDIA_WORKERS` would set). */
-const WORKERS = Number(process.env.BENCH_SIP_WORKERS ?? Math.max(1, availableParallelism() - 1));
+const WORKERS = Number(process.env.BENCH_SIP_WORKERS ?? defaultMediaWorkers());
 /** Sub-ticks per 20 ms frame the streams are spread over (the driver's `mediaSlots`; default 4). */
 const SLOTS = process.env.BENCH_SIP_SLOTS ? Number(process.env.BENCH_SIP_SLOTS) : undefined;
 const CLK_TCK = 100;
