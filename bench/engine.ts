@@ -109,6 +109,8 @@ export async function benchEngine(args: {
     ...(database ? { DATABASE_URL: database.url } : { DATA_DIR: join(work, 'pglite') }),
   };
   delete env.TEST_DATABASE_URL;
+  // The PGlite run must not inherit the PostgreSQL URL `npm run bench` was started with.
+  if (!database) delete env.DATABASE_URL;
   const children: ChildProcess[] = [];
   try {
     const account = JSON.parse(
