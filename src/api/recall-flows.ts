@@ -2,10 +2,10 @@
 import { Type } from '@sinclair/typebox';
 import {
   cancelNodeAndLater,
+  type FlowDetailRow,
   flowDetail,
   getFlow,
   getNode,
-  type NodeRow,
   queryFlows,
   replacePendingFlow,
 } from '../db/queries/recall-flows.ts';
@@ -57,7 +57,7 @@ const CancelBody = Type.Object({
 /** The seed table's node fields, each with the value the round runs (or ran) with. */
 const seedNodeFields = [...voiceFields, ...smsFields, ...agentFields].filter((field) => field !== 'smsAppId');
 
-function nodeView(node: NodeRow, original: TaskSettings, zone: string) {
+function nodeView(node: FlowDetailRow['nodes'][number], original: TaskSettings, zone: string) {
   const view: Record<string, unknown> & typeof FlowNode.static = {
     keyId: node.id,
     taskId: node.task_id,

@@ -97,34 +97,23 @@ export async function getFlow(
   ]);
 }
 
-/** A flow as `/voice/recallFlow/queryDetail` answers it: its rounds' nodes and its original task. */
-export interface FlowDetailRow extends FlowRow {
+/**
+ * A flow as `/voice/recallFlow/queryDetail` answers it: its rounds' nodes and its original task. Its times
+ * stay epoch milliseconds (they are only formatted for the answer).
+ */
+export interface FlowDetailRow extends Omit<FlowRow, 'created_at' | 'updated_at'> {
+  created_at: number;
+  updated_at: number;
   /** The original task (null when it is gone). */
   original: { name: string; settings: TaskSettings } | null;
-  nodes: NodeRow[];
+  nodes: Array<Omit<NodeRow, 'due_at'> & { due_at: number | null }>;
 }
 
-/**
- * The flow, its original task's name and settings, and its nodes in round order: one statement, answered
- * as one JSON value (one column to decode instead of a dozen per call; the API reads this on every poll).
- * Timestamps travel as epoch milliseconds: inside JSON they would come back as text to parse.
- */
-export async function flowDetail(
-  db: Queryable,
-  accountId: number,
-  flowId: number,
-): Promise<FlowDetailRow | undefined> {
-  const epochMs = (column: string) => `round(extract(epoch FROM ${column}) * 1000)`;
-  const [row] = await db.query<{
-    detail: Omit<FlowRow, 'created_at' | 'updated_at'> & {
-      created_at: number;
-      updated_at: number;
-      task_name: string | null;
-      task_settings: TaskSettings | null;
-      nodes: Array<Omit<NodeRow, 'due_at'> & { due_at: number | null }>;
-    };
-  }>(
-    `SELECT json_build_object('id', f.id, 'account_id', f.account_id, 'task_id', f.task_id,
+const epochMs = (column: string) => `round(extract(epoch FROM ${column}) * 1000)`;
+
+// Answered as one JSON value (one column to decode instead of a dozen per call; the API reads this on
+// every poll). Timestamps travel as epoch milliseconds: inside JSON they would come back as text to parse.
+const flowDetailSql = `SELECT json_build_object('id', f.id, 'account_id', f.account_id, 'task_id', f.task_id,
        'recall_interval', f.recall_interval, 'recall_num', f.recall_num, 'recall_type', f.recall_type,
        'status', f.status, 'finish_num', f.finish_num, 'reason', f.reason,
        'created_at', ${epochMs('f.created_at')}, 'updated_at', ${epochMs('f.updated_at')},
@@ -134,19 +123,26 @@ export async function flowDetail(
                    'due_at', ${epochMs('n.due_at')}) ORDER BY n.round)
                  FROM recall_nodes n WHERE n.flow_id = f.id), '[]'::json)) AS detail
      FROM recall_flows f LEFT JOIN tasks t ON t.id = f.task_id AND t.account_id = f.account_id
-     WHERE f.id = $1 AND f.account_id = $2`,
-    [flowId, accountId],
-    { prepareAs: 'flow_detail' },
-  );
+     WHERE f.id = $1 AND f.account_id = $2`;
+
+/** The flow, its original task's name and settings, and its nodes in round order: one statement. */
+export async function flowDetail(
+  db: Queryable,
+  accountId: number,
+  flowId: number,
+): Promise<FlowDetailRow | undefined> {
+  const [row] = await db.query<{
+    detail: Omit<FlowDetailRow, 'original'> & {
+      task_name: string | null;
+      task_settings: TaskSettings | null;
+    };
+  }>(flowDetailSql, [flowId, accountId], { prepareAs: 'flow_detail' });
   if (!row) return undefined;
-  const { task_name, task_settings, nodes, created_at, updated_at, ...flow } = row.detail;
+  const { task_name, task_settings, ...flow } = row.detail;
   return {
     ...flow,
-    created_at: new Date(created_at),
-    updated_at: new Date(updated_at),
     original:
       task_name === null || task_settings === null ? null : { name: task_name, settings: task_settings },
-    nodes: nodes.map((node) => ({ ...node, due_at: node.due_at === null ? null : new Date(node.due_at) })),
   };
 }
 
