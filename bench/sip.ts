@@ -138,7 +138,7 @@ async function sippSetups(
   port: number,
 ): Promise<{ cps: number; rate: number; elapsedMs: number; tried: string[]; uacCpuMsPerCall: number }> {
   const tried: string[] = [];
-  for (const [i, rate] of [12000, 10000, 8000, 6000, 5000, 4000, 3000, 2000, 1000].entries()) {
+  for (const [i, rate] of [20000, 16000, 12000, 10000, 8000, 6000, 4000, 2000, 1000].entries()) {
     const p = port + i * 20;
     const uas = runSipp({
       builtin: 'uas',
