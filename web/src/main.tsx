@@ -22,6 +22,9 @@ function useHash(): string {
   useEffect(() => {
     const onChange = () => setHash(location.hash || '#/tasks');
     window.addEventListener('hashchange', onChange);
+    // The hash may have changed between the first render and this effect (a link followed right after
+    // signing in): read it again, or that page would never show.
+    onChange();
     return () => window.removeEventListener('hashchange', onChange);
   }, []);
   return hash;
