@@ -14,20 +14,19 @@ describe('calls.task_id without a per-row foreign key', () => {
   let account: TestAccount;
   let taskId: number;
 
-  const newTask = (name: string) =>
-    db.transaction((tx) =>
-      insertTask(tx, {
-        accountId: account.accountId,
-        appId: account.appId,
-        name,
-        settings: { ...settingDefaults, source: 3, text: 'hi', lan: 'en' } as unknown as TaskSettings,
-        sendTime: null,
-        flowId: null,
-        round: 0,
-        sourceTaskId: null,
-        now: Date.now(),
-      }),
-    );
+  /** A round-0 task of the test account, as insertTask takes it. */
+  const task = (name: string) => ({
+    accountId: account.accountId,
+    appId: account.appId,
+    name,
+    settings: { ...settingDefaults, source: 3, text: 'hi', lan: 'en' } as unknown as TaskSettings,
+    sendTime: null,
+    flowId: null,
+    round: 0,
+    sourceTaskId: null,
+    now: Date.now(),
+  });
+  const newTask = (name: string) => db.transaction((tx) => insertTask(tx, task(name)));
   const code = async (work: Promise<unknown>) => {
     try {
       await work;
@@ -67,18 +66,6 @@ describe('calls.task_id without a per-row foreign key', () => {
 
   it('lets calls under a reserved task id in before their task (migration 013), but commits only once the task row is there', async () => {
     const callee = [{ callee: '8613800000009', info: null }];
-    const settings = { ...settingDefaults, source: 3, text: 'hi', lan: 'en' } as unknown as TaskSettings;
-    const task = (name: string) => ({
-      accountId: account.accountId,
-      appId: account.appId,
-      name,
-      settings,
-      sendTime: null,
-      flowId: null,
-      round: 0,
-      sourceTaskId: null,
-      now: Date.now(),
-    });
     // The task never inserted: the commit is refused, nothing stays.
     let reserved = 0;
     expect(
