@@ -86,7 +86,7 @@ export class StreamedCallees {
       return new StreamedCallees(open, open.copyIn('calls', calleeCopyColumns), taskId, accountId);
     } catch (error) {
       streaming--;
-      await open?.rollback();
+      await open?.rollback(error);
       throw error;
     }
   }
@@ -144,7 +144,7 @@ export class StreamedCallees {
       streamedSendCounts.committed++;
       return result;
     } catch (error) {
-      await this.open.rollback();
+      await this.open.rollback(error);
       streamedSendCounts.rolledBack++;
       throw error;
     } finally {

@@ -53,14 +53,20 @@ export interface Db extends Queryable {
   close(): Promise<void>;
 }
 
-/** A transaction the caller ends: `commit` or `rollback` exactly once (both release the connection). */
+/**
+ * A transaction the caller ends: `commit`, or `rollback` (also after a commit that failed); both release
+ * the connection.
+ */
 export interface OpenTransaction {
   readonly tx: Queryable;
   /** Starts a COPY (CSV) into `table`; no other statement may run on `tx` until it has ended. */
   copyIn(table: string, columns: readonly string[]): CopyIn;
   commit(): Promise<void>;
-  /** Rolls back and releases; never throws (a connection that fails here is discarded). */
-  rollback(): Promise<void>;
+  /**
+   * Rolls back and releases; never throws. `cause`, the error that ended the work, decides whether the
+   * connection is worth a ROLLBACK or is discarded.
+   */
+  rollback(cause?: unknown): Promise<void>;
 }
 
 /** A COPY being fed: CSV lines written as they come, with back-pressure, then ended. */
@@ -136,32 +142,27 @@ class PostgresDb extends PostgresQueryable implements Db {
   }
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    // A connection that drops while checked out emits 'error' on the client; without a listener that
-    // would crash the process. The failing query rejects anyway, and the client is then discarded.
-    let broken = false;
-    const onError = () => {
-      broken = true;
-    };
-    client.on('error', onError);
+    const open = await this.begin();
     try {
-      await client.query('BEGIN');
-      const result = await work(new PostgresQueryable(client));
-      await client.query('COMMIT');
+      const result = await work(open.tx);
+      await open.commit();
       return result;
     } catch (error) {
-      // A lost or stuck connection would only time out again on ROLLBACK; the server rolls back when
-      // the discarded connection closes.
-      if (broken || isConnectionLost(error)) broken = true;
-      else
-        await client.query('ROLLBACK').catch(() => {
-          broken = true;
-        });
+      await open.rollback(error);
       throw error;
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
     }
+  }
+
+  /** A connection from the pool with a transaction begun on it. */
+  private async begin(): Promise<PostgresOpenTransaction> {
+    const open = new PostgresOpenTransaction(await this.pool.connect());
+    try {
+      await open.begin();
+    } catch (error) {
+      await open.rollback(error);
+      throw error;
+    }
+    return open;
   }
 
   override async copyRows(): Promise<void> {
@@ -169,16 +170,8 @@ class PostgresDb extends PostgresQueryable implements Db {
   }
 
   async openTransaction(): Promise<OpenTransaction | null> {
-    const max = this.poolConfig.max ?? 10;
-    if (this.pool.idleCount === 0 && this.pool.totalCount >= max) return null;
-    const open = new PostgresOpenTransaction(await this.pool.connect());
-    try {
-      await open.begin();
-    } catch (error) {
-      await open.rollback();
-      throw error;
-    }
-    return open;
+    if (this.pool.idleCount === 0 && this.pool.totalCount >= (this.pool.options.max ?? 10)) return null;
+    return this.begin();
   }
 
   /** Connections of the pool: open, idle, and requests waiting for one (metrics). */
@@ -255,22 +248,21 @@ class PostgresOpenTransaction implements OpenTransaction {
     };
   }
 
+  /** A COMMIT that fails (a deferred check, a lost connection) leaves the transaction to `rollback`. */
   async commit(): Promise<void> {
     if (this.done) throw new Error('transaction already ended');
-    try {
-      await this.client.query('COMMIT');
-      this.finish(false);
-    } catch (error) {
-      this.finish(true);
-      throw error;
-    }
+    await this.client.query('COMMIT');
+    this.finish(false);
   }
 
-  async rollback(): Promise<void> {
+  async rollback(cause?: unknown): Promise<void> {
     if (this.done) return;
-    // A COPY still open cannot be rolled back on this connection without ending it first: the connection
-    // is dropped instead, and the server rolls back when it closes (rare: a refused or abandoned body).
-    if (this.copying || this.broken) return this.finish(true);
+    // A COPY still open cannot be rolled back on this connection without ending it first, and a lost or
+    // stuck connection would only time out again on ROLLBACK: the connection is dropped instead, and the
+    // server rolls back when it closes.
+    if (this.copying || this.broken || (cause !== undefined && isConnectionLost(cause))) {
+      return this.finish(true);
+    }
     try {
       await this.client.query('ROLLBACK');
       this.finish(false);
