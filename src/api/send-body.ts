@@ -17,7 +17,12 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { errorCodes, type FastifyRequest } from 'fastify';
 import { csvField } from '../db/db.ts';
 import { calleeTextColumns } from '../db/queries/callee-info.ts';
-import { type CalleeColumns, calleeTextsCsv, emptyCalleeColumns } from '../db/queries/tasks.ts';
+import {
+  type CalleeColumns,
+  calleeTextsCsv,
+  emptyCalleeColumns,
+  pushCalleeRow,
+} from '../db/queries/tasks.ts';
 import { calleeTexts, checkCalleeNumber, checkNumberCount, maxNumbersPerTask } from '../domain/callees.ts';
 import { ApiError, invalid, ResultCode } from '../domain/errors.ts';
 import { cleanBody } from './clean-body.ts';
@@ -121,13 +126,8 @@ function plainEntry(value: unknown): { number: string; textsCsv: string; mask: n
 function keep(list: ListRead, number: string, textsCsv: string, mask: number): void {
   if (list.seen.has(number)) return;
   list.seen.add(number);
-  if (list.sink) {
-    list.sink.push(number, textsCsv, mask);
-    return;
-  }
-  list.callees.numbers.push(number);
-  list.callees.textsCsv.push(textsCsv);
-  list.callees.textMasks.push(mask);
+  if (list.sink) list.sink.push(number, textsCsv, mask);
+  else pushCalleeRow(list.callees, number, textsCsv, mask);
 }
 
 /** The list will not be stored: what was kept of it is let go (a streamed one stops going out). */

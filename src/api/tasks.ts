@@ -112,8 +112,7 @@ async function createTask(
     base?: TaskRow;
   },
 ): Promise<number> {
-  const { streamed } = args;
-  const { body } = args;
+  const { body, streamed } = args;
   const app = await findApp(ctx.db, account.id, body.appId);
   if (!app) throw notFound(`appId ${body.appId}`);
   const builder = new SettingsBuilder(ctx, account, app.id);
@@ -324,17 +323,14 @@ export function registerTaskRoutes(app: ApiApp, ctx: ApiContext): void {
       const streamed = sendBodyOf(request);
       if (!streamed && request.validationError) throw request.validationError;
       const callees = streamed ? calleesOf(streamed, request.validationError) : columnsOf(readCallees(body));
-      const taskId = await createTask(ctx, request.account, {
-        body,
-        callees,
-        streamed: streamed ? streamedCalleesOf(streamed) : null,
-      });
+      const copying = streamed ? streamedCalleesOf(streamed) : null;
+      const taskId = await createTask(ctx, request.account, { body, callees, streamed: copying });
       request.log.info(
         {
           taskId,
           accountId: request.account.id,
           callees: callees.numbers.length,
-          streamed: streamed?.streamed != null,
+          streamed: copying !== null,
         },
         'task created',
       );

@@ -57,9 +57,14 @@ export function emptyCalleeColumns(): CalleeColumns {
 
 export function pushCallee(list: CalleeColumns, callee: Callee): void {
   const texts = calleeTextsCsv(callee.info);
-  list.numbers.push(callee.callee);
-  list.textsCsv.push(texts.csv);
-  list.textMasks.push(texts.mask);
+  pushCalleeRow(list, callee.callee, texts.csv, texts.mask);
+}
+
+/** Appends one callee already reduced to its number, texts' CSV tail and text mask. */
+export function pushCalleeRow(list: CalleeColumns, number: string, textsCsv: string, textMask: number): void {
+  list.numbers.push(number);
+  list.textsCsv.push(textsCsv);
+  list.textMasks.push(textMask);
 }
 
 /** A callee's text1..text10 as the CSV tail of its row, and a bit per text given (bit n-1 for textN). */
