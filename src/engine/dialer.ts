@@ -12,6 +12,7 @@ import {
   dispatchLeased,
   extendLeases,
   giveBackLeased,
+  giveBackUnconfirmedLease,
   type LeasedCall,
   type LeasedTask,
   leaseCalls,
@@ -25,7 +26,7 @@ import {
   settleExpiredLeases,
 } from '../db/queries/settle-call.ts';
 import { finishDrainedTasks, startDueTasks } from '../db/queries/tasks.ts';
-import { withRetries } from '../db/retry.ts';
+import { isConnectionLost, withRetries } from '../db/retry.ts';
 import { dialFailedOutcome, interruptedOutcome } from '../domain/outcome.ts';
 import { type CallSessionDeps, runCall } from './call-session.ts';
 import { Waker } from './loop.ts';
@@ -57,6 +58,13 @@ export class Dialer {
   private readonly inFlight = new Map<number, Promise<void>>();
   /** Calls handed to the carrier and not yet settled. */
   private readonly running = new Set<number>();
+  /**
+   * Calls dialled whose recording failed for good, by the moment of their lease: left to the lease sweep,
+   * never to be given back by a reclaim of a lease taken at that same moment.
+   */
+  private readonly leftToSweep = new Map<number, number>();
+  /** Leases whose answer was lost with the connection: they may have been committed (see reclaim). */
+  private readonly unconfirmedLeases: Array<{ accountId: number; at: number }> = [];
   /** Round robin: the account served last; the next tick starts after it. */
   private lastAccount = 0;
   readonly settler: SettleBatcher;
@@ -89,6 +97,8 @@ export class Dialer {
   }
 
   async tick(): Promise<void> {
+    // Before the sweep, which would write a lost lease's calls off as interrupted once it expires.
+    await this.reclaimUnconfirmedLeases();
     const swept = await settleExpiredLeases(this.db, {
       now: this.clock.now(),
       skipIds: [...this.inFlight.keys()],
@@ -120,13 +130,20 @@ export class Dialer {
       const room = Math.min(share, this.options.maxInFlight - this.inFlight.size);
       if (room <= 0) break;
       this.lastAccount = accountId;
-      const lease = await leaseCalls(this.db, {
-        accountId,
-        owner: this.options.owner,
-        now: this.clock.now(),
-        leaseMs: this.leaseMs,
-        max: room,
-      });
+      const now = this.clock.now();
+      let lease: Awaited<ReturnType<typeof leaseCalls>>;
+      try {
+        lease = await leaseCalls(this.db, {
+          accountId,
+          owner: this.options.owner,
+          now,
+          leaseMs: this.leaseMs,
+          max: room,
+        });
+      } catch (error) {
+        if (isConnectionLost(error)) this.unconfirmedLeases.push({ accountId, at: now });
+        throw error;
+      }
       if (lease.calls.length === 0) continue;
       // Registered before the hand-over so lease renewal covers them from the start.
       for (const call of lease.calls) this.inFlight.set(call.id, Promise.resolve());
@@ -135,7 +152,7 @@ export class Dialer {
         await dispatchLeased(
           this.db,
           { owner: this.options.owner, accountId, now: this.clock.now(), calls: lease.calls },
-          (call) => this.start(call, lease.tasks.get(call.task_id)!),
+          (call) => this.start(call, lease.tasks.get(call.task_id)!, now),
         );
         handedOver = true;
       } finally {
@@ -147,6 +164,31 @@ export class Dialer {
         else this.giveBack(notStarted);
       }
     }
+  }
+
+  /**
+   * Gives back the calls of leases whose COMMIT may have happened unseen (see giveBackUnconfirmedLease).
+   * Kept until the database answers: the next ticks try again first.
+   */
+  private async reclaimUnconfirmedLeases(): Promise<void> {
+    while (this.unconfirmedLeases.length > 0) {
+      const { accountId, at } = this.unconfirmedLeases[0]!;
+      const count = await giveBackUnconfirmedLease(this.db, {
+        owner: this.options.owner,
+        accountId,
+        at,
+        knownIds: [...this.inFlight.keys(), ...this.leftToSweep.keys()],
+      });
+      this.unconfirmedLeases.shift();
+      if (count > 0)
+        this.log.info(
+          { count, accountId },
+          'calls of a lease lost with the connection given back to be dialled',
+        );
+    }
+    // Leases from now on are stamped with a later moment than these: they can no longer be confused.
+    const now = this.clock.now();
+    for (const [callId, leasedAt] of this.leftToSweep) if (leasedAt < now) this.leftToSweep.delete(callId);
   }
 
   /** Gives back leased calls never handed to the carrier; their leases are renewed until it is done. */
@@ -181,8 +223,8 @@ export class Dialer {
     await extendAgentHolds(this.db, { owner: this.options.owner, callIds, until });
   }
 
-  /** Starts one call; must not throw (it runs inside the hand-over transaction). */
-  private start(call: LeasedCall, task: LeasedTask): void {
+  /** Starts one call leased at `leasedAt`; must not throw (it runs inside the hand-over transaction). */
+  private start(call: LeasedCall, task: LeasedTask, leasedAt: number): void {
     this.running.add(call.id);
     this.events.callStarted?.();
     this.log.debug({ callId: call.id, taskId: call.task_id, round: task.round }, 'call started');
@@ -199,9 +241,10 @@ export class Dialer {
     }
     const run = attempt
       .then((result) => this.settle(call.id, result))
-      .catch((error: unknown) =>
-        this.log.error({ err: error, callId: call.id }, 'recording the call failed; left to the lease sweep'),
-      )
+      .catch((error: unknown) => {
+        this.leftToSweep.set(call.id, leasedAt);
+        this.log.error({ err: error, callId: call.id }, 'recording the call failed; left to the lease sweep');
+      })
       .finally(() => {
         this.running.delete(call.id);
         this.inFlight.delete(call.id);

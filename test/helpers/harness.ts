@@ -163,6 +163,8 @@ export function workerEngines(
   owner: string,
   sim: Partial<SimOptions>,
   maxInFlight = 20,
+  /** The engines' view of the database (a FaultyDb, say); the service's own by default. */
+  db: Db = service.db,
 ): { engines: Engine[]; carriers: CountingSim[] } {
   const media = createMediaService({ warmUp: false });
   const engines: Engine[] = [];
@@ -174,10 +176,10 @@ export function workerEngines(
     engines.push(
       new Engine(
         {
-          db: service.db,
+          db,
           clock,
           driver: carrier,
-          content: new ContentPreparer(service.db, media),
+          content: new ContentPreparer(db, media),
           sms: new LogTransport(silentLogger),
           log: pino({ level: 'silent' }),
         },

@@ -425,8 +425,13 @@ export async function dispatchLeased(
 
 /**
  * Gives back leased calls that were never handed to the carrier (their hand-over transaction failed, e.g.
- * the database went away): due again, with nothing of the attempt left, as a paused task's are. Only this
- * run's own `dialling` rows are touched, so a call the sweep already wrote off stays written off.
+ * the database went away): due again, with nothing of the attempt left, as a paused task's are; those of
+ * a task cancelled meanwhile are cancelled, as the hand-over would have done. Only this run's own
+ * `dialling` rows are touched, so a call the sweep already wrote off stays written off.
+ *
+ * The lease may have taken a task's last due calls and cleared its `next_dial_at` (nothing left to
+ * lease); a calling task is woken again for the calls given back, or it would neither dial them nor
+ * ever finish.
  */
 export async function giveBackLeased(
   db: Db,
@@ -434,11 +439,41 @@ export async function giveBackLeased(
 ): Promise<number> {
   if (args.callIds.length === 0) return 0;
   const rows = await db.query<{ id: number }>(
-    `UPDATE calls SET state = 'due', lease_owner = NULL, lease_until = NULL, submit_time = NULL, call_time = NULL
-     WHERE id = ANY($1::int[]) AND state = 'dialling' AND lease_owner = $2 RETURNING id`,
+    `WITH back AS (
+       UPDATE calls c SET state = CASE WHEN t.status = ${TaskStatus.cancelled} THEN 'cancelled' ELSE 'due' END,
+         lease_owner = NULL, lease_until = NULL, submit_time = NULL, call_time = NULL
+       FROM tasks t
+       WHERE c.id = ANY($1::int[]) AND c.state = 'dialling' AND c.lease_owner = $2 AND t.id = c.task_id
+       RETURNING c.id, c.task_id, c.not_before, c.state),
+     woken AS (
+       UPDATE tasks t SET next_dial_at = LEAST(COALESCE(t.next_dial_at, b.first), b.first)
+       FROM (SELECT task_id, min(not_before) AS first FROM back WHERE state = 'due' GROUP BY task_id) b
+       WHERE t.id = b.task_id AND t.status = ${TaskStatus.calling})
+     SELECT id FROM back`,
     [args.callIds, args.owner],
   );
   return rows.length;
+}
+
+/**
+ * Gives back the calls of a lease whose answer never arrived (the connection dropped around its COMMIT):
+ * the server may have committed it, and then its calls sit `dialling` under this run's token although
+ * this process never saw them, so never dialled them. They are found by the lease's account and moment
+ * (a lease stamps `submit_time` with it), less the calls this process does know about (`knownIds`: in
+ * flight, or dialled and left to the sweep), and given back as above. Without this they would wait for
+ * their lease to expire and be written off as interrupted: callees skipped, never called.
+ */
+export async function giveBackUnconfirmedLease(
+  db: Db,
+  args: { owner: string; accountId: number; at: number; knownIds: readonly number[] },
+): Promise<number> {
+  const orphans = await db.query<{ id: number }>(
+    `SELECT id FROM calls
+     WHERE account_id = $1 AND state = 'dialling' AND lease_owner = $2 AND submit_time = $3
+       AND NOT (id = ANY($4::int[]))`,
+    [args.accountId, args.owner, new Date(args.at), args.knownIds],
+  );
+  return giveBackLeased(db, { owner: args.owner, callIds: orphans.map((row) => row.id) });
 }
 
 /** Keeps the leases of the calls this run has in flight alive (by id: a dead run's rows are not renewed). */
