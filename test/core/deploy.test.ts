@@ -18,8 +18,15 @@ const read = (path: string) => readFileSync(join(root, path), 'utf8');
 describe('production build', () => {
   let child: ChildProcess | undefined;
   const work = mkdtempSync(join(tmpdir(), 'ringcast-prod-'));
-  afterAll(() => {
-    child?.kill('SIGKILL');
+  afterAll(async () => {
+    // npm runs the service through a shell: killing npm alone left both running (an idle engine and
+    // ~500 MB per test run, found still polling after CI). npm leads its own process group (detached),
+    // and the whole group is killed at once.
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      process.kill(-child.pid, 'SIGKILL');
+      await exited;
+    }
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -34,6 +41,7 @@ describe('production build', () => {
     // The start:prod script itself, as an operator runs it; NODE_OPTIONS cleared so no loader sneaks in.
     child = spawn('npm', ['run', '--silent', 'start:prod'], {
       cwd: root,
+      detached: true,
       env: {
         ...clean,
         NODE_OPTIONS: '',
