@@ -22,9 +22,15 @@ describe('production build', () => {
     // npm runs the service through a shell: killing npm alone left both running (an idle engine and
     // ~500 MB per test run, found still polling after CI). npm leads its own process group (detached),
     // and the whole group is killed at once.
-    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child!.once('exit', resolve));
-      process.kill(-child.pid, 'SIGKILL');
+    if (child?.pid !== undefined) {
+      const running = child.exitCode === null && child.signalCode === null;
+      const exited = running ? new Promise((resolve) => child!.once('exit', resolve)) : null;
+      // Even when npm has exited, the service it started may still run in the group.
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // ESRCH: the group is already gone.
+      }
       await exited;
     }
     rmSync(work, { recursive: true, force: true });

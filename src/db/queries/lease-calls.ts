@@ -446,7 +446,7 @@ export async function giveBackLeased(
        WHERE c.id = ANY($1::int[]) AND c.state = 'dialling' AND c.lease_owner = $2 AND t.id = c.task_id
        RETURNING c.id, c.task_id, c.not_before, c.state),
      woken AS (
-       UPDATE tasks t SET next_dial_at = LEAST(COALESCE(t.next_dial_at, b.first), b.first)
+       UPDATE tasks t SET next_dial_at = LEAST(t.next_dial_at, b.first) -- LEAST skips a NULL
        FROM (SELECT task_id, min(not_before) AS first FROM back WHERE state = 'due' GROUP BY task_id) b
        WHERE t.id = b.task_id AND t.status = ${TaskStatus.calling})
      SELECT id FROM back`,
