@@ -3,6 +3,8 @@
  * on a loopback UDP socket. Timers are shrunk (T1 = 20 ms) so timeout paths run in well under a second.
  */
 import dgram from 'node:dgram';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HangupCause } from '../../src/telephony/driver.ts';
 import {
@@ -14,11 +16,16 @@ import {
   type SipRequest,
   type SipResponse,
   serialize,
+  tagOf,
 } from '../../src/telephony/sip/message.ts';
 import { SipDriver } from '../../src/telephony/sip/sip-driver.ts';
 import { waitFor } from '../helpers/harness.ts';
 
 const T1 = 20;
+
+// A full collection on demand, to show what the driver keeps alive (the test process runs without --expose-gc).
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 
 class ScriptedUas {
   readonly socket = dgram.createSocket('udp4');
@@ -98,8 +105,16 @@ async function rig(ringTimeoutMs = 5_000, creds: { username?: string; password?:
   const events: string[] = [];
   for (const e of ['ringing', 'answered'] as const) leg.on(e, () => events.push(e));
   const causes: HangupCause[] = [];
-  leg.on('hangup', (c) => causes.push(c));
-  const cause = new Promise<HangupCause>((r) => leg.once('hangup', r));
+  // No closure here names `leg`: one would keep it (and so every call of the file) alive through the
+  // cleanup closures sharing this scope, and the collection test below could not tell.
+  let firstCause: (c: HangupCause) => void = () => {};
+  const cause = new Promise<HangupCause>((r) => {
+    firstCause = r;
+  });
+  leg.on('hangup', (c) => {
+    causes.push(c);
+    firstCause(c);
+  });
   return { uas, driver, leg, events, causes, cause };
 }
 
@@ -192,6 +207,45 @@ describe('SipDriver call control (scripted UAS)', () => {
     uas.reply(await uas.next('BYE'), 200);
     await hung;
     expect(await cause).toEqual({ sipCode: 200, reason: 'normal', by: 'system' });
+  });
+
+  it('after the call ends its dialog still ACKs a retransmitted 2xx, yet holds nothing of the call (the leg is collected)', async () => {
+    // Everything that names the leg stays in this function, so only the driver could keep it alive.
+    const endCall = async () => {
+      const { uas, driver, leg } = await rig();
+      const invite = await uas.next('INVITE');
+      const ok = uas.reply(invite, 200, true);
+      await uas.next('ACK');
+      const hung = leg.hangup();
+      uas.reply(await uas.next('BYE'), 200);
+      await hung;
+      return { uas, driver, ok, ended: new WeakRef(leg) };
+    };
+    const { uas, driver, ok, ended } = await endCall();
+    await waitFor('the ended leg collected', async () => {
+      collectGarbage();
+      return ended.deref() === undefined;
+    });
+    // The dialog is kept for 64·T1 all the same, and answers for the call.
+    expect((await driver.stats()).dialogs).toBe(1);
+    uas.send(ok);
+    await uas.next('ACK');
+    expect(uas.count('ACK')).toBe(2);
+  });
+
+  it('a 2xx arriving after the leg gave up on its CANCEL (64·T1) is ACKed and ended with BYE', async () => {
+    const { uas, cause } = await rig(50);
+    const invite = await uas.next('INVITE');
+    uas.reply(invite, 180);
+    await uas.next('CANCEL');
+    // Neither the CANCEL nor the INVITE is answered: the leg ends on its own after 64·T1.
+    expect(await cause).toEqual({ sipCode: 487, reason: 'no-answer' });
+    uas.reply(invite, 200, true);
+    const ack = await uas.next('ACK');
+    const bye = await uas.next('BYE');
+    expect(tagOf(ack.headers.get('to'))).toBe('uas1');
+    expect(tagOf(bye.headers.get('to'))).toBe('uas1');
+    expect(cseqOf(bye).seq).toBeGreaterThan(cseqOf(invite).seq);
   });
 
   it('emits hangup exactly once when our BYE and the callee BYE cross', async () => {

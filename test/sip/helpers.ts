@@ -22,9 +22,11 @@ export class FakeTransport extends EventEmitter<TransportEvents> implements SipT
     this.protocol = reliable ? 'TCP' : 'UDP';
   }
 
-  send(message: SipMessage, _remote: Remote): Promise<void> {
+  send(message: SipMessage | Buffer, _remote: Remote): Promise<void> {
     if (this.failSends) return Promise.reject(new Error('unreachable'));
-    this.sent.push({ message, at: Date.now() });
+    const parsed = Buffer.isBuffer(message) ? parseMessage(message) : message;
+    if (isFailure(parsed)) return Promise.reject(new Error(`sent bytes did not parse: ${parsed.error}`));
+    this.sent.push({ message: parsed, at: Date.now() });
     return Promise.resolve();
   }
 

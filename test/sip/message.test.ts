@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { digestAuthorization, parseChallenge } from '../../src/telephony/sip/digest.ts';
 import {
+  cseqOf,
   isFailure,
   makeResponse,
+  parseCSeq,
   parseMessage,
   parseNameAddr,
   parseVia,
   serialize,
+  tagOf,
+  topViaBranch,
 } from '../../src/telephony/sip/message.ts';
 import { StreamFramer } from '../../src/telephony/sip/transport.ts';
 import { INVITE_TEXT, req } from './helpers.ts';
@@ -58,6 +62,65 @@ describe('SIP message parser', () => {
     expect(res.headers.get('to')).toBe('<sip:100@127.0.0.1>;tag=xyz');
     expect(res.headers.get('cseq')).toBe('1 INVITE');
     expect(serialize(res).toString()).toContain('SIP/2.0 486 ');
+  });
+});
+
+describe('quick readers of CSeq, tags and the top Via branch', () => {
+  it('read CSeq as the §20.16 grammar does (1 to 10 digits within 32 bits, whitespace, a token)', () => {
+    // The grammar as a regex, as the parser once used it: the hand-written reader must agree everywhere.
+    const grammar = (v: string) => {
+      const m = /^(\d{1,10})\s+([A-Za-z0-9\-.!%*_+`'~]+)$/.exec(v.trim());
+      return m && Number(m[1]) <= 0xffffffff ? { seq: Number(m[1]), method: m[2] } : undefined;
+    };
+    for (const v of [
+      '1 INVITE',
+      ' 42\tBYE ',
+      '007  ACK',
+      '4294967295 INFO',
+      '4294967296 INFO',
+      '12345678901 INVITE',
+      '1INVITE',
+      'INVITE',
+      '1 ',
+      '',
+      '1 IN VITE',
+      '1 INV\u00e9TE',
+      '-1 BYE',
+      '1 x.y!%*_+`\'~',
+    ])
+      expect(parseCSeq(v), JSON.stringify(v)).toEqual(grammar(v));
+  });
+
+  it('find the tag as the name-addr parser does, quoted display names and bare URIs included', () => {
+    for (const v of [
+      '<sip:a@b>;tag=1',
+      '<sip:a@b> ;TAG = x-y.z',
+      '"Bob" <sip:b@c>;tag=77',
+      '"a<b>;tag=no" <sip:b@c>;tag=yes',
+      '<sip:a@b;tag=uri-param>',
+      '<sip:a@b;tag=uri-param>;tag=header',
+      'sip:a@b;tag=bare',
+      '<sip:a@b>;tag=',
+      '<sip:a@b>;xtag=1',
+      '<sip:a@b',
+      '<sip:a@b>;foo=1;tag=second',
+    ])
+      expect(tagOf(v), v).toBe(parseNameAddr(v)?.params.get('tag') || undefined);
+  });
+
+  it('find the top Via branch as the Via parser does, with or without a second Via in the field', () => {
+    for (const via of [
+      'SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bKtest1;rport',
+      'SIP/2.0/UDP h;rport;Branch=z9hG4bKcase',
+      'SIP/2.0/TCP h:5060 ; branch = z9hG4bKspaced',
+      'SIP/2.0/UDP a;branch=z9hG4bKone, SIP/2.0/UDP b;branch=z9hG4bKtwo',
+      'SIP/2.0/UDP a;rport',
+    ]) {
+      const r = req(INVITE_TEXT.replace('SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bKtest1;rport', via));
+      const top = parseVia(r.headers.getAll('via')[0]!);
+      expect(topViaBranch(r), via).toBe(top?.params.get('branch') ?? '');
+    }
+    expect(cseqOf(req(INVITE_TEXT))).toEqual({ seq: 1, method: 'INVITE' });
   });
 });
 

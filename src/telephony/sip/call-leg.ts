@@ -30,8 +30,8 @@ import {
   negotiate,
   parseSdp,
 } from './sdp.ts';
-import { SessionDialog } from './session-dialog.ts';
-import type { ClientTransactionUser } from './transaction-client.ts';
+import { EndedDialog, SessionDialog } from './session-dialog.ts';
+import { IGNORE_OUTCOME } from './transaction-client.ts';
 import type { Remote } from './transport.ts';
 import { parseRetryAfter, type TrunkHealth } from './trunk-health.ts';
 import { ALLOW, type DialogHandler, randomToken, type UserAgentCore } from './user-agent-core.ts';
@@ -108,9 +108,6 @@ const SIT_CODES: Readonly<Record<SitClass, number>> = {
 // Per-call callbacks (transactions, dialog) are method shorthand over `leg`, not arrow functions in object
 // literals: tsx (esbuild keepNames) wraps each such arrow in a defineProperty('name') call, which costs
 // every call and leaves the closure with a ~250-byte property dictionary, kept as long as the dialog (64·T1).
-
-/** For requests whose outcome does not matter to the call (PRACK, CANCEL): one shared, stateless user. */
-const IGNORE_OUTCOME: ClientTransactionUser = { onResponse() {}, onTimeout() {}, onTransportError() {} };
 
 const RING_TIMEOUT: HangupCause = { sipCode: 487, reason: 'no-answer' };
 const CANCELLED: HangupCause = { sipCode: 487, reason: 'cancelled' };
@@ -617,18 +614,22 @@ export class SipCallLeg extends EventEmitter<CallLegEvents> implements CallLeg {
     this.trunkWait?.abort();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    // An INVITE transaction still waiting (cancel given up after 64·T1) would otherwise never be released;
-    // a late 2xx is still caught through the dialog below.
+    // An INVITE transaction still waiting (cancel given up after 64·T1) would otherwise never be released,
+    // and one in Accepted would keep this leg for Timer M: a late or retransmitted 2xx reaches the ended
+    // dialog below instead, which ACKs it (and BYEs it if we never took the call), as the transaction would.
     const txState = this.inviteTx?.current;
-    if (txState === 'calling' || txState === 'proceeding') this.inviteTx?.terminate();
+    if (txState === 'calling' || txState === 'proceeding' || txState === 'accepted')
+      this.inviteTx?.terminate();
+    this.inviteTx = undefined;
     this.rtp?.close();
     const core = this.core;
-    // Keep the dialog for 64·T1 so a late 2xx can still be ACKed and ended (§13.2.2.4).
-    if (core)
-      setTimeout(
-        () => core.unregisterDialog(this.sipCallId, this.dialog.localTag),
-        64 * core.timers.T1,
-      ).unref();
+    if (core && this.invite) {
+      // The dialog outlives the call for 64·T1 (§13.2.2.4) as a small EndedDialog, not as this leg: its
+      // media session, listeners and prompt state go now (kept 32 s each, ended legs were most of the
+      // garbage collector's work at 1,000 setups/s).
+      const ended = new EndedDialog(core, this.dialog, this.invite, this.ack);
+      core.retireDialog(this.sipCallId, this.dialog.localTag, ended);
+    }
     this.ctx.onEnd(this);
     this.emit('hangup', cause);
     this.resolveEnded();

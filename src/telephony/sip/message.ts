@@ -44,12 +44,20 @@ export interface Header {
   readonly value: string;
 }
 
+/**
+ * The body of every message without one. Bodies are replaced, never written into, so one zero-length
+ * Buffer serves them all (a Buffer.alloc(0) per message was an ArrayBuffer per message).
+ */
+export const NO_BODY: Buffer = Buffer.alloc(0);
+
 export class Headers {
   private readonly list: Header[] = [];
 
+  // Loops rather than find/filter callbacks: these run several times on every message.
   get(name: string): string | undefined {
     const key = name.toLowerCase();
-    return this.list.find((h) => h.name === key)?.value;
+    for (const h of this.list) if (h.name === key) return h.value;
+    return undefined;
   }
 
   /** Every value of a header, with comma-joined list headers split into separate values. */
@@ -58,7 +66,7 @@ export class Headers {
     const out: string[] = [];
     for (const h of this.list) {
       if (h.name !== key) continue;
-      if (LIST_HEADERS.has(key) && h.value.trim() !== '*') out.push(...splitList(h.value));
+      if (LIST_HEADERS.has(key) && h.value.trim() !== '*') for (const v of splitList(h.value)) out.push(v);
       else out.push(h.value);
     }
     return out;
@@ -151,6 +159,8 @@ export function parseMessage(buf: Buffer): SipMessage | ParseFailure {
   }
 }
 
+const REQUIRED = ['via', 'from', 'to', 'call-id', 'cseq'] as const;
+
 function parseUnsafe(buf: Buffer): SipMessage | ParseFailure {
   if (buf.length === 0) return fail('empty');
   if (buf.length > MAX_MESSAGE_BYTES) return fail('too large');
@@ -161,34 +171,40 @@ function parseUnsafe(buf: Buffer): SipMessage | ParseFailure {
   const end = headerEnd(buf, start);
   if (!end) return fail('no end of headers');
   const head = buf.toString('latin1', start, end.headEnd);
-  // Split on LF and drop a CR before it (bare-LF peers are accepted, §7.5); cheaper than a regex split.
-  const rawLines = head.split('\n');
-  for (let i = 0; i < rawLines.length; i++) {
-    const l = rawLines[i]!;
-    if (l.endsWith('\r')) rawLines[i] = l.slice(0, -1);
-  }
-  const first = rawLines[0] ?? '';
+  // Lines end at LF, with the CR before it dropped (bare-LF peers are accepted, §7.5). Walked by index:
+  // names and values are cut straight from `head`, without an array of lines or a string per line.
+  const lineEnd = (from: number): [end: number, next: number] => {
+    const lf = head.indexOf('\n', from);
+    const stop = lf < 0 ? head.length : lf;
+    return [stop > from && head.charCodeAt(stop - 1) === 0x0d ? stop - 1 : stop, stop + 1];
+  };
+  let [stop, next] = lineEnd(0);
+  const first = head.slice(0, stop);
 
   const headers = new Headers();
   let count = 0;
-  for (let i = 1; i < rawLines.length; i++) {
-    const line = rawLines[i]!;
-    if (line.length > MAX_HEADER_LINE) return fail('header line too long');
-    if (line.length === 0) continue;
-    if (line[0] === ' ' || line[0] === '\t') {
+  for (let at = next; at < head.length; at = next) {
+    [stop, next] = lineEnd(at);
+    if (stop - at > MAX_HEADER_LINE) return fail('header line too long');
+    if (stop === at) continue;
+    const lead = head.charCodeAt(at);
+    if (lead === 0x20 || lead === 0x09) {
       // Folded continuation of the previous header (§7.3.1).
       const entries = headers.entries() as Header[];
       const last = entries[entries.length - 1];
       if (!last) return fail('continuation without header');
-      entries[entries.length - 1] = { name: last.name, value: `${last.value} ${line.trim()}` };
+      entries[entries.length - 1] = {
+        name: last.name,
+        value: `${last.value} ${head.slice(at, stop).trim()}`,
+      };
       continue;
     }
-    const colon = line.indexOf(':');
-    if (colon <= 0) return fail('malformed header line');
-    const name = line.slice(0, colon).trim();
+    const colon = head.indexOf(':', at);
+    if (colon <= at || colon >= stop) return fail('malformed header line');
+    const name = head.slice(at, colon).trim();
     if (!TOKEN.test(name)) return fail('malformed header name');
     if (++count > MAX_HEADERS) return fail('too many headers');
-    headers.append(name, line.slice(colon + 1).trim());
+    headers.append(name, head.slice(colon + 1, stop).trim());
   }
 
   let body = buf.subarray(end.bodyStart);
@@ -201,12 +217,13 @@ function parseUnsafe(buf: Buffer): SipMessage | ParseFailure {
     body = body.subarray(0, n);
   }
   // Copy so a retained message does not pin a large receive buffer.
-  body = Buffer.from(body);
+  body = body.length ? Buffer.from(body) : NO_BODY;
 
-  for (const required of ['via', 'from', 'to', 'call-id', 'cseq']) {
+  for (const required of REQUIRED) {
     if (!headers.has(required)) return fail(`missing ${required}`);
   }
-  if (!parseCSeq(headers.get('cseq')!)) return fail('bad CSeq');
+  const cseq = parseCSeq(headers.get('cseq')!);
+  if (!cseq) return fail('bad CSeq');
 
   if (first.startsWith('SIP/')) {
     const m = /^SIP\/2\.0 ([1-6]\d\d)(?: (.*))?$/.exec(first);
@@ -216,23 +233,25 @@ function parseUnsafe(buf: Buffer): SipMessage | ParseFailure {
   const m = /^([A-Za-z0-9\-.!%*_+`'~]+) (\S+) SIP\/2\.0$/.exec(first);
   if (!m) return fail('bad request line');
   const method = m[1]!;
-  const cseq = parseCSeq(headers.get('cseq')!)!;
   if (cseq.method !== method) return fail('CSeq method does not match');
   return { kind: 'request', method, uri: m[2]!, headers, body };
 }
 
 export function serialize(msg: SipMessage): Buffer {
-  const lines: string[] = [];
-  lines.push(
-    msg.kind === 'request' ? `${msg.method} ${msg.uri} SIP/2.0` : `SIP/2.0 ${msg.status} ${msg.reason}`,
-  );
+  let head =
+    msg.kind === 'request'
+      ? `${msg.method} ${msg.uri} SIP/2.0\r\n`
+      : `SIP/2.0 ${msg.status} ${msg.reason}\r\n`;
   for (const h of msg.headers.entries()) {
     if (h.name === 'content-length') continue;
-    lines.push(`${canonicalName(h.name)}: ${h.value}`);
+    head += `${canonicalName(h.name)}: ${h.value}\r\n`;
   }
-  lines.push(`Content-Length: ${msg.body.length}`, '', '');
-  const head = Buffer.from(lines.join('\r\n'), 'latin1');
-  return msg.body.length ? Buffer.concat([head, msg.body]) : head;
+  head += `Content-Length: ${msg.body.length}\r\n\r\n`;
+  // One buffer for head and body: latin1 is a byte per character, so the head's length is its size.
+  const out = Buffer.allocUnsafe(head.length + msg.body.length);
+  out.write(head, 0, 'latin1');
+  msg.body.copy(out, head.length);
+  return out;
 }
 
 /** Wire spellings already worked out: a regex replace per header per message was a hot spot. */
@@ -288,14 +307,27 @@ export interface CSeq {
   method: string;
 }
 
+/** `1*DIGIT LWS Method` (§20.16), read by hand: it is parsed several times for every message. */
 export function parseCSeq(value: string): CSeq | undefined {
-  const m = /^(\d{1,10})\s+([A-Za-z0-9\-.!%*_+`'~]+)$/.exec(value.trim());
-  if (!m) return undefined;
-  const seq = Number(m[1]);
+  const v = value.trim();
+  let i = 0;
+  while (i < v.length && i <= 10 && isDigit(v.charCodeAt(i))) i++;
+  if (i === 0 || i > 10) return undefined;
+  const seq = Number(v.slice(0, i));
   // §8.1.1.5: the sequence number must be expressible as a 32-bit unsigned integer.
   if (seq > 0xffffffff) return undefined;
-  return { seq, method: m[2]! };
+  let j = i;
+  while (j < v.length && isSpace(v.charCodeAt(j))) j++;
+  if (j === i) return undefined;
+  const method = v.slice(j);
+  if (!TOKEN.test(method)) return undefined;
+  return { seq, method };
 }
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+/** What `\s` matched in the regex this replaced, as far as a header value can hold it. */
+const isSpace = (c: number): boolean =>
+  c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a || c === 0x0b || c === 0x0c;
 
 /** `;name=value;flag` parameters after a value, lower-cased names. */
 export function parseParams(s: string): Map<string, string> {
@@ -396,14 +428,36 @@ export function parseSipUri(uri: string): SipUri | undefined {
   };
 }
 
+const TAG_PARAM = /;[ \t]*tag[ \t]*=[ \t]*([^;\s]+)/i;
+
 export function tagOf(headerValue: string | undefined): string | undefined {
   if (!headerValue) return undefined;
+  // The usual From/To (`<uri>;tag=x`, no quotes, one '<'): the tag is found without a parameter map.
+  const lt = headerValue.indexOf('<');
+  if (lt >= 0 && !headerValue.includes('"') && headerValue.indexOf('<', lt + 1) < 0) {
+    const gt = headerValue.indexOf('>', lt);
+    if (gt < 0) return undefined;
+    return TAG_PARAM.exec(headerValue.slice(gt + 1))?.[1];
+  }
   return parseNameAddr(headerValue)?.params.get('tag') || undefined;
 }
 
 export function topVia(msg: SipMessage): Via | undefined {
   const v = msg.headers.getAll('via')[0];
   return v === undefined ? undefined : parseVia(v);
+}
+
+const BRANCH_PARAM = /;[ \t]*branch[ \t]*=[ \t]*([^;\s]+)/i;
+
+/**
+ * The top Via's branch (transaction matching, §17.1.3, §17.2.3), or '' when it has none: read without
+ * parsing the whole Via (a regex, a host check and a parameter map, for every message in and out).
+ */
+export function topViaBranch(msg: SipMessage): string {
+  const field = msg.headers.get('via');
+  if (field === undefined) return '';
+  const top = field.includes(',') ? (splitList(field)[0] ?? '') : field;
+  return BRANCH_PARAM.exec(top)?.[1] ?? '';
 }
 
 export function cseqOf(msg: SipMessage): CSeq {
@@ -440,7 +494,7 @@ export function makeResponse(req: SipRequest, status: number, toTag?: string, re
     status,
     reason: reason ?? REASONS[status] ?? 'Unknown',
     headers,
-    body: Buffer.alloc(0),
+    body: NO_BODY,
   };
 }
 
@@ -458,5 +512,5 @@ export function sameTransactionRequest(invite: SipRequest, method: 'ACK' | 'CANC
   h.append('to', to);
   h.append('call-id', invite.headers.get('call-id')!);
   h.append('cseq', `${cseqOf(invite).seq} ${method}`);
-  return { kind: 'request', method, uri: invite.uri, headers: h, body: Buffer.alloc(0) };
+  return { kind: 'request', method, uri: invite.uri, headers: h, body: NO_BODY };
 }

@@ -7,15 +7,20 @@
  *   early (a 1xx with a To tag: PRACK may be sent) ──2xx──► confirmed (ACK, BYE, re-INVITE answers)
  */
 import {
+  cseqOf,
   type Headers,
+  makeResponse,
+  NO_BODY,
   parseNameAddr,
   parseSipUri,
   type SipRequest,
   type SipResponse,
+  serialize,
   tagOf,
 } from './message.ts';
+import { IGNORE_OUTCOME } from './transaction-client.ts';
 import type { Remote } from './transport.ts';
-import type { UserAgentCore } from './user-agent-core.ts';
+import type { DialogHandler, UserAgentCore } from './user-agent-core.ts';
 
 export interface DialogRouting {
   trunkHost: string;
@@ -99,7 +104,68 @@ export class SessionDialog {
       method,
       uri: this.remoteTarget ?? invite.uri,
       headers: h,
-      body: body ?? Buffer.alloc(0),
+      body: body ?? NO_BODY,
     };
   }
+}
+
+/**
+ * What is left of a call's dialog once the call has ended, for the 64·T1 in which its 2xx may still arrive
+ * (§13.2.2.4): a retransmitted 2xx gets the ACK again; a 2xx to a call we never took (it crossed our CANCEL,
+ * or came after we gave up waiting) is ACKed and ended with BYE; any other in-dialog request gets 481.
+ *
+ * An answered call keeps only its ACK's bytes, where they go and the far end's tag: at a few thousand calls
+ * a second, 32 s of ended calls held as messages and dialogs were most of what the garbage collector
+ * walked. A call never answered keeps its INVITE and dialog, which a late 2xx needs.
+ */
+export class EndedDialog implements DialogHandler {
+  private ack: { bytes: Buffer; hop: Remote; remoteTag: string | undefined } | undefined;
+  private unanswered: { dialog: SessionDialog; invite: SipRequest } | undefined;
+
+  constructor(
+    private readonly core: UserAgentCore,
+    dialog: SessionDialog,
+    invite: SipRequest | undefined,
+    ack: SipRequest | undefined,
+  ) {
+    if (ack)
+      this.ack = { bytes: ownedBytes(serialize(ack)), hop: dialog.hop, remoteTag: owned(dialog.remoteTag) };
+    else if (invite) this.unanswered = { dialog, invite };
+  }
+
+  onStray2xx(res: SipResponse): void {
+    if (this.ack) {
+      // Another fork's 2xx (a different tag) would need its own ACK and BYE; trunks do not fork.
+      if (this.ack.remoteTag === tagOf(res.headers.get('to')))
+        this.core.sendStateless(this.ack.bytes, this.ack.hop);
+      return;
+    }
+    if (!this.unanswered) return;
+    const { dialog: d, invite } = this.unanswered;
+    // Only the first 2xx is taken; its retransmissions are answered from the dialog's ACK below.
+    this.unanswered = undefined;
+    d.establish(res, invite.uri);
+    const ack = d.request(this.core, invite, 'ACK', cseqOf(res).seq);
+    this.core.sendStateless(ack, d.hop);
+    this.core.sendRequest(d.request(this.core, invite, 'BYE'), d.hop, IGNORE_OUTCOME);
+    this.ack = { bytes: serialize(ack), hop: d.hop, remoteTag: d.remoteTag };
+  }
+
+  onRequest(req: SipRequest, remote: Remote): void {
+    this.core.respond(req, remote, makeResponse(req, 481));
+  }
+
+  onAck(): void {}
+}
+
+/** A copy in a buffer of its own: a slice of Node's shared pool would keep the whole 8 KiB pool alive. */
+function ownedBytes(buf: Buffer): Buffer {
+  const own = Buffer.allocUnsafeSlow(buf.length);
+  buf.copy(own);
+  return own;
+}
+
+/** A string that no longer points into the message text it was cut from (which it would keep alive). */
+function owned(s: string | undefined): string | undefined {
+  return s === undefined || s.length < 13 ? s : Buffer.from(s, 'latin1').toString('latin1');
 }

@@ -7,7 +7,7 @@
  */
 import type { CallLeg, DriverTelemetry, OriginateRequest, TelephonyDriver } from '../driver.ts';
 import { type LegConfig, type LegContext, SipCallLeg } from './call-leg.ts';
-import { parseHostPort } from './message.ts';
+import { NO_BODY, parseHostPort } from './message.ts';
 import { EncodingCache } from './rtp/g711.ts';
 import { LocalMedia, type MediaEngine, type MediaStats } from './rtp/media.ts';
 import { WorkerMedia } from './rtp/media-pool.ts';
@@ -152,7 +152,7 @@ export class SipDriver implements TelephonyDriver {
     if (c.outboundProxy) h.append('route', `<sip:${c.outboundProxy.host}:${c.outboundProxy.port};lr>`);
     h.append('accept', 'application/sdp');
     const uri = `sip:${c.trunkHost}:${c.trunkPort}${c.transport === 'tcp' ? ';transport=tcp' : ''}`;
-    const options = { kind: 'request' as const, method: 'OPTIONS', uri, headers: h, body: Buffer.alloc(0) };
+    const options = { kind: 'request' as const, method: 'OPTIONS', uri, headers: h, body: NO_BODY };
     const to = c.outboundProxy ?? { host: c.trunkHost, port: c.trunkPort };
     return new Promise((resolve) => {
       core.sendRequest(

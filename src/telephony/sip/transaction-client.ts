@@ -26,6 +26,17 @@ export interface ClientTransactionUser {
 
 type State = 'calling' | 'trying' | 'proceeding' | 'accepted' | 'completed' | 'terminated';
 
+/**
+ * A user that ignores every outcome: for requests whose outcome does not matter (PRACK, CANCEL), and in
+ * place of the real user once a transaction is Completed. It is never called again there, and dropping the
+ * real one lets an ended call be collected at once rather than after Timer D / K (32 s / 5 s on UDP).
+ */
+export const IGNORE_OUTCOME: ClientTransactionUser = {
+  onResponse() {},
+  onTimeout() {},
+  onTransportError() {},
+};
+
 /** Timer A (INVITE) / Timer E (non-INVITE): request retransmission on unreliable transports. */
 const RETRANSMIT = 'A/E';
 /** Timer B (INVITE) / Timer F (non-INVITE): no final response within 64·T1. */
@@ -47,7 +58,7 @@ abstract class ClientTransaction {
     readonly request: SipRequest,
     protected readonly remote: Remote,
     protected readonly transport: SipTransport,
-    protected readonly tu: ClientTransactionUser,
+    protected tu: ClientTransactionUser,
     protected readonly t: SipTimers,
   ) {
     this.state = request.method === 'INVITE' ? 'calling' : 'trying';
@@ -138,6 +149,7 @@ export class InviteClientTransaction extends ClientTransaction {
           // 64*T1 is 32 s with the default T1 and shrinks with test timers.
           this.startTimer('D', this.transport.reliable ? 0 : 64 * this.t.T1, () => this.terminate());
           this.tu.onResponse(response);
+          this.tu = IGNORE_OUTCOME;
         }
         return;
       case 'accepted':
@@ -187,5 +199,6 @@ export class NonInviteClientTransaction extends ClientTransaction {
     // "Timer K ... T4 for unreliable transports, and zero seconds for reliable" — absorbs retransmissions.
     this.startTimer('K', this.transport.reliable ? 0 : this.t.T4, () => this.terminate());
     this.tu.onResponse(response);
+    this.tu = IGNORE_OUTCOME;
   }
 }

@@ -10,7 +10,7 @@
  * (no cookie) also Call-ID and CSeq number, so branch-less requests never match each other. The table
  * is bounded, so a flood of distinct requests cannot grow memory without limit.
  */
-import { cseqOf, type SipRequest, type SipResponse, topVia } from './message.ts';
+import { cseqOf, type SipRequest, type SipResponse, topViaBranch } from './message.ts';
 import type { SipTimers } from './timers.ts';
 import type { Remote, SipTransport } from './transport.ts';
 
@@ -25,7 +25,7 @@ export interface ServerTransaction {
 }
 
 export function serverKey(req: SipRequest, method = req.method): string {
-  const branch = topVia(req)?.params.get('branch') ?? '';
+  const branch = topViaBranch(req);
   if (branch.startsWith('z9hG4bK')) return `${branch}|${method}`;
   return `${branch}|${req.headers.get('call-id')}|${cseqOf(req).seq}|${method}`;
 }

@@ -34,8 +34,11 @@ export interface SipTransport extends EventEmitter<TransportEvents> {
   readonly reliable: boolean;
   readonly localHost: string;
   readonly localPort: number;
-  /** Rejects when the message cannot be handed to the network (the transaction reports a transport error). */
-  send(message: SipMessage, remote: Remote): Promise<void>;
+  /**
+   * Sends a message, or bytes already serialized (an ACK kept for retransmitted 2xx). Rejects when it cannot
+   * be handed to the network (the transaction reports a transport error).
+   */
+  send(message: SipMessage | Buffer, remote: Remote): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -80,8 +83,8 @@ export class UdpTransport extends EventEmitter<TransportEvents> implements SipTr
     });
   }
 
-  send(message: SipMessage, remote: Remote): Promise<void> {
-    const buf = serialize(message);
+  send(message: SipMessage | Buffer, remote: Remote): Promise<void> {
+    const buf = Buffer.isBuffer(message) ? message : serialize(message);
     return new Promise((resolve, reject) => {
       try {
         this.socket.send(buf, remote.port, remote.host, (err) => (err ? reject(err) : resolve()));
@@ -232,9 +235,9 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements SipTr
     return ready;
   }
 
-  async send(message: SipMessage, remote: Remote): Promise<void> {
+  async send(message: SipMessage | Buffer, remote: Remote): Promise<void> {
     const sock = await this.connect(remote);
-    const buf = serialize(message);
+    const buf = Buffer.isBuffer(message) ? message : serialize(message);
     await new Promise<void>((resolve, reject) => {
       if (sock.destroyed) return reject(new Error('connection closed'));
       sock.write(buf, (err) => (err ? reject(err) : resolve()));

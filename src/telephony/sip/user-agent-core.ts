@@ -11,7 +11,7 @@ import {
   type SipRequest,
   type SipResponse,
   tagOf,
-  topVia,
+  topViaBranch,
 } from './message.ts';
 import type { SipTimers } from './timers.ts';
 import {
@@ -106,8 +106,7 @@ export class UserAgentCore {
 
   sendRequest(request: SipRequest, remote: Remote, tu: ClientTransactionUser): ClientTransaction {
     request.headers.set('user-agent', USER_AGENT);
-    const branch = topVia(request)?.params.get('branch') ?? '';
-    const key = `${branch}|${request.method}`;
+    const key = `${topViaBranch(request)}|${request.method}`;
     const tx =
       request.method === 'INVITE'
         ? new InviteClientTransaction(request, remote, this.transport, tu, this.timers)
@@ -120,7 +119,7 @@ export class UserAgentCore {
   }
 
   /** ACK to a 2xx is its own transaction-less request (§13.2.2.4), sent straight to the transport. */
-  sendStateless(request: SipRequest, remote: Remote): void {
+  sendStateless(request: SipRequest | Buffer, remote: Remote): void {
     this.transport.send(request, remote).catch(() => {});
   }
 
@@ -132,10 +131,44 @@ export class UserAgentCore {
     this.dialogs.delete(`${callId}|${localTag}`);
   }
 
+  /**
+   * A dialog whose call has ended: `handler` answers for it for 64·T1 (a late 2xx, §13.2.2.4), then it is
+   * forgotten. Dialogs retire in the order they end and all wait as long, so one timer serves them all.
+   */
+  retireDialog(callId: string, localTag: string, handler: DialogHandler): void {
+    const key = `${callId}|${localTag}`;
+    this.dialogs.set(key, handler);
+    this.retired.push({ key, handler, until: Date.now() + 64 * this.timers.T1 });
+    if (!this.retireTimer && !this.closed) this.sweepRetired();
+  }
+
+  private readonly retired: Array<{ key: string; handler: DialogHandler; until: number }> = [];
+  private retiredHead = 0;
+  private retireTimer: NodeJS.Timeout | undefined;
+
+  private readonly sweepRetired = (): void => {
+    this.retireTimer = undefined;
+    const now = Date.now();
+    const list = this.retired;
+    while (this.retiredHead < list.length && list[this.retiredHead]!.until <= now) {
+      const { key, handler } = list[this.retiredHead++]!;
+      // A dialog registered again under the key since (not expected: tags are random) stays.
+      if (this.dialogs.get(key) === handler) this.dialogs.delete(key);
+    }
+    if (this.retiredHead > 1024 && this.retiredHead * 2 > list.length) {
+      list.splice(0, this.retiredHead);
+      this.retiredHead = 0;
+    }
+    const next = list[this.retiredHead];
+    if (next && !this.closed) {
+      this.retireTimer = setTimeout(this.sweepRetired, Math.max(1, next.until - now));
+      this.retireTimer.unref();
+    }
+  };
+
   private onResponse(res: SipResponse): void {
-    const via = topVia(res);
     const cseq = cseqOf(res);
-    const tx = via && this.clients.get(`${via.params.get('branch') ?? ''}|${cseq.method}`);
+    const tx = this.clients.get(`${topViaBranch(res)}|${cseq.method}`);
     if (tx) {
       tx.receive(res);
       return;
@@ -249,6 +282,7 @@ export class UserAgentCore {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.retireTimer);
     for (const tx of [...this.clients.values()]) tx.terminate();
     this.served.close();
     await this.transport.close();
