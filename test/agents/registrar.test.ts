@@ -25,7 +25,7 @@ class RecordingTransport extends EventEmitter<TransportEvents> implements SipTra
   readonly sent: SipResponse[] = [];
   /** Told of each response the registrar sends, so a test waits for the answer rather than for time. */
   private readonly answers = new EventEmitter<{ answer: [] }>();
-  async send(message: SipMessage | Buffer): Promise<void> {
+  send(message: SipMessage | Buffer): void {
     // The registrar sends only responses, never bytes kept from an earlier message.
     if (Buffer.isBuffer(message) || message.kind !== 'response') return;
     this.sent.push(message);

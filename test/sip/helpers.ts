@@ -22,12 +22,15 @@ export class FakeTransport extends EventEmitter<TransportEvents> implements SipT
     this.protocol = reliable ? 'TCP' : 'UDP';
   }
 
-  send(message: SipMessage | Buffer, _remote: Remote): Promise<void> {
-    if (this.failSends) return Promise.reject(new Error('unreachable'));
+  send(message: SipMessage | Buffer, _remote: Remote, onError?: (error: Error) => void): void {
+    // Failures are reported later, as a socket's are.
+    if (this.failSends) {
+      queueMicrotask(() => onError?.(new Error('unreachable')));
+      return;
+    }
     const parsed = Buffer.isBuffer(message) ? parseMessage(message) : message;
-    if (isFailure(parsed)) return Promise.reject(new Error(`sent bytes did not parse: ${parsed.error}`));
+    if (isFailure(parsed)) throw new Error(`sent bytes did not parse: ${parsed.error}`);
     this.sent.push({ message: parsed, at: Date.now() });
-    return Promise.resolve();
   }
 
   close(): Promise<void> {

@@ -86,7 +86,7 @@ describe('quick readers of CSeq, tags and the top Via branch', () => {
       '1 IN VITE',
       '1 INV\u00e9TE',
       '-1 BYE',
-      '1 x.y!%*_+`\'~',
+      "1 x.y!%*_+`'~",
     ])
       expect(parseCSeq(v), JSON.stringify(v)).toEqual(grammar(v));
   });

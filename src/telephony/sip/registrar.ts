@@ -126,7 +126,7 @@ export class Registrar {
   private send(response: SipResponse, remote: Remote, req?: SipRequest): void {
     response.headers.set('user-agent', 'ringcast');
     if (req) this.transactions.respond(req, remote, response);
-    else this.transport.send(response, remote).catch(() => {});
+    else this.transport.send(response, remote);
   }
 
   private nonce(): string {

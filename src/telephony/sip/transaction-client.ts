@@ -79,12 +79,14 @@ abstract class ClientTransaction {
   }
 
   protected transmit(msg: SipRequest = this.request): void {
-    this.transport.send(msg, this.remote).catch((err: unknown) => {
-      if (this.state === 'terminated') return;
-      // §17.1.4: a transport failure is reported to the TU and ends the transaction.
-      this.terminate();
-      this.tu.onTransportError(err instanceof Error ? err : new Error(String(err)));
-    });
+    this.transport.send(msg, this.remote, (error) => this.sendFailed(error));
+  }
+
+  /** §17.1.4: a transport failure is reported to the TU and ends the transaction. */
+  private sendFailed(error: Error): void {
+    if (this.state === 'terminated') return;
+    this.terminate();
+    this.tu.onTransportError(error);
   }
 
   protected startTimer(name: string, ms: number, fire: () => void): void {

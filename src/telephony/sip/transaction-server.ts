@@ -54,7 +54,7 @@ export class ServerTransactions {
   absorb(req: SipRequest, remote: Remote): boolean {
     const tx = this.table.get(serverKey(req));
     if (!tx) return false;
-    if (tx.response) this.transport.send(tx.response, remote).catch(() => {});
+    if (tx.response) this.transport.send(tx.response, remote);
     return true;
   }
 
@@ -72,7 +72,7 @@ export class ServerTransactions {
    * the response was provisional or the table was full.
    */
   respond(req: SipRequest, remote: Remote, res: SipResponse): ServerTransaction | undefined {
-    this.transport.send(res, remote).catch(() => {});
+    this.transport.send(res, remote);
     if (res.status < 200) return undefined;
     const key = serverKey(req);
     const existing = this.table.get(key);

@@ -35,10 +35,11 @@ export interface SipTransport extends EventEmitter<TransportEvents> {
   readonly localHost: string;
   readonly localPort: number;
   /**
-   * Sends a message, or bytes already serialized (an ACK kept for retransmitted 2xx). Rejects when it cannot
-   * be handed to the network (the transaction reports a transport error).
+   * Sends a message, or bytes already serialized (an ACK kept for retransmitted 2xx). `onError` hears when
+   * it cannot be handed to the network (a transaction reports that as a transport error); without it, such
+   * a failure is left to retransmission timers. A callback, not a promise: this runs for every message.
    */
-  send(message: SipMessage | Buffer, remote: Remote): Promise<void>;
+  send(message: SipMessage | Buffer, remote: Remote, onError?: (error: Error) => void): void;
   close(): Promise<void>;
 }
 
@@ -46,6 +47,8 @@ export interface TransportOptions {
   localHost: string;
   localPort: number;
 }
+
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 export class UdpTransport extends EventEmitter<TransportEvents> implements SipTransport {
   readonly protocol = 'UDP';
@@ -83,15 +86,14 @@ export class UdpTransport extends EventEmitter<TransportEvents> implements SipTr
     });
   }
 
-  send(message: SipMessage | Buffer, remote: Remote): Promise<void> {
+  send(message: SipMessage | Buffer, remote: Remote, onError?: (error: Error) => void): void {
     const buf = Buffer.isBuffer(message) ? message : serialize(message);
-    return new Promise((resolve, reject) => {
-      try {
-        this.socket.send(buf, remote.port, remote.host, (err) => (err ? reject(err) : resolve()));
-      } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    });
+    try {
+      if (onError) this.socket.send(buf, remote.port, remote.host, (err) => err && onError(err));
+      else this.socket.send(buf, remote.port, remote.host);
+    } catch (err) {
+      onError?.(asError(err));
+    }
   }
 
   close(): Promise<void> {
@@ -235,13 +237,15 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements SipTr
     return ready;
   }
 
-  async send(message: SipMessage | Buffer, remote: Remote): Promise<void> {
-    const sock = await this.connect(remote);
+  send(message: SipMessage | Buffer, remote: Remote, onError?: (error: Error) => void): void {
     const buf = Buffer.isBuffer(message) ? message : serialize(message);
-    await new Promise<void>((resolve, reject) => {
-      if (sock.destroyed) return reject(new Error('connection closed'));
-      sock.write(buf, (err) => (err ? reject(err) : resolve()));
-    });
+    this.connect(remote).then(
+      (sock) => {
+        if (sock.destroyed) onError?.(new Error('connection closed'));
+        else sock.write(buf, (err) => err && onError?.(err));
+      },
+      (err: unknown) => onError?.(asError(err)),
+    );
   }
 
   close(): Promise<void> {

@@ -120,7 +120,7 @@ export class UserAgentCore {
 
   /** ACK to a 2xx is its own transaction-less request (§13.2.2.4), sent straight to the transport. */
   sendStateless(request: SipRequest | Buffer, remote: Remote): void {
-    this.transport.send(request, remote).catch(() => {});
+    this.transport.send(request, remote);
   }
 
   registerDialog(callId: string, localTag: string, handler: DialogHandler): void {
@@ -237,7 +237,7 @@ export class UserAgentCore {
     if (this.closed) return;
     res.headers.set('user-agent', USER_AGENT);
     if (res.status === 405) res.headers.set('allow', ALLOW);
-    this.transport.send(res, remote).catch(() => {});
+    this.transport.send(res, remote);
   }
 
   /** Sends a response and keeps it for retransmitted requests (64·T1, Timer J / H equivalents). */
@@ -255,7 +255,7 @@ export class UserAgentCore {
         this.awaitingAck.set(
           ackKey,
           setTimeout(() => {
-            this.transport.send(res, remote).catch(() => {});
+            this.transport.send(res, remote);
             again(Math.min(interval * 2, this.timers.T2));
           }, interval),
         );
