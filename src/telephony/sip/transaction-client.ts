@@ -13,7 +13,7 @@
  * a provisional response (so a non-INVITE that got 100 never retransmits nor times out), does not cap E at
  * T2, keeps Timer K at 5 s on TCP, and is untyped CommonJS with process-global state. See docs/sip.md.
  */
-import { type SipRequest, type SipResponse, sameTransactionRequest } from './message.ts';
+import { Headers, NO_BODY, type SipRequest, type SipResponse, sameTransactionRequest } from './message.ts';
 import type { SipTimers } from './timers.ts';
 import type { Remote, SipTransport } from './transport.ts';
 
@@ -37,14 +37,31 @@ export const IGNORE_OUTCOME: ClientTransactionUser = {
   onTransportError() {},
 };
 
-/** Timer A (INVITE) / Timer E (non-INVITE): request retransmission on unreliable transports. */
-const RETRANSMIT = 'A/E';
-/** Timer B (INVITE) / Timer F (non-INVITE): no final response within 64·T1. */
-const TIMEOUT = 'B/F';
+/**
+ * A non-INVITE's request once it is Completed: never sent again, so not kept (with its headers) for Timer K.
+ */
+const SENT_FOR_GOOD: SipRequest = {
+  kind: 'request',
+  method: '',
+  uri: '',
+  headers: new Headers(),
+  body: NO_BODY,
+};
 
+/**
+ * A transaction runs at most two timers at once, each in a field of its own (a map and two closures per timer
+ * were a measurable share of a call's cost): the retransmission timer (A / E), and the state timer, which is
+ * B / F while a final response is awaited, then M, D or K while retransmissions are absorbed. Whichever it is,
+ * the state says what its firing means.
+ */
 abstract class ClientTransaction {
   protected state: State;
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private retransmitTimer: NodeJS.Timeout | undefined;
+  /** The interval Timer A / E last waited, doubled or capped by the next one. */
+  private retransmitInterval = 0;
+  private stateTimer: NodeJS.Timeout | undefined;
+  /** Kept while it may be sent again (and, for an INVITE, to build the ACK of a non-2xx response). */
+  protected request: SipRequest;
   /** Set by the user-agent core (not a field initialiser: see the note on callbacks in call-leg.ts). */
   onTerminated: (() => void) | undefined;
 
@@ -55,24 +72,18 @@ abstract class ClientTransaction {
    * the transaction leaves the state it guards, so firing is always a retransmission or a timeout.
    */
   constructor(
-    readonly request: SipRequest,
+    request: SipRequest,
     protected readonly remote: Remote,
     protected readonly transport: SipTransport,
     protected tu: ClientTransactionUser,
     protected readonly t: SipTimers,
   ) {
+    this.request = request;
     this.state = request.method === 'INVITE' ? 'calling' : 'trying';
     this.transmit();
-    // Subclasses keep no fields of their own, so their override is safe to call from here.
     if (!transport.reliable) this.retransmitAfter(t.T1);
-    this.startTimer(TIMEOUT, 64 * t.T1, () => {
-      this.terminate();
-      this.tu.onTimeout();
-    });
+    this.startStateTimer(64 * t.T1);
   }
-
-  /** Schedules the next retransmission (Timer A or E) `interval` ms from now. */
-  protected abstract retransmitAfter(interval: number): void;
 
   get current(): State {
     return this.state;
@@ -89,26 +100,60 @@ abstract class ClientTransaction {
     this.tu.onTransportError(error);
   }
 
-  protected startTimer(name: string, ms: number, fire: () => void): void {
-    this.stopTimer(name);
-    const t = setTimeout(() => {
-      this.timers.delete(name);
-      if (this.state !== 'terminated') fire();
-    }, ms);
-    this.timers.set(name, t);
+  /** Schedules the next retransmission (Timer A or E) `interval` ms from now. */
+  protected retransmitAfter(interval: number): void {
+    clearTimeout(this.retransmitTimer);
+    this.retransmitInterval = interval;
+    this.retransmitTimer = setTimeout(ClientTransaction.retransmitFired, interval, this);
   }
 
-  protected stopTimer(name: string): void {
-    const t = this.timers.get(name);
-    if (t) clearTimeout(t);
-    this.timers.delete(name);
+  /** Timer A / E fired: the kind decides whether and when to send again, from the interval just waited. */
+  protected abstract retransmit(lastInterval: number): void;
+
+  protected stopRetransmitting(): void {
+    clearTimeout(this.retransmitTimer);
+    this.retransmitTimer = undefined;
+  }
+
+  /** Starts the state timer afresh: Timer B / F at the start, M, D or K on the final response. */
+  protected startStateTimer(ms: number): void {
+    clearTimeout(this.stateTimer);
+    this.stateTimer = setTimeout(ClientTransaction.stateTimerFired, ms, this);
+  }
+
+  protected stopStateTimer(): void {
+    clearTimeout(this.stateTimer);
+    this.stateTimer = undefined;
+  }
+
+  // Static, with the transaction as the timer's argument: no closure per timer.
+  private static retransmitFired(tx: ClientTransaction): void {
+    tx.retransmitTimer = undefined;
+    if (tx.state !== 'terminated') tx.retransmit(tx.retransmitInterval);
+  }
+
+  private static stateTimerFired(tx: ClientTransaction): void {
+    tx.stateTimer = undefined;
+    if (tx.state === 'terminated') return;
+    const awaitingFinal = tx.state === 'calling' || tx.state === 'trying' || tx.state === 'proceeding';
+    tx.terminate();
+    // Timer B / F: no final response in time. M, D, K: the wait for retransmissions is over.
+    if (awaitingFinal) tx.tu.onTimeout();
+  }
+
+  /** Completed: the user is never called again there, nor (for a non-INVITE) is the request sent. */
+  protected letGo(keepRequest: boolean): void {
+    this.tu = IGNORE_OUTCOME;
+    if (!keepRequest) this.request = SENT_FOR_GOOD;
   }
 
   terminate(): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+    clearTimeout(this.retransmitTimer);
+    clearTimeout(this.stateTimer);
+    this.retransmitTimer = undefined;
+    this.stateTimer = undefined;
     this.onTerminated?.();
   }
 
@@ -117,12 +162,10 @@ abstract class ClientTransaction {
 
 export class InviteClientTransaction extends ClientTransaction {
   /** Timer A doubles on each retransmission while no response has come (§17.1.1.2). */
-  protected retransmitAfter(interval: number): void {
-    this.startTimer(RETRANSMIT, interval, () => {
-      if (this.state !== 'calling') return;
-      this.transmit();
-      this.retransmitAfter(interval * 2);
-    });
+  protected retransmit(lastInterval: number): void {
+    if (this.state !== 'calling') return;
+    this.transmit();
+    this.retransmitAfter(lastInterval * 2);
   }
 
   receive(response: SipResponse): void {
@@ -132,26 +175,25 @@ export class InviteClientTransaction extends ClientTransaction {
       case 'proceeding':
         if (s < 200) {
           this.state = 'proceeding';
-          this.stopTimer(RETRANSMIT);
-          this.stopTimer(TIMEOUT);
+          this.stopRetransmitting();
+          this.stopStateTimer();
           this.tu.onResponse(response);
         } else if (s < 300) {
           // RFC 6026 §8.4: 2xx moves to Accepted; Timer M = 64*T1 absorbs and forwards retransmissions.
           this.state = 'accepted';
-          this.stopTimer(RETRANSMIT);
-          this.stopTimer(TIMEOUT);
-          this.startTimer('M', 64 * this.t.T1, () => this.terminate());
+          this.stopRetransmitting();
+          this.startStateTimer(64 * this.t.T1);
           this.tu.onResponse(response);
         } else {
           this.state = 'completed';
-          this.stopTimer(RETRANSMIT);
-          this.stopTimer(TIMEOUT);
+          this.stopRetransmitting();
           this.sendAck(response);
           // "Timer D ... at least 32 seconds for unreliable transports, and a value of zero seconds for reliable";
           // 64*T1 is 32 s with the default T1 and shrinks with test timers.
-          this.startTimer('D', this.transport.reliable ? 0 : 64 * this.t.T1, () => this.terminate());
+          this.startStateTimer(this.transport.reliable ? 0 : 64 * this.t.T1);
           this.tu.onResponse(response);
-          this.tu = IGNORE_OUTCOME;
+          // The INVITE stays: a retransmitted final response gets the ACK again, built from it.
+          this.letGo(true);
         }
         return;
       case 'accepted':
@@ -176,13 +218,11 @@ export class InviteClientTransaction extends ClientTransaction {
 }
 
 export class NonInviteClientTransaction extends ClientTransaction {
-  protected retransmitAfter(interval: number): void {
-    this.startTimer(RETRANSMIT, interval, () => {
-      if (this.state !== 'trying' && this.state !== 'proceeding') return;
-      this.transmit();
-      // "the interval MUST be MIN(2*T1, T2)" doubling in Trying; in Proceeding it is reset to T2.
-      this.retransmitAfter(this.state === 'proceeding' ? this.t.T2 : Math.min(interval * 2, this.t.T2));
-    });
+  protected retransmit(lastInterval: number): void {
+    if (this.state !== 'trying' && this.state !== 'proceeding') return;
+    this.transmit();
+    // "the interval MUST be MIN(2*T1, T2)" doubling in Trying; in Proceeding it is reset to T2.
+    this.retransmitAfter(this.state === 'proceeding' ? this.t.T2 : Math.min(lastInterval * 2, this.t.T2));
   }
 
   receive(response: SipResponse): void {
@@ -196,11 +236,10 @@ export class NonInviteClientTransaction extends ClientTransaction {
       return;
     }
     this.state = 'completed';
-    this.stopTimer(RETRANSMIT);
-    this.stopTimer(TIMEOUT);
+    this.stopRetransmitting();
     // "Timer K ... T4 for unreliable transports, and zero seconds for reliable" — absorbs retransmissions.
-    this.startTimer('K', this.transport.reliable ? 0 : this.t.T4, () => this.terminate());
+    this.startStateTimer(this.transport.reliable ? 0 : this.t.T4);
     this.tu.onResponse(response);
-    this.tu = IGNORE_OUTCOME;
+    this.letGo(false);
   }
 }
