@@ -50,6 +50,23 @@ export interface Header {
  */
 export const NO_BODY: Buffer = Buffer.alloc(0);
 
+/**
+ * Lower-case long form of a header name as written, from a table: one shared string per name, instead of a
+ * fresh lower-cased string per header per message, each looked up in COMPACT by a string key. Bounded, as
+ * names come from peers.
+ */
+const longNames = new Map<string, string>();
+
+function longName(name: string): string {
+  let out = longNames.get(name);
+  if (out === undefined) {
+    const lower = name.toLowerCase();
+    out = COMPACT[lower] ?? lower;
+    if (longNames.size < 1_000) longNames.set(name, out);
+  }
+  return out;
+}
+
 export class Headers {
   private readonly list: Header[] = [];
 
@@ -77,8 +94,7 @@ export class Headers {
   }
 
   append(name: string, value: string): this {
-    const lower = name.toLowerCase();
-    this.list.push({ name: COMPACT[lower] ?? lower, value });
+    this.list.push({ name: longName(name), value });
     return this;
   }
 

@@ -119,7 +119,8 @@ export class SessionDialog {
  * walked. A call never answered keeps its INVITE and dialog, which a late 2xx needs.
  */
 export class EndedDialog implements DialogHandler {
-  private ack: { bytes: Buffer; hop: Remote; remoteTag: string | undefined } | undefined;
+  /** The ACK as latin1 text (a byte per character): on the JS heap, not a Buffer's memory of its own. */
+  private ack: { text: string; hop: Remote; remoteTag: string | undefined } | undefined;
   private unanswered: { dialog: SessionDialog; invite: SipRequest } | undefined;
 
   constructor(
@@ -128,8 +129,7 @@ export class EndedDialog implements DialogHandler {
     invite: SipRequest | undefined,
     ack: SipRequest | undefined,
   ) {
-    if (ack)
-      this.ack = { bytes: ownedBytes(serialize(ack)), hop: dialog.hop, remoteTag: owned(dialog.remoteTag) };
+    if (ack) this.ack = { text: asText(ack), hop: dialog.hop, remoteTag: owned(dialog.remoteTag) };
     else if (invite) this.unanswered = { dialog, invite };
   }
 
@@ -137,7 +137,7 @@ export class EndedDialog implements DialogHandler {
     if (this.ack) {
       // Another fork's 2xx (a different tag) would need its own ACK and BYE; trunks do not fork.
       if (this.ack.remoteTag === tagOf(res.headers.get('to')))
-        this.core.sendStateless(this.ack.bytes, this.ack.hop);
+        this.core.sendStateless(Buffer.from(this.ack.text, 'latin1'), this.ack.hop);
       return;
     }
     if (!this.unanswered) return;
@@ -148,7 +148,7 @@ export class EndedDialog implements DialogHandler {
     const ack = d.request(this.core, invite, 'ACK', cseqOf(res).seq);
     this.core.sendStateless(ack, d.hop);
     this.core.sendRequest(d.request(this.core, invite, 'BYE'), d.hop, IGNORE_OUTCOME);
-    this.ack = { bytes: serialize(ack), hop: d.hop, remoteTag: d.remoteTag };
+    this.ack = { text: asText(ack), hop: d.hop, remoteTag: d.remoteTag };
   }
 
   onRequest(req: SipRequest, remote: Remote): void {
@@ -158,11 +158,9 @@ export class EndedDialog implements DialogHandler {
   onAck(): void {}
 }
 
-/** A copy in a buffer of its own: a slice of Node's shared pool would keep the whole 8 KiB pool alive. */
-function ownedBytes(buf: Buffer): Buffer {
-  const own = Buffer.allocUnsafeSlow(buf.length);
-  buf.copy(own);
-  return own;
+/** The message as sent, as text: kept for 64·T1, a Buffer slice would pin Node's whole 8 KiB pool. */
+function asText(message: SipRequest): string {
+  return serialize(message).toString('latin1');
 }
 
 /** A string that no longer points into the message text it was cut from (which it would keep alive). */
