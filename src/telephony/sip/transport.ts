@@ -88,13 +88,27 @@ export class UdpTransport extends EventEmitter<TransportEvents> implements SipTr
 
   send(message: SipMessage | Buffer, remote: Remote, onError?: (error: Error) => void): void {
     const buf = Buffer.isBuffer(message) ? message : serialize(message);
-    try {
-      if (onError) this.socket.send(buf, remote.port, remote.host, (err) => err && onError(err));
-      else this.socket.send(buf, remote.port, remote.host);
-    } catch (err) {
-      onError?.(asError(err));
-    }
+    if (this.outbox.push({ buf, remote, onError }) === 1) setImmediate(this.flush);
   }
+
+  /**
+   * Datagrams leave together once per event-loop turn, in order: each send that finds the far end asleep
+   * pays for waking it, and the messages one turn's input makes (ACKs, BYEs, next INVITEs) went out between
+   * reads, one wake-up each.
+   */
+  private outbox: Array<{ buf: Buffer; remote: Remote; onError: ((error: Error) => void) | undefined }> = [];
+  private readonly flush = (): void => {
+    const batch = this.outbox;
+    this.outbox = [];
+    for (const { buf, remote, onError } of batch) {
+      try {
+        if (onError) this.socket.send(buf, remote.port, remote.host, (err) => err && onError(err));
+        else this.socket.send(buf, remote.port, remote.host);
+      } catch (err) {
+        onError?.(asError(err));
+      }
+    }
+  };
 
   close(): Promise<void> {
     return new Promise((resolve) => {
