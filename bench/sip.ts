@@ -105,7 +105,12 @@ async function ourSetups(port: number): Promise<{
     let started = 0;
     let failures = 0;
     const one = async (): Promise<void> => {
-      const leg = driver.originateSip({ callId: `b${callNo++}`, to: '100', from: '200', ringTimeoutMs: 10_000 });
+      const leg = driver.originateSip({
+        callId: `b${callNo++}`,
+        to: '100',
+        from: '200',
+        ringTimeoutMs: 10_000,
+      });
       started++;
       const cause = await new Promise<HangupCause | undefined>((resolve) => {
         leg.once('answered', () => resolve(undefined));
@@ -144,12 +149,15 @@ async function ourSetups(port: number): Promise<{
 
 /**
  * SIPp's best failure-free rate: SIPp paces by -r, so it is stepped down from above the platform's measured
- * ceiling until a run of CALLS calls completes with no failed call.
+ * ceiling until a run of CALLS calls completes with no failed call, and one step further: on a busy machine
+ * the first step to pass may pass slowly, and the baseline is the better of the two.
  */
 async function sippSetups(
   port: number,
 ): Promise<{ cps: number; rate: number; elapsedMs: number; tried: string[]; uacCpuMsPerCall: number }> {
   const tried: string[] = [];
+  let best: { cps: number; rate: number; elapsedMs: number; uacCpuMsPerCall: number } | undefined;
+  let passed = 0;
   for (const [i, rate] of [20000, 16000, 12000, 10000, 8000, 6000, 4000, 2000, 1000].entries()) {
     const p = port + i * 20;
     const uas = runSipp({
@@ -185,11 +193,15 @@ async function sippSetups(
     const elapsedMs = performance.now() - t0;
     uas.stop();
     await uas.done;
-    tried.push(`${rate}/s ${code === 0 ? 'ok' : 'failures'}`);
-    if (code === 0)
-      return { cps: CALLS / (elapsedMs / 1000), rate, elapsedMs, tried, uacCpuMsPerCall: uacCpuMs / CALLS };
+    tried.push(`${rate}/s ${code === 0 ? `ok, ${Math.round(CALLS / (elapsedMs / 1000))}/s` : 'failures'}`);
+    if (code !== 0) continue;
+    const run = { cps: CALLS / (elapsedMs / 1000), rate, elapsedMs, uacCpuMsPerCall: uacCpuMs / CALLS };
+    if (!best || run.cps > best.cps) best = run;
+    if (++passed === 2) break;
   }
-  return { cps: Number.NaN, rate: 0, elapsedMs: 0, tried, uacCpuMsPerCall: Number.NaN };
+  return best
+    ? { ...best, tried }
+    : { cps: Number.NaN, rate: 0, elapsedMs: 0, tried, uacCpuMsPerCall: Number.NaN };
 }
 
 function tone(ms: number): PreparedAudio {
