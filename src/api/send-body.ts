@@ -23,6 +23,7 @@ import {
   emptyCalleeColumns,
   pushCalleeRow,
 } from '../db/queries/tasks.ts';
+import { CalleeNumberSet } from '../domain/callee-number-set.ts';
 import { calleeTexts, checkCalleeNumber, checkNumberCount, maxNumbersPerTask } from '../domain/callees.ts';
 import { ApiError, invalid, ResultCode } from '../domain/errors.ts';
 import { cleanBody } from './clean-body.ts';
@@ -39,7 +40,7 @@ interface ListRead {
   /** Entries seen, counting duplicates (the cap is on what the client sent). */
   count: number;
   callees: CalleeColumns;
-  seen: Set<string>;
+  seen: CalleeNumberSet;
   /** First schema violation, with its full path (as Fastify's validation would have reported it). */
   schemaIssue: AjvIssue | null;
   /** First number that breaks the digits rule (readCallees' error). */
@@ -74,7 +75,7 @@ function newList(sink: StreamedCallees | null): ListRead {
   return {
     count: 0,
     callees: emptyCalleeColumns(),
-    seen: new Set(),
+    seen: new CalleeNumberSet(),
     schemaIssue: null,
     numberError: null,
     sink,
@@ -124,8 +125,7 @@ function plainEntry(value: unknown): { number: string; textsCsv: string; mask: n
 
 /** Keeps one accepted callee: streamed into the database, or held for the COPY after the checks. */
 function keep(list: ListRead, number: string, textsCsv: string, mask: number): void {
-  if (list.seen.has(number)) return;
-  list.seen.add(number);
+  if (!list.seen.add(number)) return;
   if (list.sink) list.sink.push(number, textsCsv, mask);
   else pushCalleeRow(list.callees, number, textsCsv, mask);
 }
@@ -199,7 +199,7 @@ function rank(issue: AjvIssue): number {
  * The callee list of a streamed send body, once Fastify has validated the rest (`validationError`):
  * the error the whole-body path would have answered first, or the callees (readCallees' result).
  */
-export function calleesOf(body: SendBody, validationError: unknown): CalleeColumns {
+export function calleesOf(body: SendBody, validationError: unknown): CalleeColumns | StreamedCallees {
   const listIssue = body.lists.numberInfoList?.schemaIssue ?? body.lists.numberList?.schemaIssue ?? null;
   const restIssue = (validationError as { validation?: AjvIssue[] } | undefined)?.validation?.[0];
   if (validationError && (!listIssue || !restIssue || rank(restIssue) < rank(listIssue)))
@@ -209,7 +209,8 @@ export function calleesOf(body: SendBody, validationError: unknown): CalleeColum
   checkNumberCount(list?.count ?? 0, countRule);
   if (!list) return emptyCalleeColumns();
   if (list.numberError) throw list.numberError;
-  return list.sink ? list.sink.columns : list.callees;
+  // A list still holding its sink is the one being COPYed (a refused one threw above).
+  return list.sink ?? list.callees;
 }
 
 /** The list kept, when it was streamed into the database as it was read (then finish in its transaction). */

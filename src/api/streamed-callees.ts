@@ -16,14 +16,7 @@
  * so uploads can never hold the API's whole pool.
  */
 import type { CopyIn, Db, OpenTransaction, Queryable } from '../db/db.ts';
-import {
-  type CalleeColumns,
-  calleeCopyColumns,
-  calleeCsvLine,
-  calleeCsvPrefix,
-  emptyCalleeColumns,
-  reserveTaskId,
-} from '../db/queries/tasks.ts';
+import { calleeCopyColumns, calleeCsvLine, calleeCsvPrefix, reserveTaskId } from '../db/queries/tasks.ts';
 import { cachedZoneLookup } from './callee-zones.ts';
 
 const maxStreamingSends = 2;
@@ -41,8 +34,11 @@ export function streamedSendsOpen(): number {
 }
 
 export class StreamedCallees {
-  /** What the SMS placeholder checks and the answer need (numbers, text masks); the texts went out. */
-  readonly columns: CalleeColumns = emptyCalleeColumns();
+  /**
+   * A bit per text given, per callee: what the SMS placeholder checks need. Nothing else of a callee is
+   * kept once its row has gone out (its number neither: repeats are caught by send-body.ts's number set).
+   */
+  readonly textMasks: number[] = [];
   private readonly prefix: string;
   private readonly zoneOf = cachedZoneLookup();
   private lines: string[] = [];
@@ -91,12 +87,11 @@ export class StreamedCallees {
     }
   }
 
-  /** Adds one accepted callee (deduplicated by the caller): kept as number and mask, its row sent. */
+  /** Adds one accepted callee (deduplicated by the caller): its row sent, its text mask kept. */
   push(number: string, textsCsv: string, textMask: number): void {
     if (this.dropped) return;
-    const seq = this.columns.numbers.length;
-    this.columns.numbers.push(number);
-    this.columns.textMasks.push(textMask);
+    const seq = this.textMasks.length;
+    this.textMasks.push(textMask);
     this.lines.push(calleeCsvLine(this.prefix, seq, number, this.zoneOf(number), textsCsv));
     if (this.lines.length >= linesPerWrite) this.flush();
   }
@@ -120,6 +115,11 @@ export class StreamedCallees {
 
   get isDropped(): boolean {
     return this.dropped;
+  }
+
+  /** Callees sent so far. */
+  get count(): number {
+    return this.textMasks.length;
   }
 
   private flush(): void {

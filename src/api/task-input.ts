@@ -5,7 +5,6 @@
 import type { Queryable } from '../db/db.ts';
 import type { AccountRow } from '../db/queries/accounts.ts';
 import { appHasSeatGroup, ownsVoiceFile } from '../db/queries/ownership.ts';
-import type { Callee } from '../db/queries/tasks.ts';
 import { ApiError, invalid, ResultCode } from '../domain/errors.ts';
 import { parseId } from '../domain/ids.ts';
 import { checkRecallFlow, effectiveRoundSettings, type RecallFlowInput } from '../domain/recall-flow.ts';
@@ -68,7 +67,12 @@ export class SettingsBuilder {
   }
 
   /** A recall flow's nodes, each checked as the round will run it (its own fields over the task's). */
-  async flow(flowBody: RecallFlowBody, original: TaskSettings, callees: readonly Callee[] | null) {
+  /** `callees` as the SMS placeholder checks read them (which texts each gives), when the task has a list. */
+  async flow(
+    flowBody: RecallFlowBody,
+    original: TaskSettings,
+    callees: ReadonlyArray<{ info: Record<string, string> | null }> | null,
+  ) {
     const flow: RecallFlowInput = {
       recallInterval: flowBody.recallInterval,
       recallNum: flowBody.recallNum,

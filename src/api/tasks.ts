@@ -50,7 +50,7 @@ import {
   wireTime,
   withPaging,
 } from './schemas.ts';
-import { calleesOf, readSendBody, sendBodyOf, streamedCalleesOf } from './send-body.ts';
+import { calleesOf, readSendBody, sendBodyOf } from './send-body.ts';
 import { StreamedCallees } from './streamed-callees.ts';
 import { readCallees, SettingsBuilder } from './task-input.ts';
 import { percent, taskSummary } from './task-views.ts';
@@ -106,25 +106,27 @@ async function createTask(
       sendTime?: string;
       recallFlow?: RecallFlowBody;
     };
-    callees: CalleeColumns | ((tx: Queryable, taskId: number) => Promise<number>);
-    /** The callees are already being COPYed in this transaction, under its reserved task id. */
-    streamed?: StreamedCallees | null;
+    /** Held for COPY; already being COPYed (streamed, under its reserved task id); or written by `callees`. */
+    callees: CalleeColumns | StreamedCallees | ((tx: Queryable, taskId: number) => Promise<number>);
     base?: TaskRow;
   },
 ): Promise<number> {
-  const { body, streamed } = args;
+  const { body } = args;
+  const streamed = args.callees instanceof StreamedCallees ? args.callees : null;
   const app = await findApp(ctx.db, account.id, body.appId);
   if (!app) throw notFound(`appId ${body.appId}`);
   const builder = new SettingsBuilder(ctx, account, app.id);
   const settings = await builder.task(body, args.base?.settings);
-  const columns = typeof args.callees === 'function' ? null : args.callees;
-  const listed = columns ? placeholderView(columns) : null;
+  const columns =
+    typeof args.callees === 'function' || args.callees instanceof StreamedCallees ? null : args.callees;
+  const masks = streamed?.textMasks ?? columns?.textMasks;
+  const listed = masks ? placeholderView(masks) : null;
   if (listed) checkSmsPlaceholders(settings, listed);
   const flow = body.recallFlow ? await builder.flow(body.recallFlow, settings, listed) : null;
   const sendTime = body.sendTime ? parseInZone(body.sendTime, account.time_zone, 'sendTime') : null;
   const now = ctx.clock.now();
   // Found before the transaction: a map lookup per distinct number prefix, ~0.1 s for 200,000 numbers.
-  const zones = columns && !streamed ? calleeZonesOf(columns.numbers) : undefined;
+  const zones = columns ? calleeZonesOf(columns.numbers) : undefined;
   const inTransaction = <T>(work: (tx: Queryable) => Promise<T>): Promise<T> =>
     streamed ? streamed.complete(work) : ctx.db.transaction(work);
   try {
@@ -147,7 +149,7 @@ async function createTask(
         streamed?.taskId,
       );
       if (streamed) {
-        await setCalleeCount(tx, taskId, streamed.columns.numbers.length);
+        await setCalleeCount(tx, taskId, streamed.count);
       } else if (columns) {
         await copyCalleeColumns(tx, taskId, account.id, columns, zones);
       } else if (typeof args.callees === 'function' && (await args.callees(tx, taskId)) === 0) {
@@ -165,20 +167,19 @@ async function createTask(
 }
 
 /**
- * The callees as the SMS placeholder checks read them (`info[textN]` truthy when given): one shared `info`
- * per combination of texts given, so the view costs one small object per callee and no text is copied.
+ * The callees as the SMS placeholder checks read them (`info[textN]` truthy when given), from their text
+ * masks: one shared `info` per combination of texts given, so the view costs one small object per callee.
  */
-function placeholderView(columns: CalleeColumns): Callee[] {
+function placeholderView(textMasks: readonly number[]): Array<{ info: Record<string, string> }> {
   const shared = new Map<number, Record<string, string>>();
-  return columns.numbers.map((callee, i) => {
-    const mask = columns.textMasks[i]!;
+  return textMasks.map((mask) => {
     let info = shared.get(mask);
     if (!info) {
       info = {};
       for (let n = 0; n < 10; n++) if (mask & (1 << n)) info[`text${n + 1}`] = 'given';
       shared.set(mask, info);
     }
-    return { callee, info };
+    return { info };
   });
 }
 
@@ -323,14 +324,13 @@ export function registerTaskRoutes(app: ApiApp, ctx: ApiContext): void {
       const streamed = sendBodyOf(request);
       if (!streamed && request.validationError) throw request.validationError;
       const callees = streamed ? calleesOf(streamed, request.validationError) : columnsOf(readCallees(body));
-      const copying = streamed ? streamedCalleesOf(streamed) : null;
-      const taskId = await createTask(ctx, request.account, { body, callees, streamed: copying });
+      const taskId = await createTask(ctx, request.account, { body, callees });
       request.log.info(
         {
           taskId,
           accountId: request.account.id,
-          callees: callees.numbers.length,
-          streamed: copying !== null,
+          callees: callees instanceof StreamedCallees ? callees.count : callees.numbers.length,
+          streamed: callees instanceof StreamedCallees,
         },
         'task created',
       );
