@@ -66,8 +66,10 @@ export class SettingsBuilder {
     return settings;
   }
 
-  /** A recall flow's nodes, each checked as the round will run it (its own fields over the task's). */
-  /** `callees` as the SMS placeholder checks read them (which texts each gives), when the task has a list. */
+  /**
+   * A recall flow's nodes, each checked as the round will run it (its own fields over the task's);
+   * `callees` as the SMS placeholder checks read them (which texts each gives), when the task has a list.
+   */
   async flow(
     flowBody: RecallFlowBody,
     original: TaskSettings,

@@ -458,11 +458,6 @@ export function tagOf(headerValue: string | undefined): string | undefined {
   return parseNameAddr(headerValue)?.params.get('tag') || undefined;
 }
 
-export function topVia(msg: SipMessage): Via | undefined {
-  const v = msg.headers.getAll('via')[0];
-  return v === undefined ? undefined : parseVia(v);
-}
-
 const BRANCH_PARAM = /;[ \t]*branch[ \t]*=[ \t]*([^;\s]+)/i;
 
 /**

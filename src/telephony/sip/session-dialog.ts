@@ -114,7 +114,7 @@ export class SessionDialog {
  * (§13.2.2.4): a retransmitted 2xx gets the ACK again; a 2xx to a call we never took (it crossed our CANCEL,
  * or came after we gave up waiting) is ACKed and ended with BYE; any other in-dialog request gets 481.
  *
- * An answered call keeps only its ACK's bytes, where they go and the far end's tag: at a few thousand calls
+ * An answered call keeps only its ACK (as text), where it goes and the far end's tag: at a few thousand calls
  * a second, 32 s of ended calls held as messages and dialogs were most of what the garbage collector
  * walked. A call never answered keeps its INVITE and dialog, which a late 2xx needs.
  */

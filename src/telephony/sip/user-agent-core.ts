@@ -127,10 +127,6 @@ export class UserAgentCore {
     this.dialogs.set(`${callId}|${localTag}`, handler);
   }
 
-  unregisterDialog(callId: string, localTag: string): void {
-    this.dialogs.delete(`${callId}|${localTag}`);
-  }
-
   /**
    * A dialog whose call has ended: `handler` answers for it for 64·T1 (a late 2xx, §13.2.2.4), then it is
    * forgotten. Dialogs retire in the order they end and all wait as long, so one timer serves them all.
