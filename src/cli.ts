@@ -90,6 +90,9 @@ async function ensureFirstAccount(db: import('./db/db.ts').Db) {
   return { apiKey: created.api_key, apiSecret: created.api_secret, appId: app.id, timeZone };
 }
 
+/** How long closing (listeners, pools, workers) may take after the shutdown grace period ends. */
+const STOP_BUDGET_MS = 500;
+
 const program = new Command('ringcast').description('Voice broadcast with automatic redial');
 
 program
@@ -153,6 +156,13 @@ program
         1_000,
       );
       progress.unref();
+      // The stop is bounded whatever closing costs on a starved machine (a container runtime would kill us
+      // soon after anyway): what is still closing is left as a second signal leaves it, to lease expiry.
+      const deadline = setTimeout(() => {
+        console.log(`${signal}: not stopped ${STOP_BUDGET_MS} ms after the grace period; exiting now`);
+        process.exit(1);
+      }, config.engine.shutdownGraceMs + STOP_BUDGET_MS);
+      deadline.unref();
       await adminServer?.close();
       await ring.close();
       clearInterval(progress);
